@@ -1,0 +1,116 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "registrar",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "registrar", targets: ["registrar"]),
+        .library(name: "RegistrarCore", targets: ["RegistrarCore"]),
+        .library(name: "RegistrarSQLite", targets: ["RegistrarSQLite"]),
+        .library(name: "RegistrarHTTP", targets: ["RegistrarHTTP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/vapor/jwt-kit", exact: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/vapor/sql-kit", exact: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+    ],
+    targets: [
+        // The domain: metadata model, validation, credentials, registration service, store protocol.
+        // No HTTP and no SQL in here.
+        .target(
+            name: "RegistrarCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The SQL shared by every SQL store (sql-kit is the one SQL layer): queries and the migrator.
+        .target(
+            name: "RegistrarSQL",
+            dependencies: [
+                "RegistrarCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The embedded store: SQLite through sql-kit, with versioned migrations.
+        .target(
+            name: "RegistrarSQLite",
+            dependencies: [
+                "RegistrarCore",
+                "RegistrarSQL",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The only target that knows HTTP.
+        .target(
+            name: "RegistrarHTTP",
+            dependencies: [
+                "RegistrarCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "registrar",
+            dependencies: [
+                "RegistrarCore",
+                "RegistrarSQLite",
+                "RegistrarHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RegistrarCoreTests",
+            dependencies: ["RegistrarCore", .product(name: "JWTKit", package: "jwt-kit")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RegistrarSQLiteTests",
+            dependencies: ["RegistrarCore", "RegistrarSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RegistrarHTTPTests",
+            dependencies: [
+                "RegistrarCore",
+                "RegistrarHTTP",
+                "RegistrarSQLite",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RegistrarEndToEndTests",
+            dependencies: ["RegistrarCore"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

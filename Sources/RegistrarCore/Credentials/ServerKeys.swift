@@ -1,0 +1,60 @@
+/// The server's key material: one RS256 and one ES256 signing key, and the sealing key for
+/// recoverable client secrets. Generated on first start and kept in the ``KeyStore``, so a
+/// restart keeps every token valid.
+public struct ServerKeys: Sendable {
+    /// Every signing key, published in the JWK Set.
+    public let signingKeys: [SigningKey]
+    /// Seals `client_secret_jwt` secrets.
+    public let sealer: SecretSealer
+
+    /// Creates key material from loaded keys.
+    public init(signingKeys: [SigningKey], sealer: SecretSealer) {
+        self.signingKeys = signingKeys
+        self.sealer = sealer
+    }
+
+    /// The newest key for an algorithm.
+    public func key(for algorithm: SigningAlgorithm) -> SigningKey? {
+        signingKeys.filter { $0.algorithm == algorithm }.max { $0.createdAt < $1.createdAt }
+    }
+
+    /// The public JWK Set (RFC 7517 §5).
+    public var jwks: JSONObject {
+        JSONObject([("keys", .array(signingKeys.map { .object($0.publicJWK) }))])
+    }
+
+    /// Name of the sealing key among the server secrets.
+    public static let sealingKeyName = "secret-sealing-key"
+
+    /// Loads the keys from the store, creating whatever is missing. Safe to run from several
+    /// instances at once: the store keeps the first key of each algorithm, and every instance then
+    /// uses what the store kept.
+    ///
+    /// - Parameter sealingKey: a 32-byte sealing key supplied by the operator (a key file kept
+    ///   apart from the database); when `nil`, one is generated and kept in the store.
+    public static func load(
+        from store: any KeyStore, clock: any WallClock, random: any RandomSource, sealingKey: [UInt8]? = nil
+    ) async throws -> ServerKeys {
+        var stored = try await store.signingKeys()
+        for algorithm in SigningAlgorithm.allCases where !stored.contains(where: { $0.algorithm == algorithm.rawValue }) {
+            let key = try SigningKey.generate(algorithm, createdAt: clock.now())
+            _ = try await store.insertSigningKeyIfNone(StoredSigningKey(
+                kid: key.kid, algorithm: algorithm.rawValue, privateKeyPEM: key.privateKeyPEM, createdAt: key.createdAt))
+            stored = try await store.signingKeys()
+        }
+        let keys = try stored.compactMap { record -> SigningKey? in
+            guard let algorithm = SigningAlgorithm(rawValue: record.algorithm) else { return nil }
+            return try SigningKey(algorithm: algorithm, pem: record.privateKeyPEM, createdAt: record.createdAt)
+        }
+        let sealingBytes: [UInt8]
+        if let sealingKey {
+            sealingBytes = sealingKey
+        } else {
+            let candidate = Base64URL.encode(random.bytes(count: 32))
+            let text = try await store.serverSecret(named: sealingKeyName, orInsert: candidate)
+            guard let bytes = Base64URL.decode(text) else { throw StoreError.corrupt("the stored sealing key is not base64url") }
+            sealingBytes = bytes
+        }
+        return ServerKeys(signingKeys: keys, sealer: try SecretSealer(keyBytes: sealingBytes))
+    }
+}

@@ -1,0 +1,41 @@
+extension RegisteredClient {
+    /// The JSON document a store keeps for the client; the indexed columns (ID, timestamps,
+    /// digests, version) are stored beside it and passed back to ``init(document:...)``.
+    public var document: String {
+        var object = JSONObject()
+        object["metadata"] = .object(JSONObject(metadata.jsonMembers()))
+        if let sealedSecret { object["sealed_secret"] = .string(sealedSecret) }
+        object["secret_expires_at"] = .int(secretExpiresAt)
+        object["dynamically_registered"] = .bool(dynamicallyRegistered)
+        object["reuse_refresh_token"] = .bool(reuseRefreshToken)
+        object["clear_access_tokens_on_refresh"] = .bool(clearAccessTokensOnRefresh)
+        object["active"] = .bool(active)
+        return JSONWriter.string(.object(object))
+    }
+
+    /// Rebuilds a client from its document and indexed columns.
+    public init(
+        document: String, clientID: String, createdAt: Timestamp, updatedAt: Timestamp,
+        secretDigest: String?, registrationTokenDigest: String?, version: Int64
+    ) throws {
+        guard case .object(let object) = try JSONParser.parse(Array(document.utf8)),
+              case .object(let metadataObject)? = object["metadata"]
+        else { throw StoreError.corrupt("client \(clientID) has an unreadable document") }
+        func bool(_ name: String, _ fallback: Bool) -> Bool {
+            if case .bool(let b)? = object[name] { return b }
+            return fallback
+        }
+        var secretExpiresAt: Int64 = 0
+        if case .int(let value)? = object["secret_expires_at"] { secretExpiresAt = value }
+        self.init(
+            clientID: clientID,
+            metadata: try ClientMetadata(json: metadataObject),
+            createdAt: createdAt, updatedAt: updatedAt,
+            secretDigest: secretDigest, sealedSecret: object["sealed_secret"]?.stringValue,
+            secretExpiresAt: secretExpiresAt, registrationTokenDigest: registrationTokenDigest,
+            dynamicallyRegistered: bool("dynamically_registered", true),
+            reuseRefreshToken: bool("reuse_refresh_token", true),
+            clearAccessTokensOnRefresh: bool("clear_access_tokens_on_refresh", true),
+            active: bool("active", true), version: version)
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+public import Hummingbird
+public import Logging
+public import RegistrarCore
+
+/// Builds the router with every Registrar route and middleware; `main` and the tests both use it.
+/// Routes are mounted under the issuer's path, so `https://host/prefix` serves
+/// `/prefix/iam/api/client-registration`.
+public func buildRouter(service: RegistrationService) -> Router<RegistrarRequestContext> {
+    let router = Router(context: RegistrarRequestContext.self)
+    router.add(middleware: AccessLogMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: ErrorMiddleware())
+    let base = issuerPath(service.configuration.issuer)
+    let root = router.group(RouterPath(base))
+    RegistrationController(service: service).addRoutes(to: root.group(RouterPath(ServerConfiguration.registrationPath)))
+    DiscoveryController(configuration: service.configuration, keys: service.keys).addRoutes(to: root)
+    return router
+}
+
+/// Builds the HTTP application around the router.
+public func buildApplication(
+    service: RegistrationService, host: String, port: Int, logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(service: service),
+        configuration: .init(address: .hostname(host, port: port), serverName: "Registrar"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+        logger: logger)
+}
+
+/// The path component of the issuer (`""` for an issuer at the root).
+func issuerPath(_ issuer: String) -> String {
+    guard let schemeEnd = issuer.range(of: "://") else { return "" }
+    let afterScheme = issuer[schemeEnd.upperBound...]
+    guard let slash = afterScheme.firstIndex(of: "/") else { return "" }
+    var path = String(afterScheme[slash...])
+    while path.hasSuffix("/") { path.removeLast() }
+    return path
+}

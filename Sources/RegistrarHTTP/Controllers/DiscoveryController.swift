@@ -1,0 +1,41 @@
+import Hummingbird
+import RegistrarCore
+
+/// OpenID Connect Discovery 1.0 and RFC 8414 metadata, and the JWK Set. The `*_supported` lists
+/// come from the same ``ServerConfiguration`` that validation uses, so they cannot disagree.
+struct DiscoveryController {
+    let configuration: ServerConfiguration
+    let keys: ServerKeys
+
+    func addRoutes(to group: RouterGroup<RegistrarRequestContext>) {
+        let document = Self.metadata(configuration)
+        let jwks = keys.jwks
+        for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
+            group.get(RouterPath(path)) { _, _ in JSONResponse.make(.ok, document) }
+            MethodNotAllowed.add(to: group, path: RouterPath(path), allowed: [.get])
+        }
+        group.get(RouterPath(ServerConfiguration.jwksPath)) { _, _ in JSONResponse.make(.ok, jwks) }
+        MethodNotAllowed.add(to: group, path: RouterPath(ServerConfiguration.jwksPath), allowed: [.get])
+    }
+
+    static func metadata(_ c: ServerConfiguration) -> JSONObject {
+        func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
+        return JSONObject([
+            ("issuer", .string(c.issuer)),
+            ("registration_endpoint", .string(c.registrationEndpoint)),
+            ("jwks_uri", .string(c.jwksURI)),
+            ("scopes_supported", strings(c.scopesSupported)),
+            ("response_types_supported", strings(c.responseTypesSupported.map(\.rawValue))),
+            ("grant_types_supported", strings(c.grantTypesSupported.map(\.rawValue))),
+            ("token_endpoint_auth_methods_supported", strings(c.authMethodsSupported.map(\.rawValue))),
+            ("token_endpoint_auth_signing_alg_values_supported", strings(c.tokenEndpointAuthSigningAlgs)),
+            ("subject_types_supported", strings(c.subjectTypesSupported)),
+            ("id_token_signing_alg_values_supported", strings(c.idTokenSigningAlgs)),
+            ("userinfo_signing_alg_values_supported", strings(c.userinfoSigningAlgs)),
+            ("request_object_signing_alg_values_supported", strings(c.requestObjectSigningAlgs)),
+            ("claims_parameter_supported", .bool(false)),
+            ("request_parameter_supported", .bool(false)),
+            ("request_uri_parameter_supported", .bool(false)),
+        ])
+    }
+}

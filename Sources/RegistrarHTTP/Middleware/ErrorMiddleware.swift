@@ -1,0 +1,28 @@
+import Hummingbird
+import Logging
+import NIOCore
+import RegistrarCore
+
+/// Turns every failure into a JSON OAuth error body: Registrar's own errors as they are, a body
+/// over the limit as 413, an unknown path as 404, and anything else as a generic `500
+/// server_error` whose details go to the log only.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as RegistrarError {
+            return JSONResponse.error(error)
+        } catch is NIOTooManyBytesError {
+            return JSONResponse.error(RegistrarError(
+                code: .invalidRequest, status: 413,
+                description: "the request body is larger than \(HTTPLimits.maximumBodySize) bytes"))
+        } catch let error as HTTPError where error.status == .notFound {
+            return JSONResponse.error(RegistrarError(code: .notFound, status: 404, description: "no resource at this path"))
+        } catch let error as any HTTPResponseError where error.status.code < 500 {
+            return JSONResponse.error(RegistrarError(code: .invalidRequest, status: error.status.code, description: error.status.reasonPhrase))
+        } catch {
+            context.logger.error("request failed", metadata: ["error": .string(String(reflecting: type(of: error)))])
+            return JSONResponse.error(.serverError)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Hummingbird
+import HTTPTypes
+
+/// Headers on every response, as the seed shows them: no caching of anything that may carry a
+/// credential (`Cache-Control: no-store`, `Pragma: no-cache`, RFC 6749 §5.1, RFC 7592 examples),
+/// no MIME sniffing, no framing; and CORS open to any origin, as INDIGO IAM's `/iam/**` is (the
+/// registration API is called with a bearer token, never with cookies, so `*` exposes nothing).
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var noStore: HTTPFields {
+        [
+            .cacheControl: "no-store",
+            HTTPField.Name("Pragma")!: "no-cache",
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            HTTPField.Name("X-Frame-Options")!: "DENY",
+            .accessControlAllowOrigin: "*",
+        ]
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        if request.method == .options, request.headers[.origin] != nil || request.headers[.accessControlRequestMethod] != nil {
+            // CORS preflight: answered here for every known resource.
+            response = Response(status: .noContent)
+            response.headers[.accessControlAllowMethods] = "GET, POST, PUT, DELETE, OPTIONS"
+            response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type"
+            response.headers[.accessControlMaxAge] = "600"
+        } else {
+            response = try await next(request, context)
+        }
+        for field in Self.noStore where response.headers[field.name] == nil {
+            response.headers.append(field)
+        }
+        if request.method != .options {
+            response.headers[.accessControlExposeHeaders] = "WWW-Authenticate, Location"
+        }
+        return response
+    }
+}

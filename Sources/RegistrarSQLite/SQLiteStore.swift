@@ -1,0 +1,103 @@
+import Foundation
+public import Logging
+import RegistrarCore
+public import RegistrarSQL
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+
+/// The embedded store: one SQLite file in WAL mode with `synchronous = FULL`, so a write has
+/// reached the disk when its statement returns and a `201` survives a crash or power loss.
+///
+/// One connection writes (SQLite allows one writer at a time anyway); a few more read, which WAL
+/// lets run beside the writer.
+public final class SQLiteStore: Sendable {
+    /// The client and key store over this database.
+    public let store: SQLClientStore
+    /// The file.
+    public let path: String
+    let writer: SQLiteConnection
+    let readers: [SQLiteConnection]
+    let counter = Counter()
+    let logger: Logger
+
+    /// Opens (creating the file and its folder if needed) and migrates the database at `path`.
+    public static func open(path: String, readers readerCount: Int = 2, logger: Logger) async throws -> SQLiteStore {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.unavailable("cannot create the folder \(folder) for the database: \(error.localizedDescription)")
+        }
+        let writer: SQLiteConnection
+        do {
+            writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        } catch {
+            throw StoreError.unavailable("cannot open the SQLite database \(path): \(error)")
+        }
+        var readers: [SQLiteConnection] = []
+        do {
+            for statement in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
+                _ = try await writer.query(statement, [])
+            }
+            let migrator = SQLMigrator(migrations: SQLiteMigrations.all, begin: "BEGIN IMMEDIATE")
+            try await migrator.migrate(on: writer.sql(queryLogLevel: .trace), now: SystemWallClock().now().milliseconds, logger: logger)
+            for _ in 0..<max(readerCount, 0) {
+                let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                _ = try await reader.query("PRAGMA busy_timeout = 5000", [])
+                readers.append(reader)
+            }
+        } catch {
+            for reader in readers { try? await reader.close() }
+            try? await writer.close()
+            throw StoreError.unavailable("cannot prepare the SQLite database \(path): \(error)")
+        }
+        return SQLiteStore(path: path, writer: writer, readers: readers, logger: logger)
+    }
+
+    private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
+        self.path = path
+        self.writer = writer
+        self.readers = readers
+        self.logger = logger
+        let writerDB = writer.sql(queryLogLevel: .trace)
+        let readerDBs = readers.map { $0.sql(queryLogLevel: .trace) }
+        let counter = self.counter
+        self.store = SQLClientStore(
+            writer: writerDB,
+            reader: { readerDBs.isEmpty ? writerDB : readerDBs[counter.next() % readerDBs.count] },
+            translate: SQLiteStore.translate)
+    }
+
+    /// Closes every connection. Call once, after the last request.
+    public func close() async {
+        for reader in readers { try? await reader.close() }
+        // Leave the WAL checkpointed so the file is self-contained.
+        _ = try? await writer.query("PRAGMA wal_checkpoint(TRUNCATE)", [])
+        try? await writer.close()
+    }
+
+    @Sendable static func translate(_ error: any Error) -> any Error {
+        guard let error = error as? SQLiteError else { return StoreError.corrupt("\(error)") }
+        switch error.reason {
+        case .constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed:
+            return StoreError.duplicate(error.message)
+        case .busy, .locked, .busyTimeout, .ioError, .full, .cantOpen, .readOnly:
+            return StoreError.unavailable(error.message)
+        default:
+            return StoreError.corrupt(error.message)
+        }
+    }
+}
+
+/// A lock-free round-robin counter.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        value &+= 1
+        return value & Int.max
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `registrar`: the command line.
+@main
+struct RegistrarCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "registrar",
+        abstract: "An OpenID Connect provider built around Dynamic Client Registration (RFC 7591, RFC 7592).",
+        subcommands: [ServeCommand.self, MigrateCommand.self],
+        defaultSubcommand: nil)
+}

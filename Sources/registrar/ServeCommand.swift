@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import RegistrarCore
+import RegistrarHTTP
+import RegistrarSQLite
+import ServiceLifecycle
+
+/// `registrar serve`: runs the server until SIGINT or SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the Registrar server.",
+        discussion: """
+            Every option can also be set through the environment variable named in its help.
+            Flags win over the environment, which wins over the defaults.
+
+            Examples:
+              registrar serve
+              registrar serve --host 0.0.0.0 --port 8443 --issuer https://id.example.org --database /var/lib/registrar/db.sqlite
+            """)
+
+    @Option(name: .long, help: "Address to listen on. [env: REGISTRAR_HOST] (default: 127.0.0.1)")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on. [env: REGISTRAR_PORT] (default: 8080)")
+    var port: Int?
+
+    @Option(name: .long, help: "Issuer URL; every URL the server hands out is built from it. [env: REGISTRAR_ISSUER] (default: http://<host>:<port>)")
+    var issuer: String?
+
+    @OptionGroup var databaseOptions: DatabaseOptions
+
+    @Option(name: .long, help: "Algorithm that signs registration access tokens: RS256 or ES256. [env: REGISTRAR_TOKEN_ALGORITHM] (default: RS256)")
+    var tokenAlgorithm: String?
+
+    @Option(name: .long, help: "File holding the 32-byte key (base64) that seals client_secret_jwt secrets; without it the key is kept in the database. [env: REGISTRAR_SEALING_KEY_FILE]")
+    var sealingKeyFile: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical. [env: REGISTRAR_LOG_LEVEL] (default: info)")
+    var logLevel: String?
+
+    func run() async throws {
+        let host = host ?? Environment.value("REGISTRAR_HOST") ?? "127.0.0.1"
+        let portValue = try port ?? Environment.value("REGISTRAR_PORT").map { text in
+            guard let value = Int(text) else { throw ValidationError("REGISTRAR_PORT must be a number, not \(text)") }
+            return value
+        } ?? 8080
+        guard (0...65535).contains(portValue) else { throw ValidationError("--port must be between 0 and 65535") }
+        let hostForURL = host.contains(":") ? "[\(host)]" : host
+        let issuer = issuer ?? Environment.value("REGISTRAR_ISSUER") ?? "http://\(hostForURL):\(portValue)"
+        try Self.checkIssuer(issuer)
+        let algorithmName = tokenAlgorithm ?? Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? "RS256"
+        guard let algorithm = SigningAlgorithm(rawValue: algorithmName.uppercased()) else {
+            throw ValidationError("--token-algorithm must be RS256 or ES256, not \(algorithmName)")
+        }
+        let levelName = logLevel ?? Environment.value("REGISTRAR_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: levelName.lowercased()) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "registrar")
+        logger.logLevel = level
+
+        let sealingKey = try (sealingKeyFile ?? Environment.value("REGISTRAR_SEALING_KEY_FILE")).map(Self.readSealingKey)
+        let databasePath = databaseOptions.resolvedDatabase
+        let database: SQLiteStore
+        do {
+            database = try await SQLiteStore.open(path: databasePath, logger: logger)
+        } catch {
+            throw CleanExit.message("registrar: cannot open the database: \(error)")
+        }
+        do {
+            let keys = try await ServerKeys.load(from: database.store, clock: SystemWallClock(), random: SystemRandomSource(), sealingKey: sealingKey)
+            var configuration = ServerConfiguration(issuer: issuer)
+            configuration.registrationTokenAlgorithm = algorithm
+            let service = RegistrationService(configuration: configuration, store: database.store, keys: keys, logger: logger)
+            let readyLine = "Registrar is ready at \(configuration.issuer) (database: \(databasePath))\n"
+            let app = buildApplication(service: service, host: host, port: portValue, logger: logger) { _ in
+                FileHandle.standardOutput.write(Data(readyLine.utf8))
+            }
+            try await app.runService()
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+        logger.info("stopped; database closed")
+    }
+
+    static func checkIssuer(_ issuer: String) throws {
+        guard let url = URL(string: issuer), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              url.host != nil, url.query == nil, url.fragment == nil
+        else {
+            throw ValidationError("--issuer must be an http(s) URL without query or fragment, such as https://id.example.org")
+        }
+    }
+
+    static func readSealingKey(_ path: String) throws -> [UInt8] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("cannot read the sealing key file \(path)")
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let standard = trimmed.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        let padded = standard + String(repeating: "=", count: (4 - standard.count % 4) % 4)
+        guard let data = Data(base64Encoded: padded), data.count == 32 else {
+            throw ValidationError("the sealing key file \(path) must hold 32 bytes in base64 (for example: openssl rand -base64 32)")
+        }
+        return Array(data)
+    }
+}
