@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
@@ -87,14 +88,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test support shared by the test targets: the store conformance suite, a fixed clock, a
+        // predictable random source. Not part of any product.
+        .target(
+            name: "RegistrarTesting",
+            dependencies: ["RegistrarCore"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RegistrarCoreTests",
-            dependencies: ["RegistrarCore", .product(name: "JWTKit", package: "jwt-kit")],
+            dependencies: ["RegistrarCore", "RegistrarTesting", .product(name: "JWTKit", package: "jwt-kit")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RegistrarSQLiteTests",
-            dependencies: ["RegistrarCore", "RegistrarSQLite"],
+            dependencies: ["RegistrarCore", "RegistrarSQLite", "RegistrarTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -103,13 +111,20 @@ let package = Package(
                 "RegistrarCore",
                 "RegistrarHTTP",
                 "RegistrarSQLite",
+                "RegistrarTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Starts the real `registrar` binary on loopback ports.
         .testTarget(
             name: "RegistrarEndToEndTests",
-            dependencies: ["RegistrarCore"],
+            dependencies: [
+                "registrar",
+                "RegistrarCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

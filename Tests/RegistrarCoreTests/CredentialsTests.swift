@@ -1,0 +1,104 @@
+import Foundation
+import JWTKit
+import RegistrarCore
+import RegistrarTesting
+import Testing
+
+@Suite("Credentials")
+struct CredentialsTests {
+    @Test("secrets are 64 random bytes in base64url (86 characters) and differ")
+    func secrets() {
+        let generator = SecretGenerator(random: SystemRandomSource())
+        let a = generator.makeSecret(), b = generator.makeSecret()
+        #expect(a.count == 86 && b.count == 86 && a != b)
+        #expect(Base64URL.decode(a)?.count == 64)
+    }
+
+    @Test("digests are SHA-256 and match only their secret")
+    func digests() {
+        // SHA-256("abc") = ba7816bf...
+        #expect(SecretDigest.of("abc") == "sha256:ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0")
+        #expect(SecretDigest.matches("abc", digest: SecretDigest.of("abc")))
+        #expect(!SecretDigest.matches("abd", digest: SecretDigest.of("abc")))
+    }
+
+    @Test("sealed secrets open only for their client under their key")
+    func sealing() throws {
+        let key = SeededRandom(seed: 1).bytes(count: 32)
+        let sealer = try SecretSealer(keyBytes: key)
+        let sealed = try sealer.seal("s3cret", clientID: "client-a")
+        #expect(!sealed.contains("s3cret"))
+        #expect(try sealer.open(sealed, clientID: "client-a") == "s3cret")
+        #expect(throws: (any Error).self) { try sealer.open(sealed, clientID: "client-b") }
+        let other = try SecretSealer(keyBytes: SeededRandom(seed: 2).bytes(count: 32))
+        #expect(throws: (any Error).self) { try other.open(sealed, clientID: "client-a") }
+        #expect(throws: RegistrarError.self) { try SecretSealer(keyBytes: [1, 2, 3]) }
+    }
+
+    @Test("version 4 UUIDs from the random source")
+    func uuids() {
+        let id = SystemRandomSource().uuid()
+        #expect(id.count == 36)
+        #expect(UUID(uuidString: id) != nil)
+        let chars = Array(id)
+        #expect(chars[14] == "4")
+        #expect("89ab".contains(chars[19]))
+        #expect(SeededRandom(seed: 3).uuid() == SeededRandom(seed: 3).uuid())
+    }
+
+    @Test("tokens signed with each server key verify against the published JWK Set", arguments: SigningAlgorithm.allCases)
+    func tokensVerify(_ algorithm: SigningAlgorithm) async throws {
+        let keys = try await TestKeys.keys()
+        let key = try #require(keys.key(for: algorithm))
+        let claims = JSONObject([("iss", .string("https://id.example.org")), ("aud", .string("client-1")), ("iat", .int(1_700_000_000)), ("jti", .string("j"))])
+        let token = try JWTSigner.sign(claims: claims, with: key)
+        let header = try #require(JSONParser.parse(Base64URL.decode(String(token.split(separator: ".")[0])) ?? []).objectValue)
+        #expect(header["kid"] == .string(key.kid) && header["alg"] == .string(algorithm.rawValue))
+
+        let collection = JWTKeyCollection()
+        try await collection.add(jwksJSON: JSONWriter.string(.object(keys.jwks)))
+        struct Payload: JWTPayload {
+            var iss: IssuerClaim
+            var aud: AudienceClaim
+            var iat: IssuedAtClaim
+            var jti: IDClaim
+            func verify(using algorithm: some JWTAlgorithm) throws {}
+        }
+        let payload = try await collection.verify(token, as: Payload.self)
+        #expect(payload.aud.value == ["client-1"])
+        #expect(payload.iat.value == Date(timeIntervalSince1970: 1_700_000_000))
+        var forged = token
+        forged.removeLast(2)
+        forged += forged.hasSuffix("A") ? "BB" : "AA"
+        await #expect(throws: (any Error).self) { try await collection.verify(forged, as: Payload.self) }
+    }
+
+    @Test("keys survive a round trip through their PEM form with the same kid")
+    func keyRoundTrip() async throws {
+        for key in try await TestKeys.keys().signingKeys {
+            let loaded = try SigningKey(algorithm: key.algorithm, pem: key.privateKeyPEM, createdAt: key.createdAt)
+            #expect(loaded.kid == key.kid)
+            #expect(loaded.publicJWK == key.publicJWK)
+            #expect(key.publicJWK["d"] == nil)
+        }
+    }
+
+    @Test("key material is created once and then reused from the store")
+    func keysPersist() async throws {
+        let store = InMemoryClientStore()
+        let first = try await ServerKeys.load(from: store, clock: TestClock(), random: SeededRandom())
+        let second = try await ServerKeys.load(from: store, clock: TestClock(), random: SeededRandom(seed: 99))
+        #expect(first.signingKeys.map(\.kid) == second.signingKeys.map(\.kid))
+        #expect(first.signingKeys.count == 2)
+        let sealed = try first.sealer.seal("x", clientID: "c")
+        #expect(try second.sealer.open(sealed, clientID: "c") == "x")
+    }
+}
+
+@Suite("In-memory store conformance")
+struct InMemoryStoreConformanceTests {
+    @Test("conformance", arguments: ClientStoreConformance.cases)
+    func conformance(_ check: ClientStoreConformance.Case) async throws {
+        try await check.run(InMemoryClientStore())
+    }
+}

@@ -1,0 +1,65 @@
+import RegistrarCore
+import Testing
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test("parses every JSON type and keeps integers apart from fractions")
+    func parsesTypes() throws {
+        let value = try JSONParser.parse(Array(#"{"a":[1,-2.5,true,false,null,"x\u00e9\n"],"b":{"c":1e2}}"#.utf8))
+        guard case .object(let o) = value else { Issue.record("not an object"); return }
+        #expect(o["a"] == .array([.int(1), .double(-2.5), .bool(true), .bool(false), .null, .string("xé\n")]))
+        #expect(o["b"] == .object(JSONObject([("c", .double(100))])))
+    }
+
+    @Test("decodes surrogate pairs and refuses unpaired surrogates")
+    func surrogates() throws {
+        #expect(try JSONParser.parse(Array(#""\ud83d\ude00""#.utf8)) == .string("😀"))
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(#""\ud83d""#.utf8)) }
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(#""\ude00x""#.utf8)) }
+    }
+
+    @Test("refuses malformed documents", arguments: [
+        "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{'a':1}", "{\"a\" 1}", "01", "1.", "-", "+1", "1e", ".5",
+        "tru", "nul", "\"unterminated", "\"bad \\x escape\"", "\"tab\tinside\"", "[1] [2]", "{\"a\":1}}", "NaN",
+        "{\"a\":1,\"a\":2}",
+    ])
+    func refusesMalformed(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8)) }
+    }
+
+    @Test("refuses invalid UTF-8 inside strings")
+    func invalidUTF8() {
+        let bytes: [UInt8] = [0x22, 0xC3, 0x28, 0x22]
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(bytes) }
+    }
+
+    @Test("limits nesting depth instead of exhausting the stack")
+    func depth() throws {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(deep.utf8)) }
+        let fine = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
+        _ = try JSONParser.parse(Array(fine.utf8))
+    }
+
+    @Test("names a duplicate member")
+    func duplicate() {
+        do {
+            _ = try JSONParser.parse(Array(#"{"scope":"a","scope":"b"}"#.utf8))
+            Issue.record("accepted a duplicate member")
+        } catch {
+            #expect(error.reason.contains("duplicate member \"scope\""))
+        }
+    }
+
+    @Test("writes members in order, leaves slashes alone and escapes control characters")
+    func writer() {
+        let object = JSONObject([("z", .string("https://a/b")), ("a", .string("q\"\\\u{01}é")), ("n", .int(-3)), ("d", .double(2.5))])
+        #expect(JSONWriter.string(.object(object)) == #"{"z":"https://a/b","a":"q\"\\\u0001é","n":-3,"d":2.5}"#)
+    }
+
+    @Test("round-trips what it writes")
+    func roundTrip() throws {
+        let value = JSONValue.object(JSONObject([("k", .array([.string("€ \u{7f}"), .int(Int64.max), .null, .bool(true)]))]))
+        #expect(try JSONParser.parse(JSONWriter.bytes(value)) == value)
+    }
+}

@@ -1,0 +1,83 @@
+import RegistrarCore
+import Testing
+
+@Suite("URI, language tag, e-mail, encoding helpers")
+struct SupportingTypesTests {
+    @Test("splits absolute URIs into their parts")
+    func uriParts() throws {
+        let uri = try #require(URIReference("HTTPS://User@Example.COM:8443/p?q=1#f"))
+        #expect(uri.scheme == "https")
+        #expect(uri.host == "example.com")
+        #expect(uri.port == 8443)
+        #expect(uri.userInfo == "User")
+        #expect(uri.hasFragment)
+        let custom = try #require(URIReference("edu.kit.data.oidc-agent:/redirect"))
+        #expect(custom.scheme == "edu.kit.data.oidc-agent")
+        #expect(!custom.hasAuthority)
+        let v6 = try #require(URIReference("http://[::1]:8080/cb"))
+        #expect(v6.host == "[::1]" && v6.port == 8080 && v6.isLoopbackHost)
+    }
+
+    @Test("refuses text that is not an absolute URI", arguments: [
+        "", "relative/path", "/abs/path", "://x", "1http://x", "https://exa mple.com", "https://example.com/é",
+        "https://example.com:99999/", "https://example.com:80a/", "https://[::1/", "https://example.com/%zz", "http://a\"b",
+    ])
+    func refusesNonURIs(_ text: String) {
+        #expect(URIReference(text) == nil)
+    }
+
+    @Test("recognises loopback hosts", arguments: [
+        ("http://localhost/cb", true), ("http://127.0.0.1/cb", true), ("http://127.45.3.2:9/", true), ("http://[::1]/", true),
+        ("http://127.0.0.256/", false), ("http://localhost.example.com/", false), ("http://10.0.0.1/", false), ("http://example.com/", false),
+    ])
+    func loopback(_ text: String, _ expected: Bool) throws {
+        #expect(try #require(URIReference(text)).isLoopbackHost == expected)
+    }
+
+    @Test("accepts well-formed BCP 47 tags", arguments: [
+        "en", "ja-Jpan-JP", "de-CH-1901", "zh-Hant-TW", "sl-rozaj-biske", "en-US-x-twain", "x-whatever", "i-klingon",
+        "zh-yue-HK", "es-419", "en-a-bbb-x-a-ccc",
+    ])
+    func goodTags(_ tag: String) {
+        #expect(LanguageTag.isWellFormed(tag))
+    }
+
+    @Test("refuses malformed BCP 47 tags", arguments: [
+        "", "e", "en_US", "en-", "-en", "en--US", "toolonglanguage", "ja-Jpan-JP-", "en-a", "en-x", "1en", "ja Jpan", "en-US-a-",
+    ])
+    func badTags(_ tag: String) {
+        #expect(!LanguageTag.isWellFormed(tag))
+    }
+
+    @Test("accepts plausible e-mail addresses and refuses the rest", arguments: [
+        ("test@iam.test", true), ("first.last+tag@sub.example.org", true), ("o'brien@example.ie", true),
+        ("no-at-sign", false), ("a@b", false), ("a@@b.c", false), ("@example.com", false), ("a.@example.com", false),
+        ("a..b@example.com", false), ("a b@example.com", false), ("a@-example.com", false), ("a@example..com", false),
+    ])
+    func emails(_ text: String, _ expected: Bool) {
+        #expect(EmailAddress.isValid(text) == expected)
+    }
+
+    @Test("base64url round-trips every length and refuses foreign characters")
+    func base64url() {
+        for length in 0..<70 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            let text = Base64URL.encode(bytes)
+            #expect(!text.contains("=") && !text.contains("+") && !text.contains("/"))
+            #expect(Base64URL.decode(text) == bytes)
+        }
+        #expect(Base64URL.encode(Array("hello?>".utf8)) == "aGVsbG8_Pg")
+        #expect(Base64URL.decode("aGVsbG8/Pg") == nil)
+        #expect(Base64URL.decode("a") == nil)
+        #expect(Base64URL.decode("aGVsbG8=") == nil)
+    }
+
+    @Test("compares secrets by content whatever their lengths")
+    func constantTime() {
+        #expect(ConstantTime.equals("abc", "abc"))
+        #expect(!ConstantTime.equals("abc", "abd"))
+        #expect(!ConstantTime.equals("abc", "abcd"))
+        #expect(!ConstantTime.equals("", "a"))
+        #expect(ConstantTime.equals("", ""))
+    }
+}
