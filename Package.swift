@@ -102,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RegistrarSQLiteTests",
-            dependencies: ["RegistrarCore", "RegistrarSQLite", "RegistrarTesting"],
+            dependencies: ["RegistrarCore", "RegistrarSQL", "RegistrarSQLite", "RegistrarTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -110,9 +110,11 @@ let package = Package(
             dependencies: [
                 "RegistrarCore",
                 "RegistrarHTTP",
+                "RegistrarSQL",
                 "RegistrarSQLite",
                 "RegistrarTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: swiftSettings

@@ -101,3 +101,16 @@ final class Counter: @unchecked Sendable {
         return value & Int.max
     }
 }
+
+extension SQLiteStore {
+    /// The journal mode in force (`wal` once opened).
+    public func journalMode() async throws -> String {
+        let rows = try await writer.query("PRAGMA journal_mode", [])
+        return rows.first?.column("journal_mode")?.string ?? ""
+    }
+
+    /// The applied schema versions, in order.
+    public func schemaVersions() async throws -> [Int] {
+        try await writer.query("SELECT version FROM schema_migrations ORDER BY version", []).compactMap { $0.column("version")?.integer }
+    }
+}

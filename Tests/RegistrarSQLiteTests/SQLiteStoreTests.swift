@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import RegistrarCore
+import RegistrarSQL
+import RegistrarSQLite
+import RegistrarTesting
+import Testing
+
+/// A fresh database file in its own temporary folder.
+func temporaryDatabasePath() -> String {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-tests-\(UUID().uuidString)")
+    return folder.appendingPathComponent("nested/db.sqlite").path
+}
+
+let testLogger = Logger(label: "registrar.tests")
+
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    @Test("conformance on a real SQLite file", arguments: ClientStoreConformance.cases)
+    func conformance(_ check: ClientStoreConformance.Case) async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        do {
+            try await check.run(database.store)
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    @Test("creates the file and its folder, runs in WAL mode and migrates once")
+    func opensAndMigrates() async throws {
+        let path = temporaryDatabasePath()
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let first = try await SQLiteStore.open(path: path, logger: testLogger)
+        try await first.store.insert(ClientStoreConformance.sampleClient(id: "kept"))
+        #expect(try await first.journalMode() == "wal")
+        #expect(try await first.schemaVersions() == [1])
+        await first.close()
+        #expect(FileManager.default.fileExists(atPath: path))
+
+        let second = try await SQLiteStore.open(path: path, logger: testLogger)
+        #expect(try await second.schemaVersions() == [1])
+        #expect(try await second.store.client(id: "kept") == ClientStoreConformance.sampleClient(id: "kept"))
+        await second.close()
+    }
+
+    @Test("keys created on first start are the keys after a restart")
+    func keysSurviveRestart() async throws {
+        let path = temporaryDatabasePath()
+        let first = try await SQLiteStore.open(path: path, logger: testLogger)
+        let keys = try await ServerKeys.load(from: first.store, clock: TestClock(), random: SystemRandomSource())
+        await first.close()
+        let second = try await SQLiteStore.open(path: path, logger: testLogger)
+        let again = try await ServerKeys.load(from: second.store, clock: TestClock(), random: SystemRandomSource())
+        await second.close()
+        #expect(keys.signingKeys.map(\.kid) == again.signingKeys.map(\.kid))
+        #expect(keys.jwks == again.jwks)
+    }
+
+    @Test("a path that cannot be created is a clear error")
+    func unwritablePath() async throws {
+        await #expect(throws: StoreError.self) {
+            _ = try await SQLiteStore.open(path: "/proc/registrar-cannot-exist/db.sqlite", logger: testLogger)
+        }
+    }
+}
