@@ -7,14 +7,20 @@ public import RegistrarCore
 /// Routes are mounted under the issuer's path, so `https://host/prefix` serves
 /// `/prefix/iam/api/client-registration`.
 public func buildRouter(service: RegistrationService) -> Router<RegistrarRequestContext> {
-    let router = Router(context: RegistrarRequestContext.self)
+    let router = Router(context: RegistrarRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: AccessLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
     let base = issuerPath(service.configuration.issuer)
     let root = router.group(RouterPath(base))
     RegistrationController(service: service).addRoutes(to: root.group(RouterPath(ServerConfiguration.registrationPath)))
-    DiscoveryController(configuration: service.configuration, keys: service.keys).addRoutes(to: root)
+    let discovery = DiscoveryController(configuration: service.configuration, keys: service.keys)
+    discovery.addRoutes(to: root)
+    if !base.isEmpty {
+        // RFC 8414 §3: for an issuer with a path, the metadata lives at
+        // /.well-known/oauth-authorization-server{path}.
+        discovery.addPathInsertedMetadata(to: router.group(), issuerPath: base)
+    }
     return router
 }
 

@@ -2,8 +2,8 @@ public import Hummingbird
 import Logging
 import NIOCore
 
-/// The request context of every Registrar route: Hummingbird's core storage plus the request's
-/// start time (for the access log) and a smaller upload limit.
+/// The request context of every Registrar route: Hummingbird's core storage plus the peer
+/// address and a smaller upload limit.
 public struct RegistrarRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The peer address, if the transport knows it.

@@ -1,7 +1,8 @@
 public import RegistrarCore
 public import SQLKit
 
-/// The client store over any sql-kit database: the same statements serve SQLite and PostgreSQL.
+/// The client store over any sql-kit database: plain statements that any SQL dialect with
+/// `RETURNING` and `ON CONFLICT` runs (SQLite today).
 ///
 /// Every operation is a single statement, so each is atomic on its own: an insert is the whole
 /// client with its token digest, an update is conditional on the version it read

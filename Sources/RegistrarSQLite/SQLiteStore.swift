@@ -91,7 +91,7 @@ public final class SQLiteStore: Sendable {
     }
 }
 
-/// A lock-free round-robin counter.
+/// A round-robin counter behind a lock.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0

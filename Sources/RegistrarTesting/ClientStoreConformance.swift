@@ -1,7 +1,7 @@
 public import RegistrarCore
 
 /// The storage conformance suite: the same behaviour checks, run against every `ClientStore`
-/// (in-memory, SQLite, PostgreSQL). Each case gets a fresh, empty store.
+/// (in-memory, SQLite, and every store added later). Each case gets a fresh, empty store.
 public enum ClientStoreConformance {
     /// A store under test: clients and keys.
     public typealias Store = any ClientStore & KeyStore

@@ -47,7 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
             guard let value = Int(text) else { throw ValidationError("REGISTRAR_PORT must be a number, not \(text)") }
             return value
         } ?? 8080
-        guard (0...65535).contains(portValue) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard (1...65535).contains(portValue) else { throw ValidationError("--port must be between 1 and 65535") }
         let hostForURL = host.contains(":") ? "[\(host)]" : host
         let issuer = issuer ?? Environment.value("REGISTRAR_ISSUER") ?? "http://\(hostForURL):\(portValue)"
         try Self.checkIssuer(issuer)
@@ -73,7 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             database = try await SQLiteStore.open(path: databasePath, logger: logger)
         } catch {
-            throw CleanExit.message("registrar: cannot open the database: \(error)")
+            FileHandle.standardError.write(Data("registrar: cannot open the database: \(error)\n".utf8))
+            throw ExitCode(1)
         }
         do {
             let keys = try await ServerKeys.load(from: database.store, clock: SystemWallClock(), random: SystemRandomSource(), sealingKey: sealingKey)

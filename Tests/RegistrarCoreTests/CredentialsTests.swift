@@ -93,6 +93,20 @@ struct CredentialsTests {
         let sealed = try first.sealer.seal("x", clientID: "c")
         #expect(try second.sealer.open(sealed, clientID: "c") == "x")
     }
+
+    @Test("starting with a different sealing key than the database's is refused")
+    func sealingKeyMismatch() async throws {
+        let store = InMemoryClientStore()
+        let fileKey = SeededRandom(seed: 11).bytes(count: 32)
+        _ = try await ServerKeys.load(from: store, clock: TestClock(), random: SeededRandom(), sealingKey: fileKey)
+        _ = try await ServerKeys.load(from: store, clock: TestClock(), random: SeededRandom(), sealingKey: fileKey)
+        await #expect(throws: KeyConfigurationError.self) {
+            _ = try await ServerKeys.load(from: store, clock: TestClock(), random: SeededRandom())
+        }
+        await #expect(throws: KeyConfigurationError.self) {
+            _ = try await ServerKeys.load(from: store, clock: TestClock(), random: SeededRandom(), sealingKey: SeededRandom(seed: 12).bytes(count: 32))
+        }
+    }
 }
 
 @Suite("In-memory store conformance")

@@ -106,6 +106,7 @@ struct RegistrationServiceTests {
             _ = try await f.register(#"{"redirect_uris":["https://a.example/cb"],"client_secret":"mine"}"#)
         }
         #expect(try await f.store.count() == 0)
+        _ = try await f.register(#"{"redirect_uris":["https://a.example/cb"],"client_secret":""}"#)
         let (response, json) = try await f.register(#"""
             {"redirect_uris":["https://a.example/cb"],"client_id":"my-id","client_id_issued_at":1,"client_secret_expires_at":5,
              "registration_access_token":"x","registration_client_uri":"https://evil.example/"}

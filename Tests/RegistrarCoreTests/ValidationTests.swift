@@ -234,11 +234,20 @@ struct AuthMethodTests {
         #"{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}"#,
         #"{"keys":[{"kty":"XYZ"}]}"#,
         #"{"keys":[{"crv":"P-256"}]}"#,
+        #"{"keys":[{"kty":"EC","crv":"P-256","alg":"RS256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#,
+        #"{"keys":[{"kty":"OKP","crv":"X25519","use":"sig","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}]}"#,
+        #"{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"ES256","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
     ])
     func badJWKS(_ jwks: String) throws {
         let error = try #require(validationError(body(["jwks": jwks])))
         #expect(error.code == .invalidClientMetadata)
         #expect(error.errorDescription.contains("jwks"))
+    }
+
+    @Test("Ed25519 and EC keys with fitting alg and use are accepted")
+    func goodJWKS() throws {
+        _ = try validated(body(["jwks": #"{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","use":"sig","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#]))
+        _ = try validated(body(["jwks": "{\"keys\":[\(Self.ecKey.dropLast()),\"alg\":\"ES256\",\"use\":\"sig\"}]}"]))
     }
 
     @Test("duplicate kids are refused")

@@ -300,10 +300,10 @@ struct RoutingTests {
     @Test("wrong methods: 405 with Allow", arguments: [
         ("/iam/api/client-registration", HTTPRequest.Method.get, "POST, OPTIONS"),
         ("/iam/api/client-registration", .delete, "POST, OPTIONS"),
-        ("/iam/api/client-registration/abc", .post, "GET, PUT, DELETE, OPTIONS"),
-        ("/iam/api/client-registration/abc", .patch, "GET, PUT, DELETE, OPTIONS"),
-        ("/.well-known/openid-configuration", .post, "GET, OPTIONS"),
-        ("/jwks", .delete, "GET, OPTIONS"),
+        ("/iam/api/client-registration/abc", .post, "GET, PUT, DELETE, HEAD, OPTIONS"),
+        ("/iam/api/client-registration/abc", .patch, "GET, PUT, DELETE, HEAD, OPTIONS"),
+        ("/.well-known/openid-configuration", .post, "GET, HEAD, OPTIONS"),
+        ("/jwks", .delete, "GET, HEAD, OPTIONS"),
     ])
     func methodNotAllowed(_ path: String, _ method: HTTPRequest.Method, _ allow: String) async throws {
         try await HTTPFixture.withRouter { client, _ in
@@ -326,6 +326,35 @@ struct RoutingTests {
                 #expect(response.headers[.accessControlAllowHeaders]?.contains("Authorization") == true)
                 #expect(response.headers[.accessControlAllowHeaders]?.contains("Content-Type") == true)
                 #expect(response.headers[.accessControlAllowMethods]?.contains("PUT") == true)
+            }
+        }
+    }
+
+    @Test("OPTIONS answers with Allow on known resources and 404 elsewhere; HEAD comes with GET")
+    func optionsAndHead() async throws {
+        try await HTTPFixture.withRouter { client, _ in
+            try await client.execute(uri: "/iam/api/client-registration", method: .options) { response in
+                #expect(response.status == .noContent)
+                #expect(response.headers[.allow] == "POST, OPTIONS")
+            }
+            try await client.execute(uri: "/nowhere", method: .options) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/.well-known/openid-configuration", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.body.readableBytes == 0)
+            }
+        }
+    }
+
+    @Test("PUT checks the token before it looks at the body")
+    func putAuthenticatesFirst() async throws {
+        try await HTTPFixture.withRouter { client, _ in
+            let (id, _, _) = try await registerSeedClient(client)
+            try await client.execute(uri: "/iam/api/client-registration/\(id)", method: .put, headers: [.contentType: "text/plain"],
+                                     body: ByteBuffer(string: "junk")) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.wwwAuthenticate] == "Bearer")
             }
         }
     }
@@ -359,6 +388,11 @@ struct RoutingTests {
             try await client.execute(uri: "/realms/research/.well-known/openid-configuration", method: .get) { response in
                 let got = try response.object
                 #expect(got["issuer"] == .string("https://id.example.org/realms/research"))
+            }
+            try await client.execute(uri: "/.well-known/oauth-authorization-server/realms/research", method: .get) { response in
+                #expect(response.status == .ok)
+                let got = try response.object
+                #expect(got["registration_endpoint"] == .string("https://id.example.org/realms/research/iam/api/client-registration"))
             }
             try await client.execute(uri: "/iam/api/client-registration", method: .post, headers: jsonHeaders, body: ByteBuffer(string: seedBody)) { response in
                 #expect(response.status == .notFound)

@@ -55,6 +55,25 @@ public struct ServerKeys: Sendable {
             guard let bytes = Base64URL.decode(text) else { throw StoreError.corrupt("the stored sealing key is not base64url") }
             sealingBytes = bytes
         }
-        return ServerKeys(signingKeys: keys, sealer: try SecretSealer(keyBytes: sealingBytes))
+        let sealer = try SecretSealer(keyBytes: sealingBytes)
+        // A canary sealed under the first key this database saw: a different key would make every
+        // sealed client secret unreadable, so starting with one is refused.
+        let canary = try await store.serverSecret(named: sealingCheckName, orInsert: try sealer.seal(sealingCheckText, clientID: sealingCheckName))
+        guard (try? sealer.open(canary, clientID: sealingCheckName)) == sealingCheckText else {
+            throw KeyConfigurationError(description: """
+                the sealing key differs from the one this database was started with; client_secret_jwt secrets \
+                sealed under the old key could not be opened. Start with the original key (or without \
+                --sealing-key-file if the key was kept in the database).
+                """)
+        }
+        return ServerKeys(signingKeys: keys, sealer: sealer)
     }
+
+    static let sealingCheckName = "secret-sealing-check"
+    static let sealingCheckText = "registrar sealing key check"
+}
+
+/// The server's key configuration does not fit its database.
+public struct KeyConfigurationError: Error, CustomStringConvertible {
+    public let description: String
 }

@@ -25,6 +25,8 @@ public struct SigningKey: Sendable {
     /// When the key was created.
     public let createdAt: Timestamp
     let backing: Backing
+    /// The RFC 7638 required members of the public JWK, computed once.
+    let publicMembers: [(String, String)]
 
     /// Loads a key from its PKCS#8 PEM form, as stored.
     public init(algorithm: SigningAlgorithm, pem: String, createdAt: Timestamp) throws {
@@ -34,23 +36,25 @@ public struct SigningKey: Sendable {
         }
         self.algorithm = algorithm
         self.createdAt = createdAt
-        self.kid = Self.thumbprint(of: Self.publicMembers(backing))
+        self.publicMembers = try Self.publicMembers(backing)
+        self.kid = Self.thumbprint(of: publicMembers)
     }
 
-    private init(backing: Backing, algorithm: SigningAlgorithm, createdAt: Timestamp) {
+    private init(backing: Backing, algorithm: SigningAlgorithm, createdAt: Timestamp) throws {
         self.backing = backing
         self.algorithm = algorithm
         self.createdAt = createdAt
-        self.kid = Self.thumbprint(of: Self.publicMembers(backing))
+        self.publicMembers = try Self.publicMembers(backing)
+        self.kid = Self.thumbprint(of: publicMembers)
     }
 
     /// Generates a new key: RSA 2048 for RS256, P-256 for ES256.
     public static func generate(_ algorithm: SigningAlgorithm, createdAt: Timestamp) throws -> SigningKey {
         switch algorithm {
         case .rs256:
-            return SigningKey(backing: .rsa(try _RSA.Signing.PrivateKey(keySize: .bits2048)), algorithm: algorithm, createdAt: createdAt)
+            return try SigningKey(backing: .rsa(try _RSA.Signing.PrivateKey(keySize: .bits2048)), algorithm: algorithm, createdAt: createdAt)
         case .es256:
-            return SigningKey(backing: .ec(P256.Signing.PrivateKey()), algorithm: algorithm, createdAt: createdAt)
+            return try SigningKey(backing: .ec(P256.Signing.PrivateKey()), algorithm: algorithm, createdAt: createdAt)
         }
     }
 
@@ -65,7 +69,7 @@ public struct SigningKey: Sendable {
     /// The public key as a JWK (RFC 7517), with `kid`, `use` and `alg`.
     public var publicJWK: JSONObject {
         var jwk = JSONObject()
-        for (name, value) in Self.publicMembers(backing) { jwk[name] = .string(value) }
+        for (name, value) in publicMembers { jwk[name] = .string(value) }
         jwk["kid"] = .string(kid)
         jwk["use"] = .string("sig")
         jwk["alg"] = .string(algorithm.rawValue)
@@ -84,13 +88,12 @@ public struct SigningKey: Sendable {
     }
 
     /// The required public members in lexicographic order (RFC 7638 §3.2).
-    static func publicMembers(_ backing: Backing) -> [(String, String)] {
+    static func publicMembers(_ backing: Backing) throws -> [(String, String)] {
         switch backing {
         case .rsa(let key):
-            // getKeyPrimitives fails only for keys swift-crypto did not create or load itself.
-            let primitives = try? key.publicKey.getKeyPrimitives()
-            return [("e", Base64URL.encode(Array(primitives?.publicExponent ?? Data()))), ("kty", "RSA"),
-                    ("n", Base64URL.encode(Array(primitives?.modulus ?? Data())))]
+            let primitives = try key.publicKey.getKeyPrimitives()
+            return [("e", Base64URL.encode(Array(primitives.publicExponent))), ("kty", "RSA"),
+                    ("n", Base64URL.encode(Array(primitives.modulus)))]
         case .ec(let key):
             let point = Array(key.publicKey.x963Representation)
             return [("crv", "P-256"), ("kty", "EC"), ("x", Base64URL.encode(point[1..<33])), ("y", Base64URL.encode(point[33..<65]))]

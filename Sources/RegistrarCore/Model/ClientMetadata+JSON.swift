@@ -149,7 +149,7 @@ private struct Reader {
     func integer(_ name: String) throws(RegistrarError) -> Int64? {
         guard let value = present(name) else { return nil }
         guard case .int(let i) = value else {
-            throw RegistrarError.invalidClientMetadata("\(name) must be an integer number of seconds, not \(value.typeDescription)")
+            throw RegistrarError.invalidClientMetadata("\(name) must be an integer number of seconds")
         }
         return i
     }

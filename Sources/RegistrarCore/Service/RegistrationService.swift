@@ -45,7 +45,7 @@ public struct RegistrationService: Sendable {
     public func register(body: [UInt8]) async throws -> ClientResponse {
         let object = try Self.parseObject(body)
         // RFC 7591 §3.2.1: the server issues the secret; a client cannot pick its own.
-        if let secret = object["client_secret"], secret != .null {
+        if let secret = object["client_secret"], secret != .null, secret != .string("") {
             throw RegistrarError.invalidClientMetadata("client_secret is issued by the server and must not be sent on registration")
         }
         // A client-chosen client_id and the server-managed members are ignored (RFC 7591 §3.2.1).
@@ -71,7 +71,8 @@ public struct RegistrationService: Sendable {
 
     /// Reads a client's registration with its registration access token.
     public func read(clientID: String, bearer: String?) async throws -> ClientResponse {
-        let (client, token) = try await authenticate(clientID: clientID, bearer: bearer)
+        let authenticated = try await authenticate(clientID: clientID, bearer: bearer)
+        let client = authenticated.client, token = authenticated.token
         // The token does not rotate on read; the one presented is returned (RFC 7592 §3).
         return ClientResponse(client: client, clientSecret: nil, registrationAccessToken: token,
                               registrationClientURI: configuration.registrationClientURI(for: clientID))
@@ -81,7 +82,13 @@ public struct RegistrationService: Sendable {
 
     /// Replaces a client's registration.
     public func update(clientID: String, bearer: String?, body: [UInt8]) async throws -> ClientResponse {
-        let (current, token) = try await authenticate(clientID: clientID, bearer: bearer)
+        try await update(try await authenticate(clientID: clientID, bearer: bearer), body: body)
+    }
+
+    /// Replaces the registration of a client already authenticated with ``authenticate(clientID:bearer:)``
+    /// (the HTTP layer authenticates before it reads the body).
+    public func update(_ authenticated: AuthenticatedClient, body: [UInt8]) async throws -> ClientResponse {
+        let current = authenticated.client, token = authenticated.token, clientID = current.clientID
         let object = try Self.parseObject(body)
         try checkUpdateIdentity(object, current: current, token: token)
 
@@ -151,22 +158,21 @@ public struct RegistrationService: Sendable {
     /// RFC 7592 §2: the bearer token must be this client's live registration access token. A
     /// valid token presented for another client is revoked (RFC 7592 §2.1: "the authorization
     /// server ... SHOULD immediately revoke it"), and a missing client answers 401, never 404.
-    func authenticate(clientID: String, bearer: String?) async throws -> (RegisteredClient, String) {
+    public func authenticate(clientID: String, bearer: String?) async throws -> AuthenticatedClient {
         guard let bearer else { throw RegistrarError.missingToken }
         guard Self.isWellFormedToken(bearer) else { throw RegistrarError.invalidToken() }
         let digest = SecretDigest.of(bearer)
         guard let client = try await withStore({ try await store.client(registrationTokenDigest: digest) }) else {
             throw RegistrarError.invalidToken()
         }
-        guard ConstantTime.equals(client.clientID, clientID), let stored = client.registrationTokenDigest,
-              ConstantTime.equals(stored, digest)
-        else {
+        // The lookup by digest already matched the token; what remains is whether it belongs here.
+        guard client.clientID == clientID else {
             try await withStore { try await store.revokeRegistrationToken(clientID: client.clientID, digest: digest) }
             logger.warning("registration access token presented for another client; token revoked",
                            metadata: ["token_client_id": .string(client.clientID)])
             throw RegistrarError.invalidToken()
         }
-        return (client, bearer)
+        return AuthenticatedClient(client: client, token: bearer)
     }
 
     /// RFC 7592 §2.2: `client_id` must be the client's; a `client_secret` must be the current one;
@@ -178,7 +184,7 @@ public struct RegistrationService: Sendable {
         guard sentID == current.clientID else {
             throw RegistrarError.invalidRequest("client_id in the body does not match the client being updated")
         }
-        if let secret = object["client_secret"], secret != .null {
+        if let secret = object["client_secret"], secret != .null, secret != .string("") {
             guard case .string(let value) = secret, let digest = current.secretDigest,
                   SecretDigest.matches(value, digest: digest)
             else { throw RegistrarError.invalidRequest("client_secret does not match the client's current secret; a client cannot choose its secret") }
@@ -190,7 +196,7 @@ public struct RegistrationService: Sendable {
             "client_id_issued_at": .int(current.createdAt.seconds),
         ]
         for name in Self.serverManagedMembers {
-            guard let sent = object[name], sent != .null else { continue }
+            guard let sent = object[name], sent != .null, sent != .string("") else { continue }
             let matches: Bool
             if name == "registration_access_token", case .string(let s) = sent {
                 matches = ConstantTime.equals(s, token)
@@ -254,4 +260,12 @@ public struct RegistrationService: Sendable {
             }
         }
     }
+}
+
+/// A client whose registration access token has been checked, with the token it presented.
+public struct AuthenticatedClient: Sendable {
+    /// The client as stored.
+    public let client: RegisteredClient
+    /// The registration access token that was presented.
+    public let token: String
 }

@@ -1,4 +1,4 @@
-/// Where clients live. Every implementation (in-memory, SQLite, PostgreSQL) passes the same
+/// Where clients live. Every implementation (in-memory, SQLite, and any later one) passes the same
 /// conformance suite; each call is atomic on its own, so no request can leave a half-written
 /// record.
 public protocol ClientStore: Sendable {

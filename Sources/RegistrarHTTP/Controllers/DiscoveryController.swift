@@ -18,6 +18,14 @@ struct DiscoveryController {
         MethodNotAllowed.add(to: group, path: RouterPath(ServerConfiguration.jwksPath), allowed: [.get])
     }
 
+    /// RFC 8414 §3.1: `/.well-known/oauth-authorization-server` followed by the issuer's path.
+    func addPathInsertedMetadata(to group: RouterGroup<RegistrarRequestContext>, issuerPath: String) {
+        let document = Self.metadata(configuration)
+        let path = RouterPath("/.well-known/oauth-authorization-server" + issuerPath)
+        group.get(path) { _, _ in JSONResponse.make(.ok, document) }
+        MethodNotAllowed.add(to: group, path: path, allowed: [.get])
+    }
+
     static func metadata(_ c: ServerConfiguration) -> JSONObject {
         func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
         return JSONObject([

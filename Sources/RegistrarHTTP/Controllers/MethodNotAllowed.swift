@@ -1,13 +1,18 @@
+import HTTPTypes
 import Hummingbird
 import RegistrarCore
 
-/// Answers `405 Method Not Allowed` with an `Allow` header for the methods a resource lacks.
+/// Completes a resource's methods: `405 Method Not Allowed` with an `Allow` header for the methods
+/// it lacks, and `OPTIONS` (including CORS preflight) answered with what it allows. `HEAD` comes
+/// with `GET` (the router generates it).
 enum MethodNotAllowed {
     static let all: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .head]
 
     static func add(to group: RouterGroup<RegistrarRequestContext>, path: RouterPath, allowed: [HTTPRequest.Method]) {
-        let allow = (allowed + [.options]).map(\.rawValue).joined(separator: ", ")
-        for method in all where !allowed.contains(method) {
+        var methods = allowed
+        if allowed.contains(.get) { methods.append(.head) }
+        let allow = (methods + [.options]).map(\.rawValue).joined(separator: ", ")
+        for method in all where !methods.contains(method) {
             group.on(path, method: method) { _, _ -> Response in
                 var response = JSONResponse.error(RegistrarError(
                     code: .methodNotAllowed, status: 405, description: "this resource allows \(allow)"))
@@ -15,9 +20,14 @@ enum MethodNotAllowed {
                 return response
             }
         }
-    }
-
-    static func add(to router: Router<RegistrarRequestContext>, path: RouterPath, allowed: [HTTPRequest.Method]) {
-        add(to: router.group(), path: path, allowed: allowed)
+        group.on(path, method: .options) { _, _ -> Response in
+            // CORS preflight (and plain OPTIONS): what this resource allows, from any origin.
+            Response(status: .noContent, headers: [
+                .allow: allow,
+                .accessControlAllowMethods: allow,
+                .accessControlAllowHeaders: "Authorization, Content-Type",
+                .accessControlMaxAge: "600",
+            ])
+        }
     }
 }

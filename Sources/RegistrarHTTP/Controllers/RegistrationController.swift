@@ -30,11 +30,10 @@ struct RegistrationController {
 
     @Sendable func update(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
-        let bearer = try Self.bearerToken(request)
-        // Authenticate before reading the body would be nicer, but the service does both in one
-        // step; the body is bounded by the upload limit either way.
+        // Authenticate first, so that an unauthenticated caller learns nothing about body rules.
+        let authenticated = try await service.authenticate(clientID: clientID, bearer: try Self.bearerToken(request))
         let body = try await Self.jsonBody(request, context: context)
-        let response = try await service.update(clientID: clientID, bearer: bearer, body: body)
+        let response = try await service.update(authenticated, body: body)
         return JSONResponse.make(.ok, response.json)
     }
 

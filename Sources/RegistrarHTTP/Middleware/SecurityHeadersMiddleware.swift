@@ -17,16 +17,7 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response: Response
-        if request.method == .options, request.headers[.origin] != nil || request.headers[.accessControlRequestMethod] != nil {
-            // CORS preflight: answered here for every known resource.
-            response = Response(status: .noContent)
-            response.headers[.accessControlAllowMethods] = "GET, POST, PUT, DELETE, OPTIONS"
-            response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type"
-            response.headers[.accessControlMaxAge] = "600"
-        } else {
-            response = try await next(request, context)
-        }
+        var response = try await next(request, context)
         for field in Self.noStore where response.headers[field.name] == nil {
             response.headers.append(field)
         }

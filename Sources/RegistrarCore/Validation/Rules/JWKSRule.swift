@@ -1,6 +1,7 @@
 /// `jwks` and `jwks_uri` (RFC 7591 §2): never both; `private_key_jwt` needs one of them; `jwks` is
 /// a JWK Set of public keys that swift-crypto can load (RSA of at least 2048 bits, EC on P-256,
-/// P-384 or P-521, Ed25519), with no private or symmetric key material and unique `kid`s.
+/// P-384 or P-521, Ed25519 for signatures, X25519 for key agreement), whose `alg` and `use` fit
+/// the key, with no private or symmetric key material and unique `kid`s.
 public struct JWKSRule: MetadataRule {
     public let name = "jwks"
     public init() {}

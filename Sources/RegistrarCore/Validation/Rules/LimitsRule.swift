@@ -18,10 +18,11 @@ public struct LimitsRule: MetadataRule {
                 throw .invalidClientMetadata("\(name) is longer than \(limits.maximumStringLength) bytes")
             }
         }
-        if let clientName = m.clientName, clientName.count > limits.maximumNameLength {
-            throw .invalidClientMetadata("client_name is longer than \(limits.maximumNameLength) characters")
+        if let clientName = m.clientName, clientName.count > limits.maximumNameLength || clientName.utf8.count > 4 * limits.maximumNameLength {
+            throw .invalidClientMetadata("client_name is longer than \(limits.maximumNameLength) characters (or \(4 * limits.maximumNameLength) bytes)")
         }
-        for (key, value) in m.localized where key.hasPrefix(M.clientName + "#") && value.count > limits.maximumNameLength {
+        for (key, value) in m.localized where key.hasPrefix(M.clientName + "#")
+            && (value.count > limits.maximumNameLength || value.utf8.count > 4 * limits.maximumNameLength) {
             throw .invalidClientMetadata("\(key) is longer than \(limits.maximumNameLength) characters")
         }
         let arrays: [(String, [String])] = [

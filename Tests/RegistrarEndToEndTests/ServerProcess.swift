@@ -1,0 +1,133 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import RegistrarCore
+import Testing
+
+/// The built `registrar` binary, started as a child process on a loopback port.
+final class ServerProcess: @unchecked Sendable {
+    let port: Int
+    let databasePath: String
+    let issuer: String
+    let logPath: String
+    let outputPath: String
+    private var process: Process?
+
+    /// The binary next to the test bundle (SwiftPM builds it for this test target), or
+    /// `REGISTRAR_BINARY` when set.
+    static var binaryURL: URL {
+        if let path = ProcessInfo.processInfo.environment["REGISTRAR_BINARY"] { return URL(fileURLWithPath: path) }
+        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [
+            bundleDirectory.appendingPathComponent("registrar"),
+            bundleDirectory.deletingLastPathComponent().appendingPathComponent("registrar"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(".build/debug/registrar"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    init(databasePath: String? = nil) throws {
+        port = try Self.freeLoopbackPort()
+        issuer = "http://127.0.0.1:\(port)"
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        self.databasePath = databasePath ?? folder.appendingPathComponent("data/registrar.sqlite").path
+        logPath = folder.appendingPathComponent("stderr.log").path
+        outputPath = folder.appendingPathComponent("stdout.log").path
+    }
+
+    /// Starts the server and waits until it answers, failing after 30 seconds.
+    func start(extraArguments: [String] = [], environment: [String: String] = [:]) async throws {
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let process = Process()
+        process.executableURL = Self.binaryURL
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", String(port), "--issuer", issuer, "--database", databasePath] + extraArguments
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        process.environment = env
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try process.run()
+        self.process = process
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if !process.isRunning { throw Failure("the server exited early: \(log)") }
+            if output.contains("ready") { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Failure("the server did not become ready: \(log)")
+    }
+
+    /// Sends a signal and waits for the process to exit; returns its exit status.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM) async throws -> Int32 {
+        guard let process else { return 0 }
+        kill(process.processIdentifier, signal)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            throw Failure("the server did not stop on signal \(signal)")
+        }
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+    deinit {
+        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// A port the kernel just handed out on 127.0.0.1.
+    static func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw Failure("bind() failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw Failure("getsockname() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    // MARK: HTTP
+
+    struct Reply {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: [UInt8]
+        var object: JSONObject? { (try? JSONParser.parse(body))?.objectValue }
+    }
+
+    func request(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil) async throws -> Reply {
+        var request = HTTPClientRequest(url: path.hasPrefix("http") ? path : issuer + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
+    }
+}
+
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
