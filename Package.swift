@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         .package(url: "https://github.com/vapor/sql-kit", exact: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit", exact: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit", exact: "2.17.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
@@ -64,6 +66,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The shared store for several instances: PostgreSQL through sql-kit and a PostgresClient pool.
+        .target(
+            name: "RegistrarPostgres",
+            dependencies: [
+                "RegistrarCore",
+                "RegistrarSQL",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The only target that knows HTTP.
         .target(
             name: "RegistrarHTTP",
@@ -80,6 +95,7 @@ let package = Package(
             dependencies: [
                 "RegistrarCore",
                 "RegistrarSQLite",
+                "RegistrarPostgres",
                 "RegistrarHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -92,7 +108,11 @@ let package = Package(
         // predictable random source. Not part of any product.
         .target(
             name: "RegistrarTesting",
-            dependencies: ["RegistrarCore"],
+            dependencies: [
+                "RegistrarCore",
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -103,6 +123,11 @@ let package = Package(
         .testTarget(
             name: "RegistrarSQLiteTests",
             dependencies: ["RegistrarCore", "RegistrarSQL", "RegistrarSQLite", "RegistrarTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RegistrarPostgresTests",
+            dependencies: ["RegistrarCore", "RegistrarSQL", "RegistrarPostgres", "RegistrarTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -125,6 +150,7 @@ let package = Package(
             dependencies: [
                 "registrar",
                 "RegistrarCore",
+                "RegistrarTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

@@ -22,6 +22,10 @@ enum JSONResponse {
         case nil:
             break
         }
+        if error.status == 503 {
+            // RFC 9110 §10.2.3: tell clients when to come back.
+            headers[.retryAfter] = "2"
+        }
         let body = JSONObject([("error", .string(error.code.rawValue)), ("error_description", .string(error.errorDescription))])
         return make(HTTPResponse.Status(code: error.status), body, headers: headers)
     }

@@ -9,16 +9,37 @@ public struct SQLMigrator: Sendable {
     /// Statement that opens a migration transaction (`BEGIN IMMEDIATE` on SQLite takes the write
     /// lock at once).
     public let begin: String
+    /// Statements that take and release a lock held across the whole run, so that two processes
+    /// migrating at the same moment take turns (a PostgreSQL advisory lock); `nil` when the
+    /// transactions serialise on their own (SQLite).
+    public let lock: (take: String, release: String)?
 
     /// Creates a migrator.
-    public init(migrations: [SQLMigration], begin: String = "BEGIN") {
+    public init(migrations: [SQLMigration], begin: String = "BEGIN", lock: (take: String, release: String)? = nil) {
         self.migrations = migrations.sorted { $0.version < $1.version }
         self.begin = begin
+        self.lock = lock
     }
 
-    /// Applies what is missing on a single connection; returns the versions applied.
+    /// Applies what is missing on a single connection (the lock and the transactions need one
+    /// session); returns the versions applied.
     @discardableResult
     public func migrate(on db: any SQLDatabase, now: Int64, logger: Logger) async throws -> [Int] {
+        if let lock {
+            try await db.raw(SQLQueryString(lock.take)).run()
+            do {
+                let applied = try await migrateLocked(on: db, now: now, logger: logger)
+                try await db.raw(SQLQueryString(lock.release)).run()
+                return applied
+            } catch {
+                try? await db.raw(SQLQueryString(lock.release)).run()
+                throw error
+            }
+        }
+        return try await migrateLocked(on: db, now: now, logger: logger)
+    }
+
+    func migrateLocked(on db: any SQLDatabase, now: Int64, logger: Logger) async throws -> [Int] {
         try await db.raw("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)

@@ -31,5 +31,9 @@ enum SQLiteMigrations {
             )
             """,
         ]),
+        SQLMigration(version: 2, name: "one current signing key per algorithm", statements: [
+            "ALTER TABLE signing_keys ADD COLUMN retired_at INTEGER",
+            "CREATE UNIQUE INDEX signing_keys_current ON signing_keys (algorithm) WHERE retired_at IS NULL",
+        ]),
     ]
 }

@@ -18,7 +18,6 @@ public final class SQLiteStore: Sendable {
     public let path: String
     let writer: SQLiteConnection
     let readers: [SQLiteConnection]
-    let counter = Counter()
     let logger: Logger
 
     /// Opens (creating the file and its folder if needed) and migrates the database at `path`.
@@ -61,13 +60,8 @@ public final class SQLiteStore: Sendable {
         self.writer = writer
         self.readers = readers
         self.logger = logger
-        let writerDB = writer.sql(queryLogLevel: .trace)
-        let readerDBs = readers.map { $0.sql(queryLogLevel: .trace) }
-        let counter = self.counter
-        self.store = SQLClientStore(
-            writer: writerDB,
-            reader: { readerDBs.isEmpty ? writerDB : readerDBs[counter.next() % readerDBs.count] },
-            translate: SQLiteStore.translate)
+        self.store = SQLClientStore(provider: SQLiteProvider(
+            writer: writer.sql(queryLogLevel: .trace), readers: readers.map { $0.sql(queryLogLevel: .trace) }))
     }
 
     /// Closes every connection. Call once, after the last request.
@@ -78,7 +72,7 @@ public final class SQLiteStore: Sendable {
         try? await writer.close()
     }
 
-    @Sendable static func translate(_ error: any Error) -> any Error {
+    static func translate(_ error: any Error) -> any Error {
         guard let error = error as? SQLiteError else { return StoreError.corrupt("\(error)") }
         switch error.reason {
         case .constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed:
@@ -89,6 +83,23 @@ public final class SQLiteStore: Sendable {
             return StoreError.corrupt(error.message)
         }
     }
+}
+
+/// One writer connection and a few readers (WAL lets them read beside the writer).
+struct SQLiteProvider: SQLDatabaseProvider {
+    let writer: any SQLDatabase
+    let readers: [any SQLDatabase]
+    let counter = Counter()
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await body(readers.isEmpty ? writer : readers[counter.next() % readers.count])
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await body(writer)
+    }
+
+    func translate(_ error: any Error) -> any Error { SQLiteStore.translate(error) }
 }
 
 /// A round-robin counter behind a lock.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Logging
-import RegistrarSQLite
+
 
 /// `registrar migrate`: applies the database migrations and exits.
 struct MigrateCommand: AsyncParsableCommand {
@@ -10,8 +10,12 @@ struct MigrateCommand: AsyncParsableCommand {
         discussion: """
             `registrar serve` migrates on start as well; run this to do it ahead of a deployment.
 
-            Example:
+            Migrations run under a lock, so several instances (or this command) starting at the same
+            moment take turns and apply each version once.
+
+            Examples:
               registrar migrate --database /var/lib/registrar/db.sqlite
+              registrar migrate --database postgres://registrar:secret@db.internal:5432/registrar
             """)
 
     @OptionGroup var databaseOptions: DatabaseOptions
@@ -19,8 +23,8 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "registrar")
         logger.logLevel = .info
-        let database = try await SQLiteStore.open(path: databaseOptions.resolvedDatabase, readers: 0, logger: logger)
+        let database = try await Database.open(databaseOptions.resolvedDatabase, options: databaseOptions, logger: logger)
         await database.close()
-        print("database \(databaseOptions.resolvedDatabase) is up to date")
+        print("database \(database.description) is up to date")
     }
 }

@@ -4,7 +4,6 @@ import Hummingbird
 import Logging
 import RegistrarCore
 import RegistrarHTTP
-import RegistrarSQLite
 import ServiceLifecycle
 
 /// `registrar serve`: runs the server until SIGINT or SIGTERM.
@@ -68,10 +67,11 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = level
 
         let sealingKey = try (sealingKeyFile ?? Environment.value("REGISTRAR_SEALING_KEY_FILE")).map(Self.readSealingKey)
-        let databasePath = databaseOptions.resolvedDatabase
-        let database: SQLiteStore
+        _ = try databaseOptions.resolvedPoolSize
+        _ = try databaseOptions.resolvedTimeout
+        let database: Database
         do {
-            database = try await SQLiteStore.open(path: databasePath, logger: logger)
+            database = try await Database.open(databaseOptions.resolvedDatabase, options: databaseOptions, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("registrar: cannot open the database: \(error)\n".utf8))
             throw ExitCode(1)
@@ -81,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
             var configuration = ServerConfiguration(issuer: issuer)
             configuration.registrationTokenAlgorithm = algorithm
             let service = RegistrationService(configuration: configuration, store: database.store, keys: keys, logger: logger)
-            let readyLine = "Registrar is ready at \(configuration.issuer) (database: \(databasePath))\n"
+            let readyLine = "Registrar is ready at \(configuration.issuer) (database: \(database.description))\n"
             let app = buildApplication(service: service, host: host, port: portValue, logger: logger) { _ in
                 FileHandle.standardOutput.write(Data(readyLine.utf8))
             }

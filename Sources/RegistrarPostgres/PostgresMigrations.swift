@@ -1,0 +1,43 @@
+import RegistrarSQL
+
+/// The PostgreSQL schema, version by version, kept in step with the SQLite one (same versions,
+/// same tables). Never edit a released migration; add the next one.
+enum PostgresMigrations {
+    static let all: [SQLMigration] = [
+        SQLMigration(version: 1, name: "clients, signing keys, server secrets", statements: [
+            """
+            CREATE TABLE clients (
+                client_id TEXT PRIMARY KEY,
+                document TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                secret_digest TEXT,
+                registration_token_digest TEXT UNIQUE,
+                version BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX clients_created_at ON clients (created_at)",
+            """
+            CREATE TABLE signing_keys (
+                kid TEXT PRIMARY KEY,
+                algorithm TEXT NOT NULL,
+                private_key_pem TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE server_secrets (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            )
+            """,
+        ]),
+        SQLMigration(version: 2, name: "one current signing key per algorithm", statements: [
+            "ALTER TABLE signing_keys ADD COLUMN retired_at BIGINT",
+            "CREATE UNIQUE INDEX signing_keys_current ON signing_keys (algorithm) WHERE retired_at IS NULL",
+        ]),
+    ]
+
+    /// An arbitrary constant naming Registrar's migration lock among advisory locks.
+    static let lockKey: Int64 = 0x5245_4749_5354_5241  // "REGISTRA"
+}

@@ -1,0 +1,214 @@
+import Foundation
+public import Logging
+import NIOCore
+import PostgresKit
+import PostgresNIO
+import RegistrarCore
+public import RegistrarSQL
+import SQLKit
+import Synchronization
+
+/// The store for several Registrar instances behind a load balancer: one PostgreSQL database,
+/// reached through a bounded `PostgresClient` pool. Nothing is kept in the process, so any instance
+/// can serve any request.
+///
+/// Every call gets a deadline (``Settings/requestTimeout``): when the database is unreachable, a
+/// request fails with ``RegistrarCore/StoreError/unavailable(_:)`` (503) within the deadline instead
+/// of waiting for the pool, and succeeds again once the database is back, without a restart.
+public final class PostgresStore: Sendable {
+    /// Pool and timeout settings.
+    public struct Settings: Sendable {
+        /// Most connections this instance opens.
+        public var maximumConnections: Int = 10
+        /// How long one database call may take, from asking the pool for a connection to the last
+        /// row, before the request is answered 503.
+        public var requestTimeout: Duration = .seconds(3)
+        /// How long opening one connection may take.
+        public var connectTimeout: Duration = .seconds(3)
+        /// Creates the default settings.
+        public init() {}
+    }
+
+    /// The client and key store over this database.
+    public let store: SQLClientStore
+    let client: PostgresClient
+    let runTask: Task<Void, Never>
+
+    /// Connects to `url` (`postgres://user:password@host:port/database`), migrates under an advisory
+    /// lock, and returns the store. Fails if the database cannot be reached within the timeouts.
+    public static func open(url: String, settings: Settings = Settings(), logger: Logger) async throws -> PostgresStore {
+        let configuration = try clientConfiguration(url: url, settings: settings)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let runTask = Task { await client.run() }
+        let provider = PostgresProvider(client: client, timeout: settings.requestTimeout, logger: logger)
+        do {
+            // Reach the server first, within the normal deadline, so that start-up against a
+            // database that is down fails in seconds.
+            _ = try await provider.run { db in try await db.raw("SELECT 1 AS one").first() }
+            let migrator = SQLMigrator(
+                migrations: PostgresMigrations.all, begin: "BEGIN",
+                lock: ("SELECT pg_advisory_lock(\(PostgresMigrations.lockKey))", "SELECT pg_advisory_unlock(\(PostgresMigrations.lockKey))"))
+            // Migrations may wait for another instance's lock, so they get a longer deadline.
+            try await withDeadline(.seconds(60)) {
+                try await client.withConnection { connection in
+                    _ = try await migrator.migrate(on: connection.sql(queryLogLevel: .trace), now: SystemWallClock().now().milliseconds, logger: logger)
+                }
+            }
+        } catch {
+            runTask.cancel()
+            throw StoreError.unavailable("cannot prepare the PostgreSQL database: \(PostgresProvider.describe(error))")
+        }
+        return PostgresStore(client: client, runTask: runTask, provider: provider)
+    }
+
+    private init(client: PostgresClient, runTask: Task<Void, Never>, provider: PostgresProvider) {
+        self.client = client
+        self.runTask = runTask
+        self.store = SQLClientStore(provider: provider)
+    }
+
+    /// Closes the pool. Call once, after the last request.
+    public func close() async {
+        runTask.cancel()
+        _ = await runTask.value
+    }
+
+    /// Whether a `--database` value names PostgreSQL rather than a SQLite file.
+    public static func isPostgresURL(_ value: String) -> Bool {
+        value.hasPrefix("postgres://") || value.hasPrefix("postgresql://")
+    }
+
+    static func clientConfiguration(url: String, settings: Settings) throws -> PostgresClient.Configuration {
+        let sql: SQLPostgresConfiguration
+        do {
+            sql = try SQLPostgresConfiguration(url: url)
+        } catch {
+            throw StoreError.unavailable("the database URL is not a valid postgres://user:password@host:port/database URL")
+        }
+        let core = sql.coreConfiguration
+        let tls: PostgresClient.Configuration.TLS
+        switch (core.tls.isEnforced, core.tls.isAllowed, core.tls.sslContext) {
+        case (true, _, let context?): tls = .require(context.configuration)
+        case (_, true, let context?): tls = .prefer(context.configuration)
+        default: tls = .disable
+        }
+        var configuration: PostgresClient.Configuration
+        if let host = core.host, let port = core.port {
+            configuration = .init(host: host, port: port, username: core.username, password: core.password, database: core.database, tls: tls)
+        } else if let socket = core.unixSocketPath {
+            configuration = .init(unixSocketPath: socket, username: core.username, password: core.password, database: core.database)
+        } else {
+            throw StoreError.unavailable("the database URL names neither a host nor a socket")
+        }
+        configuration.options.maximumConnections = max(1, settings.maximumConnections)
+        configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = settings.connectTimeout
+        configuration.options.keepAliveBehavior = .init(frequency: .seconds(30))
+        return configuration
+    }
+}
+
+/// Leases a pooled connection per call, under a deadline.
+///
+/// While the database is known to be down (a call failed as unavailable less than 5 s ago),
+/// calls get a short deadline, so that an outage answers 503 at once instead of after the full
+/// timeout for every request; the first success clears that state.
+struct PostgresProvider: SQLDatabaseProvider {
+    let client: PostgresClient
+    let timeout: Duration
+    let logger: Logger
+    let outage = OutageState()
+    /// The deadline while an outage is known.
+    static let outageDeadline: Duration = .milliseconds(250)
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await run(body)
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await run(body)
+    }
+
+    func run<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let client = self.client
+        let deadline = outage.isRecent ? min(timeout, Self.outageDeadline) : timeout
+        do {
+            let result = try await withDeadline(deadline) {
+                try await client.withConnection { connection in
+                    try await body(connection.sql(queryLogLevel: .trace))
+                }
+            }
+            outage.clear()
+            return result
+        } catch {
+            if case StoreError.unavailable = translate(error) { outage.record() }
+            throw error
+        }
+    }
+
+    func translate(_ error: any Error) -> any Error {
+        if let error = error as? PSQLError {
+            if error.code == .server, let state = error.serverInfo?[.sqlState] {
+                if state == "23505" { return StoreError.duplicate(error.serverInfo?[.constraintName] ?? "unique constraint") }
+                // 08: connection exception; 53: insufficient resources; 57P: operator intervention
+                // (shutdown, crash recovery); 40: serialization failure or deadlock.
+                if state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P") || state.hasPrefix("40") {
+                    return StoreError.unavailable("PostgreSQL \(state)")
+                }
+                return StoreError.corrupt("PostgreSQL \(state)")
+            }
+            return StoreError.unavailable(Self.describe(error))
+        }
+        if error is DeadlineExceeded || error is CancellationError {
+            return StoreError.unavailable("no answer from PostgreSQL within \(timeout)")
+        }
+        if String(reflecting: type(of: error)).contains("ConnectionPoolError") || error is ChannelError || error is IOError {
+            return StoreError.unavailable(Self.describe(error))
+        }
+        return StoreError.corrupt(String(reflecting: type(of: error)))
+    }
+
+    /// A description of a driver error for logs: its kind and SQLSTATE, never the query or its binds.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let state = error.serverInfo?[.sqlState] { return "PostgreSQL error \(state): \(error.serverInfo?[.message] ?? "")" }
+            return "PostgreSQL \(error.code)"
+        }
+        if let error = error as? StoreError { return error.description }
+        return "\(error)"
+    }
+}
+
+/// When the database was last found unreachable.
+final class OutageState: Sendable {
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// Whether an unavailability was recorded less than five seconds ago (after that, one call
+    /// gets the full deadline again, so a slow but working database is not cut off for long).
+    var isRecent: Bool {
+        last.withLock { instant in instant.map { ContinuousClock.now - $0 < .seconds(5) } ?? false }
+    }
+
+    func record() { last.withLock { $0 = ContinuousClock.now } }
+    func clear() { last.withLock { $0 = nil } }
+}
+
+/// A call ran past its deadline.
+struct DeadlineExceeded: Error, CustomStringConvertible {
+    var description: String { "deadline exceeded" }
+}
+
+/// Runs `body`, throwing ``DeadlineExceeded`` if it has not finished within `duration` (the body is
+/// cancelled then).
+func withDeadline<T: Sendable>(_ duration: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: duration)
+            throw DeadlineExceeded()
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw DeadlineExceeded() }
+        return first
+    }
+}

@@ -1,0 +1,13 @@
+public import SQLKit
+
+/// How a SQL store reaches its database: a database handle for a read or a write, and the
+/// translation of driver errors into ``RegistrarCore/StoreError``s. SQLite hands out its writer
+/// or one of its reader connections; PostgreSQL leases a connection from its pool for each call.
+public protocol SQLDatabaseProvider: Sendable {
+    /// Runs `body` with a database suitable for reads.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// Runs `body` with a database suitable for writes.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// Turns a driver error into a `StoreError` (unavailable, duplicate or corrupt).
+    func translate(_ error: any Error) -> any Error
+}

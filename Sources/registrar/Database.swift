@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RegistrarCore
+import RegistrarPostgres
+import RegistrarSQLite
+
+/// The store the command line opened: SQLite for a file path, PostgreSQL for a `postgres://` URL.
+struct Database {
+    let store: any ClientStore & KeyStore
+    /// The location with any password masked, for logs and the ready line.
+    let description: String
+    let close: @Sendable () async -> Void
+
+    static func open(_ location: String, options: DatabaseOptions, logger: Logger) async throws -> Database {
+        if PostgresStore.isPostgresURL(location) {
+            var settings = PostgresStore.Settings()
+            settings.maximumConnections = try options.resolvedPoolSize
+            settings.requestTimeout = .milliseconds(Int64(try options.resolvedTimeout * 1000))
+            settings.connectTimeout = settings.requestTimeout
+            let postgres = try await PostgresStore.open(url: location, settings: settings, logger: logger)
+            return Database(store: postgres.store, description: masked(location), close: { await postgres.close() })
+        }
+        // An empty path or ":memory:" would give each SQLite connection its own private database.
+        guard !location.trimmingCharacters(in: .whitespaces).isEmpty, location != ":memory:", !location.hasPrefix("file:") else {
+            throw ValidationError("--database must be a file path or a postgres:// URL, not \"\(location)\"")
+        }
+        let sqlite = try await SQLiteStore.open(path: location, logger: logger)
+        return Database(store: sqlite.store, description: location, close: { await sqlite.close() })
+    }
+
+    /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+    static func masked(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? "postgres://***"
+    }
+}
