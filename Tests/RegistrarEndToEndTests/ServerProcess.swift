@@ -28,9 +28,12 @@ final class ServerProcess: @unchecked Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    init(databasePath: String? = nil) throws {
+    /// A server on a free loopback port; `database` is a SQLite path or a PostgreSQL URL (default: a
+    /// new SQLite file); `issuer` defaults to the server's own address (instances behind one load
+    /// balancer share the balancer's).
+    init(databasePath: String? = nil, issuer: String? = nil) throws {
         port = try Self.freeLoopbackPort()
-        issuer = "http://127.0.0.1:\(port)"
+        self.issuer = issuer ?? "http://127.0.0.1:\(port)"
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         self.databasePath = databasePath ?? folder.appendingPathComponent("data/registrar.sqlite").path
@@ -60,6 +63,9 @@ final class ServerProcess: @unchecked Sendable {
         }
         throw Failure("the server did not become ready: \(log)")
     }
+
+    /// Whether the process is still running.
+    var isRunning: Bool { process?.isRunning ?? false }
 
     /// Sends a signal and waits for the process to exit; returns its exit status.
     @discardableResult
@@ -114,7 +120,9 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     func request(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil) async throws -> Reply {
-        var request = HTTPClientRequest(url: path.hasPrefix("http") ? path : issuer + path)
+        // A full URL (a registration_client_uri) is sent to this instance, as a load balancer would.
+        let relative = path.hasPrefix("http") ? (URLComponents(string: path)?.path ?? path) : path
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)" + relative)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let json {
