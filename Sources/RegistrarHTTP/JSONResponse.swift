@@ -22,7 +22,9 @@ enum JSONResponse {
         case nil:
             break
         }
-        if error.status == 503 {
+        if let retryAfter = error.retryAfter {
+            headers[.retryAfter] = String(retryAfter)
+        } else if error.status == 503 {
             // RFC 9110 §10.2.3: tell clients when to come back.
             headers[.retryAfter] = "2"
         }

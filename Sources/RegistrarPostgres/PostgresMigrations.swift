@@ -36,6 +36,28 @@ enum PostgresMigrations {
             "ALTER TABLE signing_keys ADD COLUMN retired_at BIGINT",
             "CREATE UNIQUE INDEX signing_keys_current ON signing_keys (algorithm) WHERE retired_at IS NULL",
         ]),
+        SQLMigration(version: 3, name: "policies, client lifetime and use, initial access tokens", statements: [
+            "ALTER TABLE clients ADD COLUMN policy TEXT NOT NULL DEFAULT 'anonymous'",
+            "ALTER TABLE clients ADD COLUMN dynamically_registered INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE clients ADD COLUMN expires_at BIGINT",
+            "ALTER TABLE clients ADD COLUMN last_used_at BIGINT",
+            "CREATE INDEX clients_policy ON clients (policy, dynamically_registered)",
+            "CREATE INDEX clients_expires_at ON clients (expires_at)",
+            "CREATE INDEX clients_unused ON clients (created_at) WHERE last_used_at IS NULL",
+            """
+            CREATE TABLE initial_access_tokens (
+                id TEXT PRIMARY KEY,
+                digest TEXT NOT NULL UNIQUE,
+                policy TEXT NOT NULL,
+                note TEXT,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT,
+                max_uses BIGINT,
+                uses BIGINT NOT NULL DEFAULT 0,
+                revoked_at BIGINT
+            )
+            """,
+        ]),
     ]
 
     /// An arbitrary constant naming Registrar's migration lock among advisory locks.

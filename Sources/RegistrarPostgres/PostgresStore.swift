@@ -146,7 +146,35 @@ struct PostgresProvider: SQLDatabaseProvider {
         }
     }
 
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let client = self.client, logger = self.logger
+        let deadline = outage.isRecent ? min(timeout, Self.outageDeadline) : timeout
+        do {
+            let result = try await withDeadline(deadline) {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await body(connection.sql(queryLogLevel: .trace))
+                }
+            }
+            outage.clear()
+            return result
+        } catch let error as PostgresTransactionError {
+            // Report what failed inside the transaction (a spent token, a cap), not the wrapper.
+            if let inner = error.closureError { throw inner }
+            if case StoreError.unavailable = translate(error) { outage.record() }
+            throw error
+        } catch {
+            if case StoreError.unavailable = translate(error) { outage.record() }
+            throw error
+        }
+    }
+
+    /// Registrations under a cap take turns on one advisory lock until they commit.
+    var capLockStatement: String? { "SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockKey + 1))" }
+
     func translate(_ error: any Error) -> any Error {
+        if let error = error as? PostgresTransactionError {
+            return translate(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? StoreError.corrupt("transaction"))
+        }
         if let error = error as? PSQLError {
             if error.code == .server, let state = error.serverInfo?[.sqlState] {
                 if state == "23505" { return StoreError.duplicate(error.serverInfo?[.constraintName] ?? "unique constraint") }

@@ -24,17 +24,144 @@ public struct SQLClientStore: ClientStore, KeyStore {
         do { return try await provider.write(body) } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
     }
 
-    static let columns = "client_id, document, created_at, updated_at, secret_digest, registration_token_digest, version"
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        do { return try await provider.transaction(body) } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
+    }
+
+    static let columns = """
+        client_id, document, created_at, updated_at, secret_digest, registration_token_digest, version, \
+        policy, dynamically_registered, expires_at, last_used_at
+        """
 
     public func insert(_ client: RegisteredClient) async throws {
+        try await write { db in try await Self.insert(client, into: db) }
+    }
+
+    static func insert(_ client: RegisteredClient, into db: any SQLDatabase) async throws {
+        try await db.raw("""
+            INSERT INTO clients (\(unsafeRaw: Self.columns))
+            VALUES (\(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
+                    \(bind: client.updatedAt.milliseconds), \(bind: client.secretDigest),
+                    \(bind: client.registrationTokenDigest), \(bind: client.version), \(bind: client.policy),
+                    \(bind: client.dynamicallyRegistered ? 1 : 0), \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
+            """).run()
+    }
+
+    public func register(_ client: RegisteredClient, spendingToken tokenID: String?, limits: ClientLimits, now: Timestamp) async throws {
+        let capLock = provider.capLockStatement
+        try await transaction { db in
+            if let tokenID {
+                let spent = try await db.raw("""
+                    UPDATE initial_access_tokens SET uses = uses + 1
+                    WHERE id = \(bind: tokenID) AND revoked_at IS NULL
+                      AND (expires_at IS NULL OR expires_at > \(bind: now.milliseconds))
+                      AND (max_uses IS NULL OR uses < max_uses)
+                    RETURNING id
+                    """).first()
+                guard spent != nil else { throw StoreError.tokenUnusable }
+            }
+            if client.dynamicallyRegistered, limits.total != nil || limits.perPolicy != nil {
+                if let capLock { try await db.raw(SQLQueryString(capLock)).run() }
+                if let total = limits.total, try await Self.countDynamic(policy: nil, in: db) >= total {
+                    throw StoreError.limitReached("all")
+                }
+                if let perPolicy = limits.perPolicy, try await Self.countDynamic(policy: client.policy, in: db) >= perPolicy {
+                    throw StoreError.limitReached(client.policy)
+                }
+            }
+            try await Self.insert(client, into: db)
+        }
+    }
+
+    public func countDynamicClients(policy: String?) async throws -> Int {
+        try await read { db in try await Self.countDynamic(policy: policy, in: db) }
+    }
+
+    static func countDynamic(policy: String?, in db: any SQLDatabase) async throws -> Int {
+        let row: (any SQLRow)?
+        if let policy {
+            row = try await db.raw("SELECT COUNT(*) AS n FROM clients WHERE dynamically_registered = 1 AND policy = \(bind: policy)").first()
+        } else {
+            row = try await db.raw("SELECT COUNT(*) AS n FROM clients WHERE dynamically_registered = 1").first()
+        }
+        return try row?.decode(column: "n", as: Int.self) ?? 0
+    }
+
+    public func recordUse(_ uses: [String: Timestamp]) async throws {
+        guard !uses.isEmpty else { return }
+        let batch = uses.sorted { $0.key < $1.key }
+        try await transaction { db in
+            for (id, time) in batch {
+                try await db.raw("""
+                    UPDATE clients SET last_used_at = \(bind: time.milliseconds)
+                    WHERE client_id = \(bind: id) AND (last_used_at IS NULL OR last_used_at < \(bind: time.milliseconds))
+                    """).run()
+            }
+        }
+    }
+
+    public func deleteStaleClients(now: Timestamp, unusedSince: Timestamp?) async throws -> Int {
+        try await write { db in
+            let expired = try await db.raw("""
+                DELETE FROM clients WHERE dynamically_registered = 1 AND expires_at IS NOT NULL AND expires_at <= \(bind: now.milliseconds)
+                RETURNING client_id
+                """).all().count
+            guard let unusedSince else { return expired }
+            let unused = try await db.raw("""
+                DELETE FROM clients WHERE dynamically_registered = 1 AND last_used_at IS NULL AND created_at < \(bind: unusedSince.milliseconds)
+                RETURNING client_id
+                """).all().count
+            return expired + unused
+        }
+    }
+
+    static let tokenColumns = "id, digest, policy, note, created_at, expires_at, max_uses, uses, revoked_at"
+
+    public func insertInitialAccessToken(_ token: InitialAccessToken) async throws {
         try await write { db in
             try await db.raw("""
-                INSERT INTO clients (\(unsafeRaw: Self.columns))
-                VALUES (\(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
-                        \(bind: client.updatedAt.milliseconds), \(bind: client.secretDigest),
-                        \(bind: client.registrationTokenDigest), \(bind: client.version))
+                INSERT INTO initial_access_tokens (\(unsafeRaw: Self.tokenColumns))
+                VALUES (\(bind: token.id), \(bind: token.digest), \(bind: token.policy), \(bind: token.note),
+                        \(bind: token.createdAt.milliseconds), \(bind: token.expiresAt?.milliseconds), \(bind: token.maxUses),
+                        \(bind: token.uses), \(bind: token.revokedAt?.milliseconds))
                 """).run()
         }
+    }
+
+    public func initialAccessToken(digest: String) async throws -> InitialAccessToken? {
+        try await read { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.tokenColumns) FROM initial_access_tokens WHERE digest = \(bind: digest)")
+                .first().map(Self.decodeToken)
+        }
+    }
+
+    public func initialAccessTokens() async throws -> [InitialAccessToken] {
+        try await read { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.tokenColumns) FROM initial_access_tokens ORDER BY created_at DESC, id DESC")
+                .all().map(Self.decodeToken)
+        }
+    }
+
+    public func revokeInitialAccessToken(id: String, at time: Timestamp) async throws -> Bool {
+        try await write { db in
+            try await db.raw("""
+                UPDATE initial_access_tokens SET revoked_at = COALESCE(revoked_at, \(bind: time.milliseconds))
+                WHERE id = \(bind: id) RETURNING id
+                """).first() != nil
+        }
+    }
+
+    static func decodeToken(_ row: any SQLRow) throws -> InitialAccessToken {
+        InitialAccessToken(
+            id: try row.decode(column: "id", as: String.self),
+            digest: try row.decode(column: "digest", as: String.self),
+            policy: try row.decode(column: "policy", as: String.self),
+            note: try row.decode(column: "note", as: String?.self),
+            createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+            expiresAt: try row.decode(column: "expires_at", as: Int64?.self).map(Timestamp.init(milliseconds:)),
+            maxUses: try row.decode(column: "max_uses", as: Int64?.self),
+            uses: try row.decode(column: "uses", as: Int64.self),
+            revokedAt: try row.decode(column: "revoked_at", as: Int64?.self).map(Timestamp.init(milliseconds:)))
     }
 
     public func client(id: String) async throws -> RegisteredClient? {
@@ -56,7 +183,8 @@ public struct SQLClientStore: ClientStore, KeyStore {
             let row = try await db.raw("""
                 UPDATE clients SET document = \(bind: client.document), updated_at = \(bind: client.updatedAt.milliseconds),
                     secret_digest = \(bind: client.secretDigest), registration_token_digest = \(bind: client.registrationTokenDigest),
-                    version = \(bind: client.version)
+                    version = \(bind: client.version), policy = \(bind: client.policy),
+                    dynamically_registered = \(bind: client.dynamicallyRegistered ? 1 : 0), expires_at = \(bind: client.expiresAt?.milliseconds)
                 WHERE client_id = \(bind: client.clientID) AND version = \(bind: expectedVersion)
                 RETURNING client_id
                 """).first()
@@ -131,6 +259,10 @@ public struct SQLClientStore: ClientStore, KeyStore {
             updatedAt: Timestamp(milliseconds: try row.decode(column: "updated_at", as: Int64.self)),
             secretDigest: try row.decode(column: "secret_digest", as: String?.self),
             registrationTokenDigest: try row.decode(column: "registration_token_digest", as: String?.self),
-            version: try row.decode(column: "version", as: Int64.self))
+            version: try row.decode(column: "version", as: Int64.self),
+            policy: try row.decode(column: "policy", as: String.self),
+            dynamicallyRegistered: try row.decode(column: "dynamically_registered", as: Int.self) != 0,
+            expiresAt: try row.decode(column: "expires_at", as: Int64?.self).map(Timestamp.init(milliseconds:)),
+            lastUsedAt: try row.decode(column: "last_used_at", as: Int64?.self).map(Timestamp.init(milliseconds:)))
     }
 }

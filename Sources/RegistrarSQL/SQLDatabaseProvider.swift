@@ -8,6 +8,12 @@ public protocol SQLDatabaseProvider: Sendable {
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` with a database suitable for writes.
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// Runs `body` inside one transaction on one connection: committed if it returns, rolled back
+    /// if it throws.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// A statement that, run inside a transaction, makes concurrent cap checks take turns until
+    /// commit (a PostgreSQL advisory transaction lock); `nil` when transactions are serial anyway.
+    var capLockStatement: String? { get }
     /// Turns a driver error into a `StoreError` (unavailable, duplicate or corrupt).
     func translate(_ error: any Error) -> any Error
 }

@@ -85,19 +85,41 @@ public final class SQLiteStore: Sendable {
     }
 }
 
-/// One writer connection and a few readers (WAL lets them read beside the writer).
+/// One writer connection and a few readers (WAL lets them read beside the writer). Writes take
+/// turns on the writer (SQLite has one writer at a time anyway), so that a transaction never has
+/// another request's statement slip into it.
 struct SQLiteProvider: SQLDatabaseProvider {
     let writer: any SQLDatabase
     let readers: [any SQLDatabase]
     let counter = Counter()
+    let writeLock = AsyncMutex()
 
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await body(readers.isEmpty ? writer : readers[counter.next() % readers.count])
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await body(writer)
+        let writer = self.writer
+        return try await writeLock.withLock { try await body(writer) }
     }
+
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let writer = self.writer
+        return try await writeLock.withLock {
+            try await writer.raw("BEGIN IMMEDIATE").run()
+            do {
+                let result = try await body(writer)
+                try await writer.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await writer.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    /// Transactions on the one writer are serial already.
+    var capLockStatement: String? { nil }
 
     func translate(_ error: any Error) -> any Error { SQLiteStore.translate(error) }
 }

@@ -12,11 +12,12 @@ struct Database {
     let description: String
     let close: @Sendable () async -> Void
 
-    static func open(_ location: String, options: DatabaseOptions, logger: Logger) async throws -> Database {
+    static func open(options: DatabaseOptions, settings registrar: RegistrarSettings, logger: Logger) async throws -> Database {
+        let location = options.resolvedDatabase(registrar)
         if PostgresStore.isPostgresURL(location) {
             var settings = PostgresStore.Settings()
-            settings.maximumConnections = try options.resolvedPoolSize
-            settings.requestTimeout = .milliseconds(Int64(try options.resolvedTimeout * 1000))
+            settings.maximumConnections = try options.resolvedPoolSize(registrar)
+            settings.requestTimeout = .milliseconds(Int64(try options.resolvedTimeout(registrar) * 1000))
             settings.connectTimeout = settings.requestTimeout
             let postgres = try await PostgresStore.open(url: location, settings: settings, logger: logger)
             return Database(store: postgres.store, description: masked(location), close: { await postgres.close() })

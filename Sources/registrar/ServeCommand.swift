@@ -12,11 +12,13 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the Registrar server.",
         discussion: """
-            Every option can also be set through the environment variable named in its help.
-            Flags win over the environment, which wins over the defaults.
+            Every option can also be set through the environment variable named in its help, and
+            most in the configuration file (--config). A flag wins over the environment, which wins
+            over the file, which wins over the default.
 
             Examples:
               registrar serve
+              registrar serve --config /etc/registrar/registrar.yaml
               registrar serve --host 0.0.0.0 --port 8443 --issuer https://id.example.org --database /var/lib/registrar/db.sqlite
             """)
 
@@ -41,23 +43,23 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
-        let host = host ?? Environment.value("REGISTRAR_HOST") ?? "127.0.0.1"
-        let portValue = try port ?? Environment.value("REGISTRAR_PORT").map { text in
-            guard let value = Int(text) else { throw ValidationError("REGISTRAR_PORT must be a number, not \(text)") }
-            return value
-        } ?? 8080
+        let settings = try databaseOptions.settings()
+        let host = host ?? Environment.value("REGISTRAR_HOST") ?? settings.host ?? "127.0.0.1"
+        let portValue = try port ?? Environment.integer("REGISTRAR_PORT") ?? settings.port ?? 8080
         guard (1...65535).contains(portValue) else { throw ValidationError("--port must be between 1 and 65535") }
         let hostForURL = host.contains(":") ? "[\(host)]" : host
-        let issuer = issuer ?? Environment.value("REGISTRAR_ISSUER") ?? "http://\(hostForURL):\(portValue)"
+        let issuer = issuer ?? Environment.value("REGISTRAR_ISSUER") ?? settings.issuer ?? "http://\(hostForURL):\(portValue)"
         try Self.checkIssuer(issuer)
-        let algorithmName = tokenAlgorithm ?? Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? "RS256"
+        let algorithmName = tokenAlgorithm ?? Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "RS256"
         guard let algorithm = SigningAlgorithm(rawValue: algorithmName.uppercased()) else {
             throw ValidationError("--token-algorithm must be RS256 or ES256, not \(algorithmName)")
         }
-        let levelName = logLevel ?? Environment.value("REGISTRAR_LOG_LEVEL") ?? "info"
+        let levelName = logLevel ?? Environment.value("REGISTRAR_LOG_LEVEL") ?? settings.logLevel ?? "info"
         guard let level = Logger.Level(rawValue: levelName.lowercased()) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
+        _ = try databaseOptions.resolvedPoolSize(settings)
+        _ = try databaseOptions.resolvedTimeout(settings)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -66,26 +68,37 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "registrar")
         logger.logLevel = level
 
-        let sealingKey = try (sealingKeyFile ?? Environment.value("REGISTRAR_SEALING_KEY_FILE")).map(Self.readSealingKey)
-        _ = try databaseOptions.resolvedPoolSize
-        _ = try databaseOptions.resolvedTimeout
+        let sealingKey = try (sealingKeyFile ?? Environment.value("REGISTRAR_SEALING_KEY_FILE") ?? settings.sealingKeyFile).map(Self.readSealingKey)
         let database: Database
         do {
-            database = try await Database.open(databaseOptions.resolvedDatabase, options: databaseOptions, logger: logger)
+            database = try await Database.open(options: databaseOptions, settings: settings, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("registrar: cannot open the database: \(error)\n".utf8))
             throw ExitCode(1)
         }
         do {
-            let keys = try await ServerKeys.load(from: database.store, clock: SystemWallClock(), random: SystemRandomSource(), sealingKey: sealingKey)
+            let clock = SystemWallClock()
+            let keys = try await ServerKeys.load(from: database.store, clock: clock, random: SystemRandomSource(), sealingKey: sealingKey)
             var configuration = ServerConfiguration(issuer: issuer)
             configuration.registrationTokenAlgorithm = algorithm
-            let service = RegistrationService(configuration: configuration, store: database.store, keys: keys, logger: logger)
-            let readyLine = "Registrar is ready at \(configuration.issuer) (database: \(database.description))\n"
-            let app = buildApplication(service: service, host: host, port: portValue, logger: logger) { _ in
+            configuration.clientSecretLifetime = settings.registration.clientSecretLifetime
+            let statements = settings.trustedStatementIssuers.isEmpty
+                ? nil : try await SoftwareStatementVerifier(trustedIssuers: settings.trustedStatementIssuers)
+            let service = RegistrationService(configuration: configuration, store: database.store, keys: keys,
+                                              settings: settings, statements: statements, clock: clock, logger: logger)
+            let readyLine = "Registrar is ready at \(configuration.issuer) (database: \(database.description), registration: \(settings.registration.mode.rawValue))\n"
+            let app = buildApplication(service: service, options: HTTPOptions(settings: settings, clock: clock),
+                                       host: host, port: portValue, logger: logger) { _ in
                 FileHandle.standardOutput.write(Data(readyLine.utf8))
             }
-            try await app.runService()
+            let housekeeping = Housekeeping.start(service: service, settings: settings, logger: logger)
+            do {
+                try await app.runService()
+            } catch {
+                await housekeeping.stop()
+                throw error
+            }
+            await housekeeping.stop()
         } catch {
             await database.close()
             throw error
@@ -113,5 +126,42 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("the sealing key file \(path) must hold 32 bytes in base64 (for example: openssl rand -base64 32)")
         }
         return Array(data)
+    }
+}
+
+/// Background work of a running server: writing last-use times in batches and reaping stale clients.
+struct Housekeeping {
+    let tasks: [Task<Void, Never>]
+    let service: RegistrationService
+
+    static let flushInterval: Duration = .seconds(5)
+
+    static func start(service: RegistrationService, settings: RegistrarSettings, logger: Logger) -> Housekeeping {
+        var tasks: [Task<Void, Never>] = []
+        tasks.append(Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: flushInterval)
+                do { try await service.uses.flush() } catch { logger.warning("could not record client use; will retry", metadata: ["error": .string("\(error)")]) }
+            }
+        })
+        let lifetimes = settings.policies.values.contains { $0.clientLifetime != nil }
+        if settings.registration.cleanup.enabled || lifetimes {
+            let reaper = ClientReaper(store: service.store, cleanup: settings.registration.cleanup, clock: service.clock, logger: logger)
+            let interval = Duration.seconds(settings.registration.cleanup.interval)
+            tasks.append(Task {
+                while !Task.isCancelled {
+                    do { try await reaper.runOnce() } catch { logger.warning("client cleanup failed; will retry", metadata: ["error": .string("\(error)")]) }
+                    try? await Task.sleep(for: interval)
+                }
+            })
+        }
+        return Housekeeping(tasks: tasks, service: service)
+    }
+
+    /// Stops the loops and writes the uses still pending.
+    func stop() async {
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+        try? await service.uses.flush()
     }
 }

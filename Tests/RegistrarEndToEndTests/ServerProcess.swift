@@ -41,13 +41,31 @@ final class ServerProcess: @unchecked Sendable {
         outputPath = folder.appendingPathComponent("stdout.log").path
     }
 
+    /// The configuration the tests run with unless they pass their own: no rate limits, since the
+    /// tests send hundreds of requests from one address.
+    static let unlimitedConfiguration = """
+        registration:
+          rate_limits:
+            registrations: { per_minute: 0 }
+            failed_tokens: { per_minute: 0 }
+        """
+
+    /// Writes a configuration file next to the server's logs and returns its path.
+    func writeConfiguration(_ text: String) throws -> String {
+        let path = URL(fileURLWithPath: logPath).deletingLastPathComponent().appendingPathComponent("registrar-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// Starts the server and waits until it answers, failing after 30 seconds.
-    func start(extraArguments: [String] = [], environment: [String: String] = [:]) async throws {
+    func start(extraArguments: [String] = [], environment: [String: String] = [:], configuration: String? = nil) async throws {
+        let configPath = try writeConfiguration(configuration ?? Self.unlimitedConfiguration)
         FileManager.default.createFile(atPath: logPath, contents: nil)
         FileManager.default.createFile(atPath: outputPath, contents: nil)
         let process = Process()
         process.executableURL = Self.binaryURL
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", String(port), "--issuer", issuer, "--database", databasePath] + extraArguments
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", String(port), "--issuer", issuer, "--database", databasePath,
+                             "--config", configPath] + extraArguments
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
         process.environment = env

@@ -16,14 +16,15 @@ struct HTTPFixture {
 
     /// Runs a test against the router; the database is closed afterwards.
     static func withRouter<T>(
-        issuer: String = issuer, store: (any ClientStore)? = nil,
+        issuer: String = issuer, store: (any ClientStore)? = nil, settings: RegistrarSettings = RegistrarSettings(),
+        options: HTTPOptions = HTTPOptions(), statements: SoftwareStatementVerifier? = nil, clock: any WallClock = SystemWallClock(),
         _ body: @Sendable (any TestClientProtocol, RegistrationService) async throws -> T
     ) async throws -> T {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-http-\(UUID().uuidString)")
         let database = try await SQLiteStore.open(path: folder.appendingPathComponent("db.sqlite").path, logger: Logger(label: "test"))
         let service = RegistrationService(configuration: ServerConfiguration(issuer: issuer), store: store ?? database.store,
-                                          keys: try await TestKeys.keys())
-        let app = Application(router: buildRouter(service: service))
+                                          keys: try await TestKeys.keys(), settings: settings, statements: statements, clock: clock)
+        let app = Application(router: buildRouter(service: service, options: options))
         do {
             let result = try await app.test(.router) { client in try await body(client, service) }
             await database.close()
@@ -48,6 +49,13 @@ let seedBody = #"""
 """#
 
 let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
+/// Settings whose anonymous policy allows every grant type the server supports.
+var permissiveSettings: RegistrarSettings {
+    var settings = RegistrarSettings()
+    settings.policies["anonymous"] = RegistrationPolicy(name: "anonymous")
+    return settings
+}
 
 func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
 

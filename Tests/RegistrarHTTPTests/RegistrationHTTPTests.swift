@@ -417,9 +417,9 @@ struct RoutingTests {
         }
     }
 
-    @Test("every value discovery advertises is accepted by registration")
+    @Test("every value discovery advertises is accepted by registration (under a policy that allows everything)")
     func discoveryMatchesValidation() async throws {
-        try await HTTPFixture.withRouter { client, _ in
+        try await HTTPFixture.withRouter(settings: permissiveSettings) { client, _ in
             let o = try await client.execute(uri: "/.well-known/openid-configuration", method: .get) { try $0.object }
             func strings(_ name: String) -> [String] { o[name]?.arrayValue?.compactMap(\.stringValue) ?? [] }
             var bodies: [String] = []
@@ -462,6 +462,14 @@ struct FailingStore: ClientStore {
     func delete(id: String) async throws -> Bool { throw error }
     func revokeRegistrationToken(clientID: String, digest: String) async throws { throw error }
     func count() async throws -> Int { throw error }
+    func register(_ client: RegisteredClient, spendingToken tokenID: String?, limits: ClientLimits, now: Timestamp) async throws { throw error }
+    func countDynamicClients(policy: String?) async throws -> Int { throw error }
+    func recordUse(_ uses: [String: Timestamp]) async throws { throw error }
+    func deleteStaleClients(now: Timestamp, unusedSince: Timestamp?) async throws -> Int { throw error }
+    func insertInitialAccessToken(_ token: InitialAccessToken) async throws { throw error }
+    func initialAccessToken(digest: String) async throws -> InitialAccessToken? { throw error }
+    func initialAccessTokens() async throws -> [InitialAccessToken] { throw error }
+    func revokeInitialAccessToken(id: String, at: Timestamp) async throws -> Bool { throw error }
 }
 
 @Suite("HTTP: failures inside the server")

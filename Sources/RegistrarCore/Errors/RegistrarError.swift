@@ -34,6 +34,8 @@ public struct RegistrarError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let notFound = Code(rawValue: "not_found")
         /// The method is not allowed on this path.
         public static let methodNotAllowed = Code(rawValue: "method_not_allowed")
+        /// The client has sent too many requests (HTTP 429); `retryAfter` says when to come back.
+        public static let tooManyRequests = Code(rawValue: "too_many_requests")
     }
 
     /// How a 401 response challenges the client (RFC 6750 §3).
@@ -52,13 +54,16 @@ public struct RegistrarError: Error, Sendable, Equatable, CustomStringConvertibl
     public let errorDescription: String
     /// The bearer challenge to send with a 401, if any.
     public let challenge: BearerChallenge?
+    /// Seconds after which the client may retry (for 429 and 503).
+    public let retryAfter: Int?
 
     /// Creates an error.
-    public init(code: Code, status: Int, description: String, challenge: BearerChallenge? = nil) {
+    public init(code: Code, status: Int, description: String, challenge: BearerChallenge? = nil, retryAfter: Int? = nil) {
         self.code = code
         self.status = status
         self.errorDescription = description
         self.challenge = challenge
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(code.rawValue) (\(status)): \(errorDescription)" }

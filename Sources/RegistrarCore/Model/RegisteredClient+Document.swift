@@ -10,13 +10,16 @@ extension RegisteredClient {
         object["reuse_refresh_token"] = .bool(reuseRefreshToken)
         object["clear_access_tokens_on_refresh"] = .bool(clearAccessTokensOnRefresh)
         object["active"] = .bool(active)
+        if let softwareStatement { object["software_statement"] = .string(softwareStatement) }
+        object["token_issued_at"] = .int(tokenIssuedAt.milliseconds)
         return JSONWriter.string(.object(object))
     }
 
     /// Rebuilds a client from its document and indexed columns.
     public init(
         document: String, clientID: String, createdAt: Timestamp, updatedAt: Timestamp,
-        secretDigest: String?, registrationTokenDigest: String?, version: Int64
+        secretDigest: String?, registrationTokenDigest: String?, version: Int64,
+        policy: String = "anonymous", dynamicallyRegistered: Bool? = nil, expiresAt: Timestamp? = nil, lastUsedAt: Timestamp? = nil
     ) throws {
         guard case .object(let object) = try JSONParser.parse(Array(document.utf8)),
               case .object(let metadataObject)? = object["metadata"]
@@ -27,15 +30,18 @@ extension RegisteredClient {
         }
         var secretExpiresAt: Int64 = 0
         if case .int(let value)? = object["secret_expires_at"] { secretExpiresAt = value }
+        var tokenIssuedAt = createdAt
+        if case .int(let value)? = object["token_issued_at"] { tokenIssuedAt = Timestamp(milliseconds: value) }
         self.init(
             clientID: clientID,
             metadata: try ClientMetadata(json: metadataObject),
             createdAt: createdAt, updatedAt: updatedAt,
             secretDigest: secretDigest, sealedSecret: object["sealed_secret"]?.stringValue,
             secretExpiresAt: secretExpiresAt, registrationTokenDigest: registrationTokenDigest,
-            dynamicallyRegistered: bool("dynamically_registered", true),
+            dynamicallyRegistered: dynamicallyRegistered ?? bool("dynamically_registered", true),
             reuseRefreshToken: bool("reuse_refresh_token", true),
             clearAccessTokensOnRefresh: bool("clear_access_tokens_on_refresh", true),
-            active: bool("active", true), version: version)
+            active: bool("active", true), version: version, policy: policy, expiresAt: expiresAt, lastUsedAt: lastUsedAt,
+            softwareStatement: object["software_statement"]?.stringValue, tokenIssuedAt: tokenIssuedAt)
     }
 }

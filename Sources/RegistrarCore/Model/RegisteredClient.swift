@@ -28,6 +28,16 @@ public struct RegisteredClient: Sendable, Equatable {
     /// Incremented on every change; updates are conditional on it, so concurrent writers cannot
     /// silently overwrite each other.
     public var version: Int64
+    /// The registration policy the client was registered under, applied again on every update.
+    public var policy: String
+    /// When the client stops existing (a policy's client lifetime); `nil` for never.
+    public var expiresAt: Timestamp?
+    /// When the client last used its credentials; `nil` if never (kept by the store, not by updates).
+    public var lastUsedAt: Timestamp?
+    /// The software statement the registration carried, returned unmodified (RFC 7591 §3.2.1).
+    public var softwareStatement: String?
+    /// When the live registration access token was issued (for a policy's `max_age`).
+    public var tokenIssuedAt: Timestamp
 
     /// Creates a client record.
     public init(
@@ -35,7 +45,8 @@ public struct RegisteredClient: Sendable, Equatable {
         secretDigest: String? = nil, sealedSecret: String? = nil, secretExpiresAt: Int64 = 0,
         registrationTokenDigest: String? = nil, dynamicallyRegistered: Bool = true,
         reuseRefreshToken: Bool = true, clearAccessTokensOnRefresh: Bool = true, active: Bool = true,
-        version: Int64 = 1
+        version: Int64 = 1, policy: String = "anonymous", expiresAt: Timestamp? = nil, lastUsedAt: Timestamp? = nil,
+        softwareStatement: String? = nil, tokenIssuedAt: Timestamp? = nil
     ) {
         self.clientID = clientID
         self.metadata = metadata
@@ -50,5 +61,16 @@ public struct RegisteredClient: Sendable, Equatable {
         self.clearAccessTokensOnRefresh = clearAccessTokensOnRefresh
         self.active = active
         self.version = version
+        self.policy = policy
+        self.expiresAt = expiresAt
+        self.lastUsedAt = lastUsedAt
+        self.softwareStatement = softwareStatement
+        self.tokenIssuedAt = tokenIssuedAt ?? createdAt
+    }
+
+    /// Whether the client has outlived its lifetime at `now` (an expired client counts as deleted).
+    public func isExpired(at now: Timestamp) -> Bool {
+        guard let expiresAt else { return false }
+        return now >= expiresAt
     }
 }

@@ -20,20 +20,38 @@ public struct RegistrationService: Sendable {
     public let random: any RandomSource
     /// Where the service reports what it does (never secrets).
     public let logger: Logger
+    /// The operator's settings: registration mode, policies, caps.
+    public let settings: RegistrarSettings
+    /// Verifies software statements; `nil` when no issuer is trusted.
+    public let statements: SoftwareStatementVerifier?
+    /// Notes when clients use their registration access tokens.
+    public let uses: LastUseRecorder
 
     /// Creates the service.
     public init(
         configuration: ServerConfiguration, store: any ClientStore, keys: ServerKeys,
+        settings: RegistrarSettings = RegistrarSettings(), statements: SoftwareStatementVerifier? = nil,
         validator: MetadataValidator = .standard, clock: any WallClock = SystemWallClock(),
         random: any RandomSource = SystemRandomSource(), logger: Logger = Logger(label: "registrar.registration")
     ) {
         self.configuration = configuration
         self.store = store
         self.keys = keys
+        self.settings = settings
+        self.statements = statements
         self.validator = validator
         self.clock = clock
         self.random = random
         self.logger = logger
+        self.uses = LastUseRecorder(store: store)
+    }
+
+    /// The policy a stored client runs under (the anonymous one if its policy was removed).
+    func policy(for client: RegisteredClient) -> RegistrationPolicy {
+        if let policy = settings.policy(named: client.policy) { return policy }
+        logger.warning("client's policy is no longer configured; applying the anonymous policy",
+                       metadata: ["client_id": .string(client.clientID), "policy": .string(client.policy)])
+        return settings.policy(named: "anonymous") ?? .anonymous
     }
 
     /// Members that only the server sets (RFC 7592 §2.2).
@@ -41,30 +59,120 @@ public struct RegistrationService: Sendable {
 
     // MARK: - Register (RFC 7591 §3)
 
-    /// Registers a client from a JSON request body.
-    public func register(body: [UInt8]) async throws -> ClientResponse {
-        let object = try Self.parseObject(body)
-        // RFC 7591 §3.2.1: the server issues the secret; a client cannot pick its own.
+    /// Registers a client from a JSON request body, presented with an optional initial access token.
+    public func register(body: [UInt8], initialAccessToken bearer: String? = nil) async throws -> ClientResponse {
+        // Step 1: who is registering, and under which policy (RFC 7591 §3).
+        guard settings.registration.mode != .disabled else {
+            throw RegistrarError(code: .notFound, status: 404, description: "registration is disabled on this server")
+        }
+        let grant = try await initialAccessGrant(bearer)
+        let policy = grant?.policy ?? settings.policy(named: "anonymous") ?? .anonymous
+
+        // Step 2: the request, with a software statement's members taking precedence (RFC 7591 §3.1.1).
+        var object = try Self.parseObject(body)
         if let secret = object["client_secret"], secret != .null, secret != .string("") {
+            // RFC 7591 §3.2.1: the server issues the secret; a client cannot pick its own.
             throw RegistrarError.invalidClientMetadata("client_secret is issued by the server and must not be sent on registration")
         }
-        // A client-chosen client_id and the server-managed members are ignored (RFC 7591 §3.2.1).
-        let requested = try ClientMetadata(json: object)
-        let metadata = try validator.validate(requested, configuration: configuration)
+        let statement = try await applySoftwareStatement(to: &object, policy: policy)
 
+        // Step 3: validate under the policy. A client-chosen client_id and the server-managed
+        // members are ignored (RFC 7591 §3.2.1).
+        let metadata = try evaluate(object, policy: policy, previous: nil)
+
+        // Step 4: credentials, then one transaction that spends the token, checks the caps and stores.
         let now = clock.now()
         let clientID = random.uuid()
-        let credentials = try issueSecret(for: metadata, clientID: clientID, now: now)
+        let expiresAt = policy.clientLifetime.map { Timestamp(milliseconds: now.milliseconds + $0 * 1000) }
+        let credentials = try issueSecret(for: metadata, clientID: clientID, now: now, clientExpiresAt: expiresAt)
         let token = try makeRegistrationToken(clientID: clientID, now: now)
         let client = RegisteredClient(
             clientID: clientID, metadata: metadata, createdAt: now,
             secretDigest: credentials?.digest, sealedSecret: credentials?.sealed,
             secretExpiresAt: credentials?.expiresAt ?? 0,
-            registrationTokenDigest: SecretDigest.of(token))
-        try await withStore { try await store.insert(client) }
-        logger.info("client registered", metadata: ["client_id": .string(clientID), "auth_method": .string(metadata.tokenEndpointAuthMethod?.rawValue ?? "")])
+            registrationTokenDigest: SecretDigest.of(token), policy: policy.name, expiresAt: expiresAt,
+            softwareStatement: statement)
+        let limits = ClientLimits(total: settings.registration.maxClients, perPolicy: policy.maxClients)
+        do {
+            try await withStore { try await store.register(client, spendingToken: grant?.token.id, limits: limits, now: now) }
+        } catch StoreError.tokenUnusable {
+            throw RegistrarError.invalidToken("the initial access token is expired, revoked or used up")
+        } catch StoreError.limitReached(let scope) {
+            logger.warning("registration refused: client limit reached", metadata: ["policy": .string(policy.name), "limit": .string(scope)])
+            throw scope == "all"
+                ? RegistrarError(code: .accessDenied, status: 403, description: "registration refused: this server has reached its limit of \(limits.total ?? 0) dynamically registered clients")
+                : RegistrarError(code: .accessDenied, status: 403, description: "registration refused: the registration policy \"\(policy.name)\" has reached its limit of \(limits.perPolicy ?? 0) clients")
+        }
+        var logMetadata: Logger.Metadata = ["client_id": .string(clientID), "policy": .string(policy.name),
+                                            "auth_method": .string(metadata.tokenEndpointAuthMethod?.rawValue ?? "")]
+        if let grant { logMetadata["initial_access_token_id"] = .string(grant.token.id) }
+        logger.info("client registered", metadata: logMetadata)
         return ClientResponse(client: client, clientSecret: credentials?.secret, registrationAccessToken: token,
                               registrationClientURI: configuration.registrationClientURI(for: clientID))
+    }
+
+    /// What an initial access token grants: its record and the policy it names.
+    struct InitialAccessGrant {
+        let token: InitialAccessToken
+        let policy: RegistrationPolicy
+    }
+
+    /// RFC 7591 §3: in `token` mode a usable initial access token is required; in `open` mode one
+    /// may be sent to register under its policy. A token that is sent must be good in either mode.
+    func initialAccessGrant(_ bearer: String?) async throws -> InitialAccessGrant? {
+        guard let bearer else {
+            if settings.registration.mode == .token { throw RegistrarError.missingToken }
+            return nil
+        }
+        guard bearer.hasPrefix(InitialAccessToken.prefix), Self.isWellFormedToken(bearer) else {
+            throw RegistrarError.invalidToken("the initial access token is invalid, revoked or unknown")
+        }
+        let now = clock.now()
+        guard let token = try await withStore({ try await store.initialAccessToken(digest: SecretDigest.of(bearer)) }),
+              ConstantTime.equals(token.digest, SecretDigest.of(bearer)), token.isUsable(at: now)
+        else {
+            throw RegistrarError.invalidToken("the initial access token is invalid, expired, revoked or used up")
+        }
+        guard let policy = settings.policy(named: token.policy) else {
+            logger.error("initial access token names a policy that is not configured", metadata: ["initial_access_token_id": .string(token.id), "policy": .string(token.policy)])
+            throw RegistrarError.invalidToken("the initial access token's policy is no longer configured")
+        }
+        return InitialAccessGrant(token: token, policy: policy)
+    }
+
+    /// Verifies a `software_statement` and lays its members over the request's (RFC 7591 §3.1.1).
+    /// Returns the statement, to be stored and returned unmodified.
+    func applySoftwareStatement(to object: inout JSONObject, policy: RegistrationPolicy) async throws -> String? {
+        guard let value = object["software_statement"], value != .null, value != .string("") else {
+            if policy.requireSoftwareStatement {
+                throw RegistrarError(code: .invalidSoftwareStatement, status: 400,
+                                     description: "the registration policy requires a software_statement")
+            }
+            return nil
+        }
+        guard case .string(let statement) = value else {
+            throw RegistrarError(code: .invalidSoftwareStatement, status: 400, description: "software_statement must be a string (a JWT)")
+        }
+        guard let statements, !statements.isEmpty else {
+            // RFC 7591 §3.1.1: a server that does not use statements may ignore them; this one has
+            // no trusted issuer, so the statement cannot be approved.
+            throw RegistrarError(code: .unapprovedSoftwareStatement, status: 400,
+                                 description: "this server trusts no software statement issuer")
+        }
+        let claims = try await statements.verify(statement, now: clock.now())
+        for (name, claim) in claims.members { object[name] = claim }
+        return statement
+    }
+
+    /// Parses, filters and validates metadata under a policy.
+    func evaluate(_ object: JSONObject, policy: RegistrationPolicy, previous: RegisteredClient?) throws(RegistrarError) -> ClientMetadata {
+        var requested = try ClientMetadata(json: object)
+        try PolicyEnforcer.prepareScopes(&requested, policy: policy, configuration: configuration, previous: previous)
+        var rules = configuration
+        rules.defaultScopes = []  // applied above, under the policy
+        let metadata = try validator.validate(requested, configuration: rules)
+        try PolicyEnforcer.check(metadata, policy: policy, previous: previous)
+        return metadata
     }
 
     // MARK: - Read (RFC 7592 §2.1)
@@ -89,17 +197,35 @@ public struct RegistrationService: Sendable {
     /// (the HTTP layer authenticates before it reads the body).
     public func update(_ authenticated: AuthenticatedClient, body: [UInt8]) async throws -> ClientResponse {
         let current = authenticated.client, token = authenticated.token, clientID = current.clientID
-        let object = try Self.parseObject(body)
+        guard current.active else {
+            throw RegistrarError(code: .accessDenied, status: 403, description: "this client is suspended; it cannot be changed through the registration API")
+        }
+        var object = try Self.parseObject(body)
         try checkUpdateIdentity(object, current: current, token: token)
-
-        let requested = try ClientMetadata(json: object)
-        let metadata = try validator.validate(requested, configuration: configuration)
+        let policy = policy(for: current)
+        var statement = current.softwareStatement
+        if object["software_statement"] != nil || policy.requireSoftwareStatement {
+            statement = try await applySoftwareStatement(to: &object, policy: policy)
+        }
+        // Grants and scopes the client already holds are kept (INDIGO IAM keeps what an
+        // administrator granted), so the policy judges only what is new.
+        let metadata = try evaluate(object, policy: policy, previous: current)
 
         let now = clock.now()
         var updated = current
         updated.metadata = metadata
         updated.updatedAt = now
         updated.version = current.version + 1
+        updated.softwareStatement = statement
+        // A new token only if the policy says so, and only if this update is stored: a failed
+        // request never rotates the token.
+        var responseToken = token
+        let tooOld = policy.registrationToken.maxAge.map { now.milliseconds - current.tokenIssuedAt.milliseconds >= $0 * 1000 } ?? false
+        if policy.registrationToken.rotation == .onUpdate || tooOld {
+            responseToken = try makeRegistrationToken(clientID: clientID, now: now)
+            updated.registrationTokenDigest = SecretDigest.of(responseToken)
+            updated.tokenIssuedAt = now
+        }
         var newSecret: String?
         let method = metadata.tokenEndpointAuthMethod ?? .clientSecretBasic
         if !method.usesSecret {
@@ -109,7 +235,7 @@ public struct RegistrationService: Sendable {
         } else if current.secretDigest == nil || (method.needsRecoverableSecret && current.sealedSecret == nil) {
             // Switching to a secret-based method (or to one that needs the secret recoverable,
             // when only its digest is kept) issues a new secret, returned in this response.
-            let issued = try issueSecret(for: metadata, clientID: clientID, now: now)
+            let issued = try issueSecret(for: metadata, clientID: clientID, now: now, clientExpiresAt: current.expiresAt)
             newSecret = issued?.secret
             updated.secretDigest = issued?.digest
             updated.sealedSecret = issued?.sealed
@@ -123,8 +249,8 @@ public struct RegistrationService: Sendable {
             if try await withStore({ try await store.client(id: clientID) }) == nil { throw RegistrarError.invalidToken() }
             throw RegistrarError.conflict
         }
-        logger.info("client updated", metadata: ["client_id": .string(clientID)])
-        return ClientResponse(client: updated, clientSecret: newSecret, registrationAccessToken: token,
+        logger.info("client updated", metadata: ["client_id": .string(clientID), "token_rotated": .stringConvertible(responseToken != token)])
+        return ClientResponse(client: updated, clientSecret: newSecret, registrationAccessToken: responseToken,
                               registrationClientURI: configuration.registrationClientURI(for: clientID))
     }
 
@@ -172,6 +298,10 @@ public struct RegistrationService: Sendable {
                            metadata: ["token_client_id": .string(client.clientID)])
             throw RegistrarError.invalidToken()
         }
+        let now = clock.now()
+        // An expired client counts as deleted (the reaper removes it later).
+        guard !client.isExpired(at: now) else { throw RegistrarError.invalidToken() }
+        await uses.record(client.clientID, at: now)
         return AuthenticatedClient(client: client, token: bearer)
     }
 
@@ -210,13 +340,17 @@ public struct RegistrationService: Sendable {
     }
 
     /// A new secret for methods that use one: its digest always, sealed too for `client_secret_jwt`.
-    func issueSecret(for metadata: ClientMetadata, clientID: String, now: Timestamp) throws
+    /// The secret expires with the configured secret lifetime, or with the client, whichever is first.
+    func issueSecret(for metadata: ClientMetadata, clientID: String, now: Timestamp, clientExpiresAt: Timestamp? = nil) throws
         -> (secret: String, digest: String, sealed: String?, expiresAt: Int64)?
     {
         guard let method = metadata.tokenEndpointAuthMethod, method.usesSecret else { return nil }
         let secret = SecretGenerator(random: random).makeSecret()
         let sealed = method.needsRecoverableSecret ? try keys.sealer.seal(secret, clientID: clientID) : nil
-        let expiresAt = configuration.clientSecretLifetime > 0 ? now.seconds + configuration.clientSecretLifetime : 0
+        var expiresAt = configuration.clientSecretLifetime > 0 ? now.seconds + configuration.clientSecretLifetime : 0
+        if let clientExpiresAt {
+            expiresAt = expiresAt == 0 ? clientExpiresAt.seconds : min(expiresAt, clientExpiresAt.seconds)
+        }
         return (secret, SecretDigest.of(secret), sealed, expiresAt)
     }
 

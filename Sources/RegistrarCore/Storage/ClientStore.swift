@@ -18,6 +18,47 @@ public protocol ClientStore: Sendable {
     func revokeRegistrationToken(clientID: String, digest: String) async throws
     /// The number of clients.
     func count() async throws -> Int
+
+    /// Registers a client in one transaction: spends one use of the initial access token with
+    /// this ID (if any; ``StoreError/tokenUnusable`` when it cannot be spent), checks the caps on
+    /// dynamically registered clients (``StoreError/limitReached(_:)``), and inserts the client.
+    /// Either all of it happens or none of it: two registrations can never both spend a token's
+    /// last use, nor both take the last place under a cap.
+    func register(_ client: RegisteredClient, spendingToken tokenID: String?, limits: ClientLimits, now: Timestamp) async throws
+
+    /// The number of dynamically registered clients, under one policy or all of them.
+    func countDynamicClients(policy: String?) async throws -> Int
+
+    /// Records when clients last used their credentials (a batch, written in one go).
+    func recordUse(_ uses: [String: Timestamp]) async throws
+
+    /// Deletes dynamically registered clients that have expired at `now`, or that were registered
+    /// before `unusedSince` and never used. Returns how many were deleted.
+    func deleteStaleClients(now: Timestamp, unusedSince: Timestamp?) async throws -> Int
+
+    /// Stores a new initial access token.
+    func insertInitialAccessToken(_ token: InitialAccessToken) async throws
+    /// The initial access token with this digest.
+    func initialAccessToken(digest: String) async throws -> InitialAccessToken?
+    /// Every initial access token, newest first.
+    func initialAccessTokens() async throws -> [InitialAccessToken]
+    /// Revokes an initial access token; returns `false` if there is none with this ID.
+    func revokeInitialAccessToken(id: String, at: Timestamp) async throws -> Bool
+}
+
+/// Caps on dynamically registered clients, checked when a client is registered.
+public struct ClientLimits: Sendable, Equatable {
+    /// Most dynamically registered clients in all.
+    public var total: Int?
+    /// Most under the client's policy.
+    public var perPolicy: Int?
+    /// Creates limits.
+    public init(total: Int? = nil, perPolicy: Int? = nil) {
+        self.total = total
+        self.perPolicy = perPolicy
+    }
+    /// No limits.
+    public static let none = ClientLimits()
 }
 
 /// A stored private signing key.

@@ -4,6 +4,7 @@ public actor InMemoryClientStore: ClientStore, KeyStore {
     private var byToken: [String: String] = [:]
     private var keys: [StoredSigningKey] = []
     private var secrets: [String: String] = [:]
+    private var tokens: [String: InitialAccessToken] = [:]
 
     /// Creates an empty store.
     public init() {}
@@ -30,7 +31,9 @@ public actor InMemoryClientStore: ClientStore, KeyStore {
         }
         if let old = current.registrationTokenDigest { byToken[old] = nil }
         if let new = client.registrationTokenDigest { byToken[new] = client.clientID }
-        clients[client.clientID] = client
+        var stored = client
+        stored.lastUsedAt = current.lastUsedAt
+        clients[client.clientID] = stored
         return true
     }
 
@@ -49,6 +52,71 @@ public actor InMemoryClientStore: ClientStore, KeyStore {
     }
 
     public func count() -> Int { clients.count }
+
+    public func register(_ client: RegisteredClient, spendingToken tokenID: String?, limits: ClientLimits, now: Timestamp) throws {
+        // An actor runs one call at a time, so this is one transaction.
+        if let tokenID {
+            guard var token = tokens[tokenID], token.isUsable(at: now) else { throw StoreError.tokenUnusable }
+            token.uses += 1
+            try checkLimits(client, limits)
+            try insert(client)
+            tokens[tokenID] = token
+        } else {
+            try checkLimits(client, limits)
+            try insert(client)
+        }
+    }
+
+    private func checkLimits(_ client: RegisteredClient, _ limits: ClientLimits) throws {
+        guard client.dynamicallyRegistered else { return }
+        if let total = limits.total, countDynamicClients(policy: nil) >= total { throw StoreError.limitReached("all") }
+        if let perPolicy = limits.perPolicy, countDynamicClients(policy: client.policy) >= perPolicy {
+            throw StoreError.limitReached(client.policy)
+        }
+    }
+
+    public func countDynamicClients(policy: String?) -> Int {
+        clients.values.filter { $0.dynamicallyRegistered && (policy == nil || $0.policy == policy) }.count
+    }
+
+    public func recordUse(_ uses: [String: Timestamp]) {
+        for (id, time) in uses where clients[id] != nil {
+            clients[id]!.lastUsedAt = max(clients[id]!.lastUsedAt ?? time, time)
+        }
+    }
+
+    public func deleteStaleClients(now: Timestamp, unusedSince: Timestamp?) -> Int {
+        let stale = clients.values.filter { client in
+            guard client.dynamicallyRegistered else { return false }
+            if client.isExpired(at: now) { return true }
+            if let unusedSince, client.lastUsedAt == nil, client.createdAt < unusedSince { return true }
+            return false
+        }
+        for client in stale { _ = delete(id: client.clientID) }
+        return stale.count
+    }
+
+    public func insertInitialAccessToken(_ token: InitialAccessToken) throws {
+        guard tokens[token.id] == nil, !tokens.values.contains(where: { $0.digest == token.digest }) else {
+            throw StoreError.duplicate("initial access token")
+        }
+        tokens[token.id] = token
+    }
+
+    public func initialAccessToken(digest: String) -> InitialAccessToken? {
+        tokens.values.first { $0.digest == digest }
+    }
+
+    public func initialAccessTokens() -> [InitialAccessToken] {
+        tokens.values.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+    }
+
+    public func revokeInitialAccessToken(id: String, at time: Timestamp) -> Bool {
+        guard var token = tokens[id] else { return false }
+        if token.revokedAt == nil { token.revokedAt = time }
+        tokens[id] = token
+        return true
+    }
 
     public func signingKeys() -> [StoredSigningKey] { keys }
 

@@ -6,9 +6,10 @@ import RegistrarCore
 struct DiscoveryController {
     let configuration: ServerConfiguration
     let keys: ServerKeys
+    let registrationEnabled: Bool
 
     func addRoutes(to group: RouterGroup<RegistrarRequestContext>) {
-        let document = Self.metadata(configuration)
+        let document = Self.metadata(configuration, registrationEnabled: registrationEnabled)
         let jwks = keys.jwks
         for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
             group.get(RouterPath(path)) { _, _ in JSONResponse.make(.ok, document) }
@@ -20,15 +21,15 @@ struct DiscoveryController {
 
     /// RFC 8414 §3.1: `/.well-known/oauth-authorization-server` followed by the issuer's path.
     func addPathInsertedMetadata(to group: RouterGroup<RegistrarRequestContext>, issuerPath: String) {
-        let document = Self.metadata(configuration)
+        let document = Self.metadata(configuration, registrationEnabled: registrationEnabled)
         let path = RouterPath("/.well-known/oauth-authorization-server" + issuerPath)
         group.get(path) { _, _ in JSONResponse.make(.ok, document) }
         MethodNotAllowed.add(to: group, path: path, allowed: [.get])
     }
 
-    static func metadata(_ c: ServerConfiguration) -> JSONObject {
+    static func metadata(_ c: ServerConfiguration, registrationEnabled: Bool = true) -> JSONObject {
         func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
-        return JSONObject([
+        var document = JSONObject([
             ("issuer", .string(c.issuer)),
             ("registration_endpoint", .string(c.registrationEndpoint)),
             ("jwks_uri", .string(c.jwksURI)),
@@ -45,5 +46,8 @@ struct DiscoveryController {
             ("request_parameter_supported", .bool(false)),
             ("request_uri_parameter_supported", .bool(false)),
         ])
+        // OIDC Discovery §3: advertised only while registration is enabled.
+        if !registrationEnabled { document["registration_endpoint"] = nil }
+        return document
     }
 }

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import RegistrarCore
@@ -6,32 +7,47 @@ import RegistrarCore
 /// at INDIGO IAM's path.
 struct RegistrationController {
     let service: RegistrationService
+    let options: HTTPOptions
 
     func addRoutes(to group: RouterGroup<RegistrarRequestContext>) {
-        group.post(use: register)
+        // With registration disabled, the endpoint does not exist; clients already registered can
+        // still read, update and delete themselves.
+        if service.settings.registration.mode != .disabled {
+            group.post(use: register)
+            MethodNotAllowed.add(to: group, path: "", allowed: [.post])
+        }
         group.get(":client_id", use: read)
         group.put(":client_id", use: update)
         group.delete(":client_id", use: delete)
-        MethodNotAllowed.add(to: group, path: "", allowed: [.post])
         MethodNotAllowed.add(to: group, path: ":client_id", allowed: [.get, .put, .delete])
     }
 
     @Sendable func register(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
+        let address = clientAddress(request, context)
+        try await Self.limit(options.registrationLimiter, address, what: "registrations")
+        let bearer = try Self.bearerToken(request)
+        if bearer != nil { try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true) }
         let body = try await Self.jsonBody(request, context: context)
-        let response = try await service.register(body: body)
+        let response = try await countingFailedTokens(address) { try await service.register(body: body, initialAccessToken: bearer) }
         return JSONResponse.make(.created, response.json, headers: [.location: response.registrationClientURI])
     }
 
     @Sendable func read(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
-        let response = try await service.read(clientID: clientID, bearer: try Self.bearerToken(request))
+        let address = clientAddress(request, context)
+        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true)
+        let response = try await countingFailedTokens(address) { try await service.read(clientID: clientID, bearer: try Self.bearerToken(request)) }
         return JSONResponse.make(.ok, response.json)
     }
 
     @Sendable func update(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
+        let address = clientAddress(request, context)
+        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true)
         // Authenticate first, so that an unauthenticated caller learns nothing about body rules.
-        let authenticated = try await service.authenticate(clientID: clientID, bearer: try Self.bearerToken(request))
+        let authenticated = try await countingFailedTokens(address) {
+            try await service.authenticate(clientID: clientID, bearer: try Self.bearerToken(request))
+        }
         let body = try await Self.jsonBody(request, context: context)
         let response = try await service.update(authenticated, body: body)
         return JSONResponse.make(.ok, response.json)
@@ -39,8 +55,37 @@ struct RegistrationController {
 
     @Sendable func delete(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
-        try await service.delete(clientID: clientID, bearer: try Self.bearerToken(request))
+        let address = clientAddress(request, context)
+        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true)
+        try await countingFailedTokens(address) { try await service.delete(clientID: clientID, bearer: try Self.bearerToken(request)) }
         return Response(status: .noContent)
+    }
+
+    func clientAddress(_ request: Request, _ context: RegistrarRequestContext) -> String {
+        ClientAddress.resolve(peer: context.remoteAddress, forwardedFor: request.headers[values: HTTPField.Name("X-Forwarded-For")!],
+                              trusted: options.trustedProxies)
+    }
+
+    /// Runs `body`; a rejected token (not a missing one) costs the client address a token of the
+    /// failed-attempt bucket, so that guessing tokens is slowed down (RFC 7592 §2).
+    func countingFailedTokens<T>(_ address: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as RegistrarError where error.challenge == .invalidToken {
+            _ = await options.failedTokenLimiter?.take(address)
+            throw error
+        }
+    }
+
+    /// Answers 429 with `Retry-After` when the address has used up its bucket.
+    static func limit(_ limiter: RateLimiter?, _ address: String, what: String, peek: Bool = false) async throws {
+        guard let limiter else { return }
+        let decision = peek ? await limiter.check(address) : await limiter.take(address)
+        if case .limited(let retryAfter) = decision {
+            throw RegistrarError(code: .tooManyRequests, status: 429,
+                                 description: "too many \(what) from this address; retry after \(retryAfter) seconds",
+                                 retryAfter: retryAfter)
+        }
     }
 
     /// The bearer token of `Authorization: Bearer <token>` (RFC 6750 §2.1). Another scheme or no

@@ -1,0 +1,28 @@
+/// Durations written for people: `90s`, `15m`, `12h`, `7d`, `2w`, or a bare number of seconds.
+public enum DurationText {
+    /// The number of seconds, or `nil` if the text is not a duration.
+    public static func seconds(_ text: String) -> Int64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let last = trimmed.last else { return nil }
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+        if let unit = units[last] {
+            guard let value = Int64(trimmed.dropLast()), value >= 0 else { return nil }
+            return value.multipliedReportingOverflow(by: unit).overflow ? nil : value * unit
+        }
+        guard let value = Int64(trimmed), value >= 0 else { return nil }
+        return value
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: Set<Character>) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}
+
+extension Set where Element == Character {
+    fileprivate static let whitespaces: Set<Character> = [" ", "\t"]
+}

@@ -1,0 +1,84 @@
+import Foundation
+import JWTKit
+
+/// Verifies software statements (RFC 7591 §2.3, §3.1.1) against the configured trusted issuers
+/// and returns the metadata they carry.
+public struct SoftwareStatementVerifier: Sendable {
+    let issuers: [String: JWTKeyCollection]
+
+    /// JWT claims that describe the statement itself rather than the client.
+    static let statementClaims: Set<String> = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]
+    /// Members a statement must never carry (credentials, or another statement).
+    static let forbiddenClaims = ["client_id", "client_secret", "registration_access_token", "registration_client_uri",
+                                  "software_statement", "client_id_issued_at", "client_secret_expires_at"]
+
+    /// Loads the trusted issuers' keys.
+    public init(trustedIssuers: [TrustedStatementIssuer]) async throws {
+        var issuers: [String: JWTKeyCollection] = [:]
+        for trusted in trustedIssuers {
+            let collection = JWTKeyCollection()
+            try await collection.add(jwksJSON: JSONWriter.string(.object(trusted.jwks)))
+            issuers[trusted.issuer] = collection
+        }
+        self.issuers = issuers
+    }
+
+    /// Whether any issuer is trusted.
+    public var isEmpty: Bool { issuers.isEmpty }
+
+    /// Verifies a statement and returns the client metadata members it asserts.
+    ///
+    /// - Throws: `invalid_software_statement` when it is not a signed JWT with an `iss`, is signed
+    ///   with `none`, has a bad signature, has expired, or carries credentials;
+    ///   `unapproved_software_statement` when its issuer is not trusted.
+    public func verify(_ statement: String, now: Timestamp) async throws -> JSONObject {
+        let parts = statement.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, statement.utf8.count <= 16_384,
+              let headerBytes = Base64URL.decode(String(parts[0])), let claimBytes = Base64URL.decode(String(parts[1])),
+              case .object(let header)? = try? JSONParser.parse(headerBytes),
+              case .object(let claims)? = try? JSONParser.parse(claimBytes)
+        else {
+            throw Self.invalid("the software statement is not a JWT (RFC 7591 §2.3)")
+        }
+        guard case .string(let alg)? = header["alg"], alg.lowercased() != "none", !parts[2].isEmpty else {
+            throw Self.invalid("the software statement must be signed (alg none is not accepted)")
+        }
+        guard case .string(let issuer)? = claims["iss"], !issuer.isEmpty else {
+            throw Self.invalid("the software statement has no iss claim")
+        }
+        guard let keys = issuers[issuer] else {
+            throw RegistrarError(code: .unapprovedSoftwareStatement, status: 400,
+                                 description: "the software statement's issuer is not trusted by this server")
+        }
+        do {
+            _ = try await keys.verify(statement, as: StatementClaims.self, iteratingKeys: true)
+        } catch {
+            throw Self.invalid("the software statement's signature does not verify with the issuer's keys")
+        }
+        if let exp = claims["exp"] {
+            guard case .int(let seconds) = exp else { throw Self.invalid("the software statement's exp is not a number of seconds") }
+            if seconds * 1000 <= now.milliseconds { throw Self.invalid("the software statement has expired") }
+        }
+        if let nbf = claims["nbf"] {
+            guard case .int(let seconds) = nbf else { throw Self.invalid("the software statement's nbf is not a number of seconds") }
+            if seconds * 1000 > now.milliseconds + 60_000 { throw Self.invalid("the software statement is not valid yet") }
+        }
+        for name in Self.forbiddenClaims where claims[name] != nil {
+            throw Self.invalid("a software statement must not carry \(name)")
+        }
+        var metadata = JSONObject()
+        for (name, value) in claims.members where !Self.statementClaims.contains(name) {
+            metadata[name] = value
+        }
+        return metadata
+    }
+
+    static func invalid(_ description: String) -> RegistrarError {
+        RegistrarError(code: .invalidSoftwareStatement, status: 400, description: description)
+    }
+
+    /// jwt-kit checks the signature only; the validity period is checked against the injected clock.
+    struct StatementClaims: JWTPayload {
+        func verify(using algorithm: some JWTAlgorithm) throws {}
+    }
+}

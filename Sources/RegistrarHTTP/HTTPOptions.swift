@@ -1,0 +1,41 @@
+public import RegistrarCore
+
+/// What the HTTP layer needs beyond the registration service: abuse limits, the proxies whose
+/// `X-Forwarded-For` is believed, and the CORS origins.
+public struct HTTPOptions: Sendable {
+    /// Registrations per client IP.
+    public var registrationLimiter: RateLimiter?
+    /// Failed token attempts (registration access tokens and initial access tokens) per client IP.
+    public var failedTokenLimiter: RateLimiter?
+    /// Proxies trusted to report the client's address in `X-Forwarded-For`.
+    public var trustedProxies: [IPAddressRange] = []
+    /// Allowed CORS origins; `["*"]` allows any.
+    public var corsAllowedOrigins: [String] = ["*"]
+
+    /// No limits, no trusted proxies, CORS open to any origin.
+    public init() {}
+
+    /// Options from the operator's settings, with limiters on the given clock.
+    public init(settings: RegistrarSettings, clock: any WallClock) {
+        registrationLimiter = RateLimiter(limit: settings.registration.registrationRate, clock: clock)
+        failedTokenLimiter = RateLimiter(limit: settings.registration.failedTokenRate, clock: clock)
+        trustedProxies = settings.trustedProxies.compactMap(IPAddressRange.init)
+        corsAllowedOrigins = settings.corsAllowedOrigins
+    }
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest address in
+/// `X-Forwarded-For` that is not itself a trusted proxy (so a client cannot forge its way past the
+/// limits by sending the header itself).
+enum ClientAddress {
+    static func resolve(peer: String?, forwardedFor: [String], trusted: [IPAddressRange]) -> String {
+        guard let peer else { return "unknown" }
+        guard trusted.contains(where: { $0.contains(peer) }) else { return peer }
+        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
+        for hop in hops.reversed() {
+            guard IPAddressRange(hop) != nil else { return peer }
+            if !trusted.contains(where: { $0.contains(hop) }) { return hop }
+        }
+        return hops.first ?? peer
+    }
+}
