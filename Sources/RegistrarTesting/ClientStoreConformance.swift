@@ -184,5 +184,135 @@ public enum ClientStoreConformance {
             try expect(try await store.serverSecret(named: "s", orInsert: "one") == "one", "first secret not stored")
             try expect(try await store.serverSecret(named: "s", orInsert: "two") == "one", "second secret replaced the first")
         },
+        Case(name: "a registration spends one use of its initial access token, and only a usable one") { store in
+            let now = Timestamp(milliseconds: 1_700_000_000_000)
+            let token = InitialAccessToken(id: "iat1", digest: SecretDigest.of("rgi_one"), policy: "partners", note: "n", createdAt: now, maxUses: 2)
+            try await store.insertInitialAccessToken(token)
+            try expect(try await store.initialAccessToken(digest: SecretDigest.of("rgi_one")) == token, "token does not read back")
+            try await store.register(sampleClient(id: "s1"), spendingToken: "iat1", limits: .none, now: now)
+            try await store.register(sampleClient(id: "s2"), spendingToken: "iat1", limits: .none, now: now)
+            do {
+                try await store.register(sampleClient(id: "s3"), spendingToken: "iat1", limits: .none, now: now)
+                throw Failure(description: "a used-up token registered a client")
+            } catch StoreError.tokenUnusable {}
+            try expect(try await store.client(id: "s3") == nil, "client stored although the token was used up")
+            try expect(try await store.initialAccessToken(digest: SecretDigest.of("rgi_one"))?.uses == 2, "uses not counted")
+            do {
+                try await store.register(sampleClient(id: "s4"), spendingToken: "unknown", limits: .none, now: now)
+                throw Failure(description: "an unknown token registered a client")
+            } catch StoreError.tokenUnusable {}
+        },
+        Case(name: "an expired or revoked initial access token registers nothing") { store in
+            let now = Timestamp(milliseconds: 1_700_000_000_000)
+            try await store.insertInitialAccessToken(InitialAccessToken(id: "old", digest: "d-old", policy: "p", createdAt: now,
+                                                                        expiresAt: Timestamp(milliseconds: now.milliseconds + 1000)))
+            try await store.insertInitialAccessToken(InitialAccessToken(id: "rev", digest: "d-rev", policy: "p", createdAt: now))
+            try await store.register(sampleClient(id: "ok"), spendingToken: "old", limits: .none, now: now)
+            do {
+                try await store.register(sampleClient(id: "late"), spendingToken: "old", limits: .none, now: Timestamp(milliseconds: now.milliseconds + 1000))
+                throw Failure(description: "an expired token registered a client")
+            } catch StoreError.tokenUnusable {}
+            try expect(try await store.revokeInitialAccessToken(id: "rev", at: now), "revocation found no token")
+            try expect(try await store.revokeInitialAccessToken(id: "none", at: now) == false, "revoked a missing token")
+            do {
+                try await store.register(sampleClient(id: "after"), spendingToken: "rev", limits: .none, now: now)
+                throw Failure(description: "a revoked token registered a client")
+            } catch StoreError.tokenUnusable {}
+            let listed = try await store.initialAccessTokens().map(\.id)
+            try expect(Set(listed) == ["old", "rev"], "listing differs: \(listed)")
+        },
+        Case(name: "concurrent registrations cannot both spend a token's last use") { store in
+            let now = Timestamp(milliseconds: 1_700_000_000_000)
+            for round in 0..<5 {
+                try await store.insertInitialAccessToken(InitialAccessToken(id: "last-\(round)", digest: "d-last-\(round)", policy: "p",
+                                                                            createdAt: now, maxUses: 1))
+                let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for i in 0..<8 {
+                        group.addTask {
+                            do {
+                                try await store.register(sampleClient(id: "race-\(round)-\(i)"), spendingToken: "last-\(round)", limits: .none, now: now)
+                                return true
+                            } catch StoreError.tokenUnusable {
+                                return false
+                            }
+                        }
+                    }
+                    var wins = 0
+                    for try await won in group where won { wins += 1 }
+                    return wins
+                }
+                try expect(outcomes == 1, "round \(round): \(outcomes) registrations spent the last use")
+            }
+            try expect(try await store.count() == 5, "count is not 5")
+        },
+        Case(name: "caps on dynamically registered clients hold under concurrency, in all and per policy") { store in
+            let now = Timestamp(milliseconds: 1_700_000_000_000)
+            let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for i in 0..<12 {
+                    group.addTask {
+                        var client = sampleClient(id: "cap-\(i)")
+                        client.policy = "capped"
+                        do {
+                            try await store.register(client, spendingToken: nil, limits: ClientLimits(total: 100, perPolicy: 5), now: now)
+                            return true
+                        } catch StoreError.limitReached(let scope) {
+                            guard scope == "capped" else { throw Failure(description: "wrong limit named: \(scope)") }
+                            return false
+                        }
+                    }
+                }
+                var n = 0
+                for try await ok in group where ok { n += 1 }
+                return n
+            }
+            try expect(admitted == 5, "\(admitted) clients admitted under a cap of 5")
+            try expect(try await store.countDynamicClients(policy: "capped") == 5, "policy count is not 5")
+            var other = sampleClient(id: "other")
+            other.policy = "open"
+            do {
+                try await store.register(other, spendingToken: nil, limits: ClientLimits(total: 5), now: now)
+                throw Failure(description: "the global cap was passed")
+            } catch StoreError.limitReached(let scope) {
+                try expect(scope == "all", "wrong limit named: \(scope)")
+            }
+            var static_ = sampleClient(id: "static")
+            static_.dynamicallyRegistered = false
+            try await store.register(static_, spendingToken: nil, limits: ClientLimits(total: 5), now: now)
+            try expect(try await store.countDynamicClients(policy: nil) == 5, "a static client counted as dynamic")
+        },
+        Case(name: "last use is recorded in batches and kept across updates") { store in
+            try await store.insert(sampleClient(id: "used"))
+            try await store.insert(sampleClient(id: "idle"))
+            try await store.recordUse(["used": Timestamp(milliseconds: 1_700_000_100_000), "gone": Timestamp(milliseconds: 5)])
+            try await store.recordUse(["used": Timestamp(milliseconds: 1_700_000_050_000)])
+            let used = try await store.client(id: "used")
+            try expect(used?.lastUsedAt == Timestamp(milliseconds: 1_700_000_100_000), "last use not recorded or went backwards")
+            try expect(try await store.client(id: "idle")?.lastUsedAt == nil, "an idle client got a last use")
+            var changed = used!
+            changed.metadata.clientName = "changed"
+            changed.version += 1
+            try expect(try await store.update(changed, expectedVersion: used!.version), "update refused")
+            try expect(try await store.client(id: "used")?.lastUsedAt == Timestamp(milliseconds: 1_700_000_100_000), "an update erased the last use")
+        },
+        Case(name: "stale clients are deleted: expired ones, and never-used ones when asked; used and static ones are kept") { store in
+            let base = Timestamp(milliseconds: 1_700_000_000_000)
+            var expired = sampleClient(id: "expired", createdAt: base.milliseconds)
+            expired.expiresAt = Timestamp(milliseconds: base.milliseconds + 1000)
+            let unused = sampleClient(id: "unused", createdAt: base.milliseconds)
+            let used = sampleClient(id: "used", createdAt: base.milliseconds)
+            let recent = sampleClient(id: "recent", createdAt: base.milliseconds + 10_000)
+            var fixed = sampleClient(id: "static", createdAt: base.milliseconds)
+            fixed.dynamicallyRegistered = false
+            for client in [expired, unused, used, recent, fixed] { try await store.insert(client) }
+            try await store.recordUse(["used": Timestamp(milliseconds: base.milliseconds + 500)])
+            let now = Timestamp(milliseconds: base.milliseconds + 20_000)
+            try expect(try await store.deleteStaleClients(now: now, unusedSince: nil) == 1, "expired client not deleted alone")
+            try expect(try await store.client(id: "expired") == nil, "expired client kept")
+            try expect(try await store.deleteStaleClients(now: now, unusedSince: Timestamp(milliseconds: base.milliseconds + 5000)) == 1, "wrong number of unused clients deleted")
+            try expect(try await store.client(id: "unused") == nil, "unused client kept")
+            for id in ["used", "recent", "static"] {
+                try expect(try await store.client(id: id) != nil, "\(id) was deleted")
+            }
+        },
     ]
 }

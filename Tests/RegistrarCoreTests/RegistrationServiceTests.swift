@@ -9,14 +9,15 @@ struct ServiceFixture {
     let clock: TestClock
     let seed: UInt64
 
-    init(seed: UInt64 = 5, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+    init(seed: UInt64 = 5, settings: RegistrarSettings = RegistrarSettings(), statements: SoftwareStatementVerifier? = nil,
+         configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
         var configuration = ServerConfiguration(issuer: "https://id.example.org/")
         configure(&configuration)
         store = InMemoryClientStore()
         clock = TestClock(milliseconds: 1_700_000_000_123)
         self.seed = seed
         service = RegistrationService(configuration: configuration, store: store, keys: try await TestKeys.keys(),
-                                      clock: clock, random: SeededRandom(seed: seed))
+                                      settings: settings, statements: statements, clock: clock, random: SeededRandom(seed: seed))
     }
 
     func register(_ json: String) async throws -> (ClientResponse, JSONObject) {

@@ -388,6 +388,9 @@ public struct RegistrationService: Sendable {
             case .unavailable:
                 logger.error("store unavailable", metadata: ["error": .string(error.description)])
                 throw RegistrarError.temporarilyUnavailable()
+            case .tokenUnusable, .limitReached:
+                // Outcomes of a registration, answered by the caller.
+                throw error
             default:
                 logger.error("store failure", metadata: ["error": .string(error.description)])
                 throw RegistrarError.serverError
