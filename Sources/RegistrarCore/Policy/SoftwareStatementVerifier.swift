@@ -73,6 +73,17 @@ public struct SoftwareStatementVerifier: Sendable {
         return metadata
     }
 
+    /// The metadata members of a statement, without verifying it (for a statement verified before).
+    public static func unverifiedClaims(_ statement: String) -> JSONObject? {
+        let parts = statement.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let bytes = Base64URL.decode(String(parts[1])), case .object(let claims)? = try? JSONParser.parse(bytes) else {
+            return nil
+        }
+        var metadata = JSONObject()
+        for (name, value) in claims.members where !statementClaims.contains(name) { metadata[name] = value }
+        return metadata
+    }
+
     static func invalid(_ description: String) -> RegistrarError {
         RegistrarError(code: .invalidSoftwareStatement, status: 400, description: description)
     }

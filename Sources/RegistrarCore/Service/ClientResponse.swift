@@ -22,6 +22,8 @@ public struct ClientResponse: Sendable {
             }
             out.append((name, value))
         }
+        // RFC 7591 §3.2.1: the statement is returned unmodified.
+        if let statement = client.softwareStatement { out.append(("software_statement", .string(statement))) }
         out.append(("reuse_refresh_token", .bool(client.reuseRefreshToken)))
         out.append(("dynamically_registered", .bool(client.dynamicallyRegistered)))
         out.append(("clear_access_tokens_on_refresh", .bool(client.clearAccessTokensOnRefresh)))

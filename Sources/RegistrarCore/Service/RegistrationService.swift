@@ -142,7 +142,7 @@ public struct RegistrationService: Sendable {
 
     /// Verifies a `software_statement` and lays its members over the request's (RFC 7591 §3.1.1).
     /// Returns the statement, to be stored and returned unmodified.
-    func applySoftwareStatement(to object: inout JSONObject, policy: RegistrationPolicy) async throws -> String? {
+    func applySoftwareStatement(to object: inout JSONObject, policy: RegistrationPolicy, previous: String? = nil) async throws -> String? {
         guard let value = object["software_statement"], value != .null, value != .string("") else {
             if policy.requireSoftwareStatement {
                 throw RegistrarError(code: .invalidSoftwareStatement, status: 400,
@@ -152,6 +152,12 @@ public struct RegistrationService: Sendable {
         }
         guard case .string(let statement) = value else {
             throw RegistrarError(code: .invalidSoftwareStatement, status: 400, description: "software_statement must be a string (a JWT)")
+        }
+        if statement == previous, let claims = SoftwareStatementVerifier.unverifiedClaims(statement) {
+            // The very statement verified when it was first presented (an update echoing the
+            // registration): its members apply again even if it has expired since.
+            for (name, claim) in claims.members { object[name] = claim }
+            return statement
         }
         guard let statements, !statements.isEmpty else {
             // RFC 7591 §3.1.1: a server that does not use statements may ignore them; this one has
@@ -205,7 +211,7 @@ public struct RegistrationService: Sendable {
         let policy = policy(for: current)
         var statement = current.softwareStatement
         if object["software_statement"] != nil || policy.requireSoftwareStatement {
-            statement = try await applySoftwareStatement(to: &object, policy: policy)
+            statement = try await applySoftwareStatement(to: &object, policy: policy, previous: current.softwareStatement)
         }
         // Grants and scopes the client already holds are kept (INDIGO IAM keeps what an
         // administrator granted), so the policy judges only what is new.

@@ -1,0 +1,124 @@
+import Foundation
+import RegistrarCore
+import RegistrarTesting
+import Testing
+
+/// A directory that signs software statements with its own ES256 key.
+struct StatementDirectory {
+    static let issuer = "https://directory.example"
+    let key: SigningKey
+    var trusted: TrustedStatementIssuer { TrustedStatementIssuer(issuer: Self.issuer, jwks: JSONObject([("keys", .array([.object(key.publicJWK)]))])) }
+
+    init() throws { key = try SigningKey.generate(.es256, createdAt: Timestamp(milliseconds: 0)) }
+
+    func statement(_ claims: [(String, JSONValue)], issuer: String = StatementDirectory.issuer) throws -> String {
+        try JWTSigner.sign(claims: JSONObject([("iss", .string(issuer))] + claims), with: key)
+    }
+}
+
+@Suite("Software statements (RFC 7591 §2.3, §3.1.1)")
+struct SoftwareStatementTests {
+    func fixture(_ directory: StatementDirectory, require: Bool = false) async throws -> ServiceFixture {
+        var anonymous = RegistrationPolicy.anonymous
+        anonymous.requireSoftwareStatement = require
+        var settings = settingsWith([anonymous])
+        settings.trustedStatementIssuers = [directory.trusted]
+        return try await ServiceFixture(settings: settings, statements: try await SoftwareStatementVerifier(trustedIssuers: [directory.trusted]))
+    }
+
+    @Test("members in the statement win over the request's, and the statement is returned unmodified")
+    func precedence() async throws {
+        let directory = try StatementDirectory()
+        let f = try await fixture(directory)
+        let statement = try directory.statement([("client_name", .string("B")), ("software_id", .string("app-42")),
+                                                 ("redirect_uris", .array([.string("https://b.example/cb")])),
+                                                 ("exp", .int(1_700_000_000 + 3600))])
+        let response = try await f.service.register(body: Array(#"""
+            {"client_name":"A","redirect_uris":["https://a.example/cb"],"contacts":["a@a.example"],"software_statement":"\#(statement)"}
+            """#.utf8))
+        let json = response.json
+        #expect(json["client_name"] == .string("B"))
+        #expect(json["software_id"] == .string("app-42"))
+        #expect(json["redirect_uris"] == .array([.string("https://b.example/cb")]))
+        #expect(json["contacts"] == .array([.string("a@a.example")]), "members only in the request are kept")
+        #expect(json["software_statement"] == .string(statement))
+        let read = try await f.service.read(clientID: response.client.clientID, bearer: response.registrationAccessToken)
+        #expect(read.json["software_statement"] == .string(statement))
+        // An update echoing the registration, after the statement expired, still applies it.
+        f.clock.advance(milliseconds: 7_200_000)
+        var echo = read.json
+        echo["client_name"] = .string("changed in the body")
+        let updated = try await f.service.update(clientID: response.client.clientID, bearer: response.registrationAccessToken,
+                                                 body: JSONWriter.bytes(.object(echo)))
+        #expect(updated.json["client_name"] == .string("B"), "the statement still wins on update")
+        // A different, expired statement is refused.
+        let stale = try directory.statement([("client_name", .string("C")), ("exp", .int(1_700_000_000))])
+        echo["software_statement"] = .string(stale)
+        await #expect(throws: RegistrarError(code: .invalidSoftwareStatement, status: 400, description: "")) {
+            _ = try await f.service.update(clientID: response.client.clientID, bearer: response.registrationAccessToken,
+                                           body: JSONWriter.bytes(.object(echo)))
+        }
+    }
+
+    @Test("each bad statement has its error code", arguments: [
+        "not.a.jwt", "garbage", "a.b", "",
+    ])
+    func malformed(_ statement: String) async throws {
+        let directory = try StatementDirectory()
+        let f = try await fixture(directory)
+        let body = #"{"redirect_uris":["https://a.example/cb"],"software_statement":"\#(statement)"}"#
+        if statement.isEmpty {
+            _ = try await f.registerJSON(body)
+        } else {
+            await #expect(throws: RegistrarError(code: .invalidSoftwareStatement, status: 400, description: "")) { _ = try await f.registerJSON(body) }
+        }
+    }
+
+    @Test("unsigned, forged, expired, credential-carrying or issuer-less statements are invalid; an unknown issuer is unapproved")
+    func refusals() async throws {
+        let directory = try StatementDirectory()
+        let f = try await fixture(directory)
+        let other = try StatementDirectory()
+        let header = Base64URL.encode(Array(#"{"alg":"none"}"#.utf8))
+        let claims = Base64URL.encode(Array(#"{"iss":"https://directory.example","client_name":"x"}"#.utf8))
+        let cases: [(String, RegistrarError.Code)] = [
+            ("\(header).\(claims).", .invalidSoftwareStatement),
+            (try other.statement([("client_name", .string("x"))]), .invalidSoftwareStatement),
+            (try directory.statement([("exp", .int(1_600_000_000))]), .invalidSoftwareStatement),
+            (try directory.statement([("client_secret", .string("mine"))]), .invalidSoftwareStatement),
+            (try JWTSigner.sign(claims: JSONObject([("client_name", .string("x"))]), with: directory.key), .invalidSoftwareStatement),
+            (try directory.statement([("client_name", .string("x"))], issuer: "https://elsewhere.example"), .unapprovedSoftwareStatement),
+        ]
+        for (statement, code) in cases {
+            do {
+                _ = try await f.registerJSON(#"{"redirect_uris":["https://a.example/cb"],"software_statement":"\#(statement)"}"#)
+                Issue.record("accepted a statement that should give \(code)")
+            } catch let error as RegistrarError {
+                #expect(error.code == code, "\(error)")
+                #expect(error.status == 400)
+            }
+        }
+        #expect(try await f.store.count() == 0)
+    }
+
+    @Test("a policy can require a statement")
+    func required() async throws {
+        let directory = try StatementDirectory()
+        let f = try await fixture(directory, require: true)
+        await #expect(throws: RegistrarError(code: .invalidSoftwareStatement, status: 400, description: "")) {
+            _ = try await f.registerJSON(#"{"redirect_uris":["https://a.example/cb"]}"#)
+        }
+        let statement = try directory.statement([("client_name", .string("ok"))])
+        _ = try await f.registerJSON(#"{"redirect_uris":["https://a.example/cb"],"software_statement":"\#(statement)"}"#)
+    }
+
+    @Test("without trusted issuers, a statement cannot be approved")
+    func noIssuers() async throws {
+        let directory = try StatementDirectory()
+        let f = try await ServiceFixture()
+        let statement = try directory.statement([("client_name", .string("x"))])
+        await #expect(throws: RegistrarError(code: .unapprovedSoftwareStatement, status: 400, description: "")) {
+            _ = try await f.registerJSON(#"{"redirect_uris":["https://a.example/cb"],"software_statement":"\#(statement)"}"#)
+        }
+    }
+}
