@@ -80,6 +80,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Outbound HTTP: fetching clients' jwks_uri with SSRF protection.
+        .target(
+            name: "RegistrarOutbound",
+            dependencies: [
+                "RegistrarCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The only target that knows HTTP.
         .target(
             name: "RegistrarHTTP",
@@ -98,6 +108,7 @@ let package = Package(
                 "RegistrarSQLite",
                 "RegistrarPostgres",
                 "RegistrarHTTP",
+                "RegistrarOutbound",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

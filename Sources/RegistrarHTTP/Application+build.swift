@@ -6,7 +6,7 @@ public import RegistrarCore
 /// Builds the router with every Registrar route and middleware; `main` and the tests both use it.
 /// Routes are mounted under the issuer's path, so `https://host/prefix` serves
 /// `/prefix/iam/api/client-registration`.
-public func buildRouter(service: RegistrationService, options: HTTPOptions = HTTPOptions()) -> Router<RegistrarRequestContext> {
+public func buildRouter(service: RegistrationService, tokens: TokenService? = nil, options: HTTPOptions = HTTPOptions()) -> Router<RegistrarRequestContext> {
     let router = Router(context: RegistrarRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: AccessLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware(allowedOrigins: options.corsAllowedOrigins))
@@ -14,8 +14,11 @@ public func buildRouter(service: RegistrationService, options: HTTPOptions = HTT
     let base = issuerPath(service.configuration.issuer)
     let root = router.group(RouterPath(base))
     RegistrationController(service: service, options: options).addRoutes(to: root.group(RouterPath(ServerConfiguration.registrationPath)))
-    let discovery = DiscoveryController(configuration: service.configuration, keys: service.keys,
-                                        registrationEnabled: service.settings.registration.mode != .disabled)
+    if let tokens { TokenController(tokens: tokens, options: options).addRoutes(to: root) }
+    let discovery = DiscoveryController(configuration: service.configuration, keys: service.keyRing,
+                                        registrationEnabled: service.settings.registration.mode != .disabled,
+                                        tokenEndpoints: tokens != nil, jwksWindow: tokens?.settings.accessTokenLifetime ?? 0,
+                                        clock: service.clock)
     discovery.addRoutes(to: root)
     if !base.isEmpty {
         // RFC 8414 §3: for an issuer with a path, the metadata lives at
@@ -27,11 +30,11 @@ public func buildRouter(service: RegistrationService, options: HTTPOptions = HTT
 
 /// Builds the HTTP application around the router.
 public func buildApplication(
-    service: RegistrationService, options: HTTPOptions = HTTPOptions(), host: String, port: Int, logger: Logger,
+    service: RegistrationService, tokens: TokenService? = nil, options: HTTPOptions = HTTPOptions(), host: String, port: Int, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(service: service, options: options),
+        router: buildRouter(service: service, tokens: tokens, options: options),
         configuration: .init(address: .hostname(host, port: port), serverName: "Registrar"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger)

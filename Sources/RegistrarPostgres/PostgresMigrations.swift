@@ -58,6 +58,24 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        SQLMigration(version: 4, name: "client assertion replay records, revoked access tokens", statements: [
+            """
+            CREATE TABLE used_assertions (
+                client_id TEXT NOT NULL,
+                jti TEXT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                PRIMARY KEY (client_id, jti)
+            )
+            """,
+            "CREATE INDEX used_assertions_expires_at ON used_assertions (expires_at)",
+            """
+            CREATE TABLE revoked_tokens (
+                jti TEXT PRIMARY KEY,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX revoked_tokens_expires_at ON revoked_tokens (expires_at)",
+        ]),
     ]
 
     /// An arbitrary constant naming Registrar's migration lock among advisory locks.

@@ -7,7 +7,7 @@ public import SQLKit
 /// Every operation is a single statement, so each is atomic on its own: an insert is the whole
 /// client with its token digest, an update is conditional on the version it read
 /// (`WHERE version = ?`, optimistic concurrency), and nothing is ever half-written.
-public struct SQLClientStore: ClientStore, KeyStore {
+public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore {
     /// Where the database is.
     let provider: any SQLDatabaseProvider
 
@@ -216,13 +216,14 @@ public struct SQLClientStore: ClientStore, KeyStore {
 
     public func signingKeys() async throws -> [StoredSigningKey] {
         try await read { db in
-            try await db.raw("SELECT kid, algorithm, private_key_pem, created_at FROM signing_keys ORDER BY created_at, kid")
+            try await db.raw("SELECT kid, algorithm, private_key_pem, created_at, retired_at FROM signing_keys ORDER BY created_at, kid")
                 .all().map { row in
                     StoredSigningKey(
                         kid: try row.decode(column: "kid", as: String.self),
                         algorithm: try row.decode(column: "algorithm", as: String.self),
                         privateKeyPEM: try row.decode(column: "private_key_pem", as: String.self),
-                        createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
+                        createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+                        retiredAt: try row.decode(column: "retired_at", as: Int64?.self).map(Timestamp.init(milliseconds:)))
                 }
         }
     }
@@ -235,6 +236,52 @@ public struct SQLClientStore: ClientStore, KeyStore {
                 ON CONFLICT DO NOTHING
                 RETURNING kid
                 """).first() != nil
+        }
+    }
+
+    public func rotateSigningKey(_ key: StoredSigningKey, at time: Timestamp) async throws {
+        try await transaction { db in
+            try await db.raw("""
+                UPDATE signing_keys SET retired_at = \(bind: time.milliseconds)
+                WHERE algorithm = \(bind: key.algorithm) AND retired_at IS NULL
+                """).run()
+            try await db.raw("""
+                INSERT INTO signing_keys (kid, algorithm, private_key_pem, created_at)
+                VALUES (\(bind: key.kid), \(bind: key.algorithm), \(bind: key.privateKeyPEM), \(bind: key.createdAt.milliseconds))
+                """).run()
+        }
+    }
+
+    public func useAssertion(jti: String, clientID: String, expiresAt: Timestamp) async throws -> Bool {
+        try await write { db in
+            try await db.raw("""
+                INSERT INTO used_assertions (client_id, jti, expires_at)
+                VALUES (\(bind: clientID), \(bind: jti), \(bind: expiresAt.milliseconds))
+                ON CONFLICT DO NOTHING
+                RETURNING jti
+                """).first() != nil
+        }
+    }
+
+    public func revokeAccessToken(jti: String, expiresAt: Timestamp) async throws {
+        try await write { db in
+            try await db.raw("""
+                INSERT INTO revoked_tokens (jti, expires_at) VALUES (\(bind: jti), \(bind: expiresAt.milliseconds))
+                ON CONFLICT DO NOTHING
+                """).run()
+        }
+    }
+
+    public func isAccessTokenRevoked(jti: String) async throws -> Bool {
+        try await read { db in
+            try await db.raw("SELECT jti FROM revoked_tokens WHERE jti = \(bind: jti)").first() != nil
+        }
+    }
+
+    public func purgeExpiredTokenState(now: Timestamp) async throws {
+        try await write { db in
+            try await db.raw("DELETE FROM used_assertions WHERE expires_at <= \(bind: now.milliseconds)").run()
+            try await db.raw("DELETE FROM revoked_tokens WHERE expires_at <= \(bind: now.milliseconds)").run()
         }
     }
 

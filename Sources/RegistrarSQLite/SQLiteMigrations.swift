@@ -57,5 +57,23 @@ enum SQLiteMigrations {
             )
             """,
         ]),
+        SQLMigration(version: 4, name: "client assertion replay records, revoked access tokens", statements: [
+            """
+            CREATE TABLE used_assertions (
+                client_id TEXT NOT NULL,
+                jti TEXT NOT NULL,
+                expires_at INTEGER NOT NULL,
+                PRIMARY KEY (client_id, jti)
+            )
+            """,
+            "CREATE INDEX used_assertions_expires_at ON used_assertions (expires_at)",
+            """
+            CREATE TABLE revoked_tokens (
+                jti TEXT PRIMARY KEY,
+                expires_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX revoked_tokens_expires_at ON revoked_tokens (expires_at)",
+        ]),
     ]
 }

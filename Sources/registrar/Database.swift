@@ -7,7 +7,7 @@ import RegistrarSQLite
 
 /// The store the command line opened: SQLite for a file path, PostgreSQL for a `postgres://` URL.
 struct Database {
-    let store: any ClientStore & KeyStore
+    let store: any ClientStore & KeyStore & TokenStateStore
     /// The location with any password masked, for logs and the ready line.
     let description: String
     let close: @Sendable () async -> Void

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import RegistrarCore
 import RegistrarHTTP
+import RegistrarOutbound
 import ServiceLifecycle
 
 /// `registrar serve`: runs the server until SIGINT or SIGTERM.
@@ -78,20 +79,36 @@ struct ServeCommand: AsyncParsableCommand {
         }
         do {
             let clock = SystemWallClock()
-            let keys = try await ServerKeys.load(from: database.store, clock: clock, random: SystemRandomSource(), sealingKey: sealingKey)
+            let keyRing = KeyRing(try await ServerKeys.load(from: database.store, clock: clock, random: SystemRandomSource(), sealingKey: sealingKey))
             var configuration = ServerConfiguration(issuer: issuer)
             configuration.registrationTokenAlgorithm = algorithm
             configuration.clientSecretLifetime = settings.registration.clientSecretLifetime
             let statements = settings.trustedStatementIssuers.isEmpty
                 ? nil : try await SoftwareStatementVerifier(trustedIssuers: settings.trustedStatementIssuers)
-            let service = RegistrationService(configuration: configuration, store: database.store, keys: keys,
+            let service = RegistrationService(configuration: configuration, store: database.store, keyRing: keyRing,
                                               settings: settings, statements: statements, clock: clock, logger: logger)
+            let fetch = settings.jwksFetch
+            var fetchSettings = JWKSFetcher.Settings()
+            fetchSettings.allowHTTP = fetch.allowHTTP
+            fetchSettings.allowPrivateNetworks = fetch.allowPrivateNetworks
+            fetchSettings.timeout = fetch.timeout
+            fetchSettings.maximumBytes = fetch.maximumBytes
+            fetchSettings.cacheLifetime = fetch.cacheLifetime
+            fetchSettings.minimumRefreshInterval = fetch.minimumRefreshInterval
+            let audiences: Set<String> = [configuration.issuer, configuration.issuer + "/token", configuration.issuer + "/introspect",
+                                          configuration.issuer + "/revoke"]
+            let authenticator = ClientAuthenticator(
+                store: database.store, tokenState: database.store, keys: keyRing,
+                keySource: JWKSFetcher(settings: fetchSettings, clock: clock, logger: logger), clock: clock, uses: service.uses,
+                audiences: audiences, logger: logger)
+            let tokens = TokenService(configuration: configuration, settings: settings.tokens, store: database.store, tokenState: database.store,
+                                      keys: keyRing, authenticator: authenticator, clock: clock, random: SystemRandomSource(), logger: logger)
             let readyLine = "Registrar is ready at \(configuration.issuer) (database: \(database.description), registration: \(settings.registration.mode.rawValue))\n"
-            let app = buildApplication(service: service, options: HTTPOptions(settings: settings, clock: clock),
+            let app = buildApplication(service: service, tokens: tokens, options: HTTPOptions(settings: settings, clock: clock),
                                        host: host, port: portValue, logger: logger) { _ in
                 FileHandle.standardOutput.write(Data(readyLine.utf8))
             }
-            let housekeeping = Housekeeping.start(service: service, settings: settings, logger: logger)
+            let housekeeping = Housekeeping.start(service: service, tokenState: database.store, settings: settings, logger: logger)
             do {
                 try await app.runService()
             } catch {
@@ -136,8 +153,25 @@ struct Housekeeping {
 
     static let flushInterval: Duration = .seconds(5)
 
-    static func start(service: RegistrationService, settings: RegistrarSettings, logger: Logger) -> Housekeeping {
+    static let keyReloadInterval: Duration = .seconds(60)
+    static let purgeInterval: Duration = .seconds(600)
+
+    static func start(service: RegistrationService, tokenState: any TokenStateStore & KeyStore, settings: RegistrarSettings, logger: Logger) -> Housekeeping {
         var tasks: [Task<Void, Never>] = []
+        // Keys rotated elsewhere (another instance, `registrar keys rotate`) are picked up here.
+        tasks.append(Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: keyReloadInterval)
+                do { try await service.keyRing.reload(from: tokenState) } catch { logger.warning("could not reload signing keys; will retry", metadata: ["error": .string("\(error)")]) }
+            }
+        })
+        // Replay records and revocations are needed only until their tokens expire.
+        tasks.append(Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: purgeInterval)
+                try? await tokenState.purgeExpiredTokenState(now: service.clock.now())
+            }
+        })
         tasks.append(Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: flushInterval)

@@ -1,8 +1,8 @@
-/// The server's key material: one RS256 and one ES256 signing key, and the sealing key for
-/// recoverable client secrets. Generated on first start and kept in the ``KeyStore``, so a
-/// restart keeps every token valid.
+/// The server's key material: a current RS256 and ES256 signing key (and the keys they replaced),
+/// and the sealing key for recoverable client secrets. Generated on first start and kept in the
+/// ``KeyStore``, so a restart keeps every token valid.
 public struct ServerKeys: Sendable {
-    /// Every signing key, published in the JWK Set.
+    /// Every signing key, current and retired.
     public let signingKeys: [SigningKey]
     /// Seals `client_secret_jwt` secrets.
     public let sealer: SecretSealer
@@ -13,14 +13,28 @@ public struct ServerKeys: Sendable {
         self.sealer = sealer
     }
 
-    /// The newest key for an algorithm.
+    /// The current key for an algorithm: the newest that is not retired.
     public func key(for algorithm: SigningAlgorithm) -> SigningKey? {
-        signingKeys.filter { $0.algorithm == algorithm }.max { $0.createdAt < $1.createdAt }
+        signingKeys.filter { $0.algorithm == algorithm && $0.retiredAt == nil }.max { $0.createdAt < $1.createdAt }
+            ?? signingKeys.filter { $0.algorithm == algorithm }.max { $0.createdAt < $1.createdAt }
     }
 
-    /// The public JWK Set (RFC 7517 §5).
+    /// The key with this ID, current or retired (tokens signed before a rotation still verify).
+    public func key(kid: String) -> SigningKey? { signingKeys.first { $0.kid == kid } }
+
+    /// The public JWK Set (RFC 7517 §5) with every key.
     public var jwks: JSONObject {
         JSONObject([("keys", .array(signingKeys.map { .object($0.publicJWK) }))])
+    }
+
+    /// The public JWK Set as published at `now`: the current keys, and retired keys for as long as a
+    /// token they signed may still be valid (`window` seconds after their retirement).
+    public func publishedJWKS(now: Timestamp, window: Int64) -> JSONObject {
+        let keys = signingKeys.filter { key in
+            guard let retired = key.retiredAt else { return true }
+            return now.milliseconds < retired.milliseconds + window * 1000
+        }
+        return JSONObject([("keys", .array(keys.map { .object($0.publicJWK) }))])
     }
 
     /// Name of the sealing key among the server secrets.
@@ -36,7 +50,7 @@ public struct ServerKeys: Sendable {
         from store: any KeyStore, clock: any WallClock, random: any RandomSource, sealingKey: [UInt8]? = nil
     ) async throws -> ServerKeys {
         var stored = try await store.signingKeys()
-        for algorithm in SigningAlgorithm.allCases where !stored.contains(where: { $0.algorithm == algorithm.rawValue }) {
+        for algorithm in SigningAlgorithm.allCases where !stored.contains(where: { $0.algorithm == algorithm.rawValue && $0.retiredAt == nil }) {
             let key = try SigningKey.generate(algorithm, createdAt: clock.now())
             _ = try await store.insertSigningKeyIfNone(StoredSigningKey(
                 kid: key.kid, algorithm: algorithm.rawValue, privateKeyPEM: key.privateKeyPEM, createdAt: key.createdAt))
@@ -44,7 +58,7 @@ public struct ServerKeys: Sendable {
         }
         let keys = try stored.compactMap { record -> SigningKey? in
             guard let algorithm = SigningAlgorithm(rawValue: record.algorithm) else { return nil }
-            return try SigningKey(algorithm: algorithm, pem: record.privateKeyPEM, createdAt: record.createdAt)
+            return try SigningKey(algorithm: algorithm, pem: record.privateKeyPEM, createdAt: record.createdAt, retiredAt: record.retiredAt)
         }
         let sealingBytes: [UInt8]
         if let sealingKey {
@@ -77,3 +91,38 @@ public struct ServerKeys: Sendable {
 public struct KeyConfigurationError: Error, CustomStringConvertible {
     public let description: String
 }
+
+/// The keys a running server uses, reloaded from the store so that a rotation made by another
+/// instance (or by `registrar keys rotate`) is picked up without a restart.
+public final class KeyRing: Sendable {
+    private let state: Mutex<ServerKeys>
+
+    /// Creates a ring holding keys.
+    public init(_ keys: ServerKeys) { state = Mutex(keys) }
+
+    /// The keys now.
+    public var current: ServerKeys { state.withLock { $0 } }
+
+    /// Reloads the signing keys from the store (the sealing key does not change).
+    public func reload(from store: any KeyStore) async throws {
+        let records = try await store.signingKeys()
+        let keys = try records.compactMap { record -> SigningKey? in
+            guard let algorithm = SigningAlgorithm(rawValue: record.algorithm) else { return nil }
+            return try SigningKey(algorithm: algorithm, pem: record.privateKeyPEM, createdAt: record.createdAt, retiredAt: record.retiredAt)
+        }
+        guard !keys.isEmpty else { return }
+        state.withLock { $0 = ServerKeys(signingKeys: keys, sealer: $0.sealer) }
+    }
+
+    /// Rotates the key of an algorithm: a new key becomes current, the old one is retired.
+    public func rotate(_ algorithm: SigningAlgorithm, store: any KeyStore, clock: any WallClock) async throws -> SigningKey {
+        let now = clock.now()
+        let key = try SigningKey.generate(algorithm, createdAt: now)
+        try await store.rotateSigningKey(StoredSigningKey(kid: key.kid, algorithm: algorithm.rawValue, privateKeyPEM: key.privateKeyPEM,
+                                                          createdAt: now), at: now)
+        try await reload(from: store)
+        return key
+    }
+}
+
+import Synchronization

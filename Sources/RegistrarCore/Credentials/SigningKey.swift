@@ -24,18 +24,21 @@ public struct SigningKey: Sendable {
     public let algorithm: SigningAlgorithm
     /// When the key was created.
     public let createdAt: Timestamp
+    /// When a newer key replaced it for signing; `nil` while it is the current key.
+    public var retiredAt: Timestamp?
     let backing: Backing
     /// The RFC 7638 required members of the public JWK, computed once.
     let publicMembers: [(String, String)]
 
     /// Loads a key from its PKCS#8 PEM form, as stored.
-    public init(algorithm: SigningAlgorithm, pem: String, createdAt: Timestamp) throws {
+    public init(algorithm: SigningAlgorithm, pem: String, createdAt: Timestamp, retiredAt: Timestamp? = nil) throws {
         switch algorithm {
         case .rs256: backing = .rsa(try _RSA.Signing.PrivateKey(pemRepresentation: pem))
         case .es256: backing = .ec(try P256.Signing.PrivateKey(pemRepresentation: pem))
         }
         self.algorithm = algorithm
         self.createdAt = createdAt
+        self.retiredAt = retiredAt
         self.publicMembers = try Self.publicMembers(backing)
         self.kid = Self.thumbprint(of: publicMembers)
     }
@@ -74,6 +77,18 @@ public struct SigningKey: Sendable {
         jwk["use"] = .string("sig")
         jwk["alg"] = .string(algorithm.rawValue)
         return jwk
+    }
+
+    /// Whether a signature over `input` was made by this key.
+    public func verify(_ signature: [UInt8], over input: [UInt8]) -> Bool {
+        switch backing {
+        case .rsa(let key):
+            return key.publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature),
+                                                  for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5)
+        case .ec(let key):
+            guard let parsed = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
+            return key.publicKey.isValidSignature(parsed, for: input)
+        }
     }
 
     /// Signs a JWS signing input, returning the raw signature (RFC 7518 §3.3, §3.4).

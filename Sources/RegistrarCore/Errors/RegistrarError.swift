@@ -34,6 +34,16 @@ public struct RegistrarError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let notFound = Code(rawValue: "not_found")
         /// The method is not allowed on this path.
         public static let methodNotAllowed = Code(rawValue: "method_not_allowed")
+        /// RFC 6749 §5.2: client authentication failed.
+        public static let invalidClient = Code(rawValue: "invalid_client")
+        /// RFC 6749 §5.2: the client may not use this grant type.
+        public static let unauthorizedClient = Code(rawValue: "unauthorized_client")
+        /// RFC 6749 §5.2: the requested scope is invalid or exceeds what the client holds.
+        public static let invalidScope = Code(rawValue: "invalid_scope")
+        /// RFC 6749 §5.2: the grant type is not supported.
+        public static let unsupportedGrantType = Code(rawValue: "unsupported_grant_type")
+        /// RFC 7009 §2.2.1: the token type cannot be revoked.
+        public static let unsupportedTokenType = Code(rawValue: "unsupported_token_type")
         /// The client has sent too many requests (HTTP 429); `retryAfter` says when to come back.
         public static let tooManyRequests = Code(rawValue: "too_many_requests")
     }
@@ -44,6 +54,8 @@ public struct RegistrarError: Error, Sendable, Equatable, CustomStringConvertibl
         case missingToken
         /// Credentials were sent and rejected: `WWW-Authenticate: Bearer error="invalid_token"`.
         case invalidToken
+        /// Client authentication with HTTP Basic failed (RFC 6749 §5.2): `WWW-Authenticate: Basic`.
+        case basic
     }
 
     /// The OAuth error code.
@@ -94,6 +106,11 @@ public struct RegistrarError: Error, Sendable, Equatable, CustomStringConvertibl
     /// 401 with `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1).
     public static func invalidToken(_ description: String = "the access token is invalid, revoked or unknown") -> RegistrarError {
         RegistrarError(code: .invalidToken, status: 401, description: description, challenge: .invalidToken)
+    }
+
+    /// 401 `invalid_client` (RFC 6749 §5.2), with a Basic challenge when the client used Basic.
+    public static func invalidClient(_ description: String = "client authentication failed", basic: Bool = false) -> RegistrarError {
+        RegistrarError(code: .invalidClient, status: 401, description: description, challenge: basic ? .basic : nil)
     }
 
     /// 500 `server_error`, with no internals.

@@ -27,12 +27,33 @@ public struct RegistrarSettings: Sendable, Equatable {
     public var policies: [String: RegistrationPolicy] = ["anonymous": .anonymous]
     /// Issuers whose software statements are trusted.
     public var trustedStatementIssuers: [TrustedStatementIssuer] = []
+    /// Access tokens issued at the token endpoint.
+    public var tokens = TokenSettings()
+    /// Fetching clients' `jwks_uri`.
+    public var jwksFetch = JWKSFetchSettings()
 
     /// The defaults: open registration under the built-in anonymous policy.
     public init() {}
 
     /// The policy with this name.
     public func policy(named name: String) -> RegistrationPolicy? { policies[name] }
+}
+
+/// What the server may fetch from a client's `jwks_uri` (an SSRF risk, so strict by default).
+public struct JWKSFetchSettings: Sendable, Equatable {
+    /// Allow `http` URLs.
+    public var allowHTTP = false
+    /// Allow loopback, private and link-local addresses.
+    public var allowPrivateNetworks = false
+    /// Seconds for connecting and for the whole response.
+    public var timeout: Int64 = 5
+    /// Largest document accepted, in bytes.
+    public var maximumBytes = 64 * 1024
+    /// Seconds a fetched set is reused.
+    public var cacheLifetime: Int64 = 300
+    /// Seconds between forced refetches of one URL (an unknown `kid`).
+    public var minimumRefreshInterval: Int64 = 30
+    public init() {}
 }
 
 /// How registration works.
@@ -181,6 +202,32 @@ extension RegistrarSettings {
                 let base = name == "anonymous" ? RegistrationPolicy.anonymous : RegistrationPolicy(name: name)
                 self.policies[name] = try Self.policy(object, base: base, path: path)
             }
+        }
+
+        if let tokens = try reader.object("tokens") {
+            var r = ConfigReader(tokens, path: "tokens")
+            if let lifetime = try r.duration("access_token_lifetime") {
+                guard lifetime > 0 else { throw r.fail("access_token_lifetime", "must be more than 0") }
+                self.tokens.accessTokenLifetime = lifetime
+            }
+            if let name = try r.string("access_token_algorithm") {
+                guard let algorithm = SigningAlgorithm(rawValue: name.uppercased()) else { throw r.fail("access_token_algorithm", "must be RS256 or ES256") }
+                self.tokens.accessTokenAlgorithm = algorithm
+            }
+            self.tokens.audience = try r.string("audience")
+            try r.finish()
+        }
+
+        if let fetch = try reader.object("jwks_uri_fetch") {
+            var r = ConfigReader(fetch, path: "jwks_uri_fetch")
+            jwksFetch.allowHTTP = try r.bool("allow_http") ?? false
+            jwksFetch.allowPrivateNetworks = try r.bool("allow_private_networks") ?? false
+            jwksFetch.timeout = try r.duration("timeout") ?? jwksFetch.timeout
+            jwksFetch.maximumBytes = try r.int("max_bytes", range: 1024...10_485_760) ?? jwksFetch.maximumBytes
+            jwksFetch.cacheLifetime = try r.duration("cache_lifetime") ?? jwksFetch.cacheLifetime
+            jwksFetch.minimumRefreshInterval = try r.duration("min_refresh_interval") ?? jwksFetch.minimumRefreshInterval
+            if jwksFetch.timeout == 0 { throw r.fail("timeout", "must be more than 0") }
+            try r.finish()
         }
 
         if let statements = try reader.object("software_statements") {

@@ -10,8 +10,10 @@ public struct RegistrationService: Sendable {
     public let configuration: ServerConfiguration
     /// Where clients live.
     public let store: any ClientStore
-    /// The server's keys.
-    public let keys: ServerKeys
+    /// The server's keys, reloaded after rotations.
+    public let keyRing: KeyRing
+    /// The keys now.
+    public var keys: ServerKeys { keyRing.current }
     /// The metadata rules.
     public let validator: MetadataValidator
     /// "Now".
@@ -29,14 +31,15 @@ public struct RegistrationService: Sendable {
 
     /// Creates the service.
     public init(
-        configuration: ServerConfiguration, store: any ClientStore, keys: ServerKeys,
+        configuration: ServerConfiguration, store: any ClientStore, keys: ServerKeys? = nil, keyRing: KeyRing? = nil,
         settings: RegistrarSettings = RegistrarSettings(), statements: SoftwareStatementVerifier? = nil,
         validator: MetadataValidator = .standard, clock: any WallClock = SystemWallClock(),
         random: any RandomSource = SystemRandomSource(), logger: Logger = Logger(label: "registrar.registration")
     ) {
         self.configuration = configuration
         self.store = store
-        self.keys = keys
+        guard let ring = keyRing ?? keys.map(KeyRing.init) else { preconditionFailure("RegistrationService needs keys or a key ring") }
+        self.keyRing = ring
         self.settings = settings
         self.statements = statements
         self.validator = validator

@@ -71,13 +71,16 @@ public struct StoredSigningKey: Sendable, Equatable {
     public var privateKeyPEM: String
     /// When it was created.
     public var createdAt: Timestamp
+    /// When a newer key replaced it; `nil` for the current key of its algorithm.
+    public var retiredAt: Timestamp?
 
     /// Creates a stored key.
-    public init(kid: String, algorithm: String, privateKeyPEM: String, createdAt: Timestamp) {
+    public init(kid: String, algorithm: String, privateKeyPEM: String, createdAt: Timestamp, retiredAt: Timestamp? = nil) {
         self.kid = kid
         self.algorithm = algorithm
         self.privateKeyPEM = privateKeyPEM
         self.createdAt = createdAt
+        self.retiredAt = retiredAt
     }
 }
 
@@ -85,8 +88,22 @@ public struct StoredSigningKey: Sendable, Equatable {
 public protocol KeyStore: Sendable {
     /// Every stored signing key, oldest first.
     func signingKeys() async throws -> [StoredSigningKey]
-    /// Stores a key unless one with the same algorithm exists already; returns whether it was stored.
+    /// Stores a key unless a current key of the same algorithm exists already; returns whether it was stored.
     func insertSigningKeyIfNone(_ key: StoredSigningKey) async throws -> Bool
+    /// In one transaction, retires the current key of the new key's algorithm and stores the new one.
+    func rotateSigningKey(_ key: StoredSigningKey, at time: Timestamp) async throws
     /// The named secret, storing `candidate` first if there is none yet (first writer wins).
     func serverSecret(named name: String, orInsert candidate: String) async throws -> String
+}
+
+/// State kept for issued access tokens and client assertions, shared by every instance.
+public protocol TokenStateStore: Sendable {
+    /// Records a client assertion's `jti` until it expires; `false` if it was seen already (a replay).
+    func useAssertion(jti: String, clientID: String, expiresAt: Timestamp) async throws -> Bool
+    /// Records a revoked access token until it would have expired.
+    func revokeAccessToken(jti: String, expiresAt: Timestamp) async throws
+    /// Whether an access token has been revoked.
+    func isAccessTokenRevoked(jti: String) async throws -> Bool
+    /// Forgets assertions and revocations whose tokens have expired by `now`.
+    func purgeExpiredTokenState(now: Timestamp) async throws
 }

@@ -1,10 +1,12 @@
 /// A store in memory, for unit tests only: it forgets everything when the process ends.
-public actor InMemoryClientStore: ClientStore, KeyStore {
+public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore {
     private var clients: [String: RegisteredClient] = [:]
     private var byToken: [String: String] = [:]
     private var keys: [StoredSigningKey] = []
     private var secrets: [String: String] = [:]
     private var tokens: [String: InitialAccessToken] = [:]
+    private var assertions: [String: Timestamp] = [:]
+    private var revoked: [String: Timestamp] = [:]
 
     /// Creates an empty store.
     public init() {}
@@ -121,9 +123,30 @@ public actor InMemoryClientStore: ClientStore, KeyStore {
     public func signingKeys() -> [StoredSigningKey] { keys }
 
     public func insertSigningKeyIfNone(_ key: StoredSigningKey) -> Bool {
-        guard !keys.contains(where: { $0.algorithm == key.algorithm }) else { return false }
+        guard !keys.contains(where: { $0.algorithm == key.algorithm && $0.retiredAt == nil }) else { return false }
         keys.append(key)
         return true
+    }
+
+    public func rotateSigningKey(_ key: StoredSigningKey, at time: Timestamp) {
+        for i in keys.indices where keys[i].algorithm == key.algorithm && keys[i].retiredAt == nil { keys[i].retiredAt = time }
+        keys.append(key)
+    }
+
+    public func useAssertion(jti: String, clientID: String, expiresAt: Timestamp) -> Bool {
+        let key = clientID + " " + jti
+        guard assertions[key] == nil else { return false }
+        assertions[key] = expiresAt
+        return true
+    }
+
+    public func revokeAccessToken(jti: String, expiresAt: Timestamp) { revoked[jti] = expiresAt }
+
+    public func isAccessTokenRevoked(jti: String) -> Bool { revoked[jti] != nil }
+
+    public func purgeExpiredTokenState(now: Timestamp) {
+        assertions = assertions.filter { $0.value > now }
+        revoked = revoked.filter { $0.value > now }
     }
 
     public func serverSecret(named name: String, orInsert candidate: String) -> String {

@@ -1,0 +1,155 @@
+public import Logging
+
+/// The token endpoint for machine clients (RFC 6749 §4.4), introspection (RFC 7662) and revocation
+/// (RFC 7009). Access tokens are JWTs as RFC 9068 profiles them; revocations are remembered, by
+/// `jti`, until the token would have expired.
+public struct TokenService: Sendable {
+    /// What the server supports.
+    public let configuration: ServerConfiguration
+    /// Token settings.
+    public let settings: TokenSettings
+    /// Where clients live.
+    public let store: any ClientStore
+    /// Replay and revocation records.
+    public let tokenState: any TokenStateStore
+    /// The server's keys.
+    public let keys: KeyRing
+    /// Client authentication.
+    public let authenticator: ClientAuthenticator
+    /// "Now".
+    public let clock: any WallClock
+    /// Randomness for token IDs.
+    public let random: any RandomSource
+    /// Where the service reports what it does (never tokens).
+    public let logger: Logger
+
+    /// Creates the service.
+    public init(configuration: ServerConfiguration, settings: TokenSettings, store: any ClientStore, tokenState: any TokenStateStore,
+                keys: KeyRing, authenticator: ClientAuthenticator, clock: any WallClock, random: any RandomSource, logger: Logger) {
+        self.configuration = configuration
+        self.settings = settings
+        self.store = store
+        self.tokenState = tokenState
+        self.keys = keys
+        self.authenticator = authenticator
+        self.clock = clock
+        self.random = random
+        self.logger = logger
+    }
+
+    /// The JOSE `typ` of access tokens (RFC 9068 §2.1).
+    public static let accessTokenType = "at+jwt"
+
+    // MARK: - Token endpoint (RFC 6749 §3.2, §4.4, §5)
+
+    /// Answers a token request: the JSON body of a successful response.
+    public func token(form: [String: String], credentials: ClientCredentials) async throws -> JSONObject {
+        let client = try await authenticator.authenticate(credentials)
+        guard let grant = form["grant_type"], !grant.isEmpty else {
+            throw RegistrarError.invalidRequest("grant_type is required")
+        }
+        guard grant == GrantType.clientCredentials.rawValue else {
+            throw RegistrarError(code: .unsupportedGrantType, status: 400,
+                                 description: "this server's token endpoint supports the client_credentials grant only")
+        }
+        // RFC 6749 §4.4: confidential clients only, and only those registered for the grant.
+        guard client.metadata.grantTypes?.contains(.clientCredentials) == true, client.metadata.tokenEndpointAuthMethod != AuthMethod.none else {
+            throw RegistrarError(code: .unauthorizedClient, status: 400, description: "this client is not registered for the client_credentials grant")
+        }
+        let held = client.metadata.scope ?? []
+        var granted = held
+        if let requested = form["scope"] {
+            var scopes: [String] = []
+            for token in requested.split(separator: " ", omittingEmptySubsequences: true).map(String.init) where !scopes.contains(token) {
+                guard ScopeRule.isScopeToken(token) else { throw RegistrarError(code: .invalidScope, status: 400, description: "scope contains an invalid value") }
+                scopes.append(token)
+            }
+            guard scopes.allSatisfy(held.contains) else {
+                throw RegistrarError(code: .invalidScope, status: 400, description: "the requested scope exceeds the scope registered for this client")
+            }
+            if !scopes.isEmpty { granted = scopes }
+        }
+        let (token, lifetime) = try issueAccessToken(client: client, scope: granted)
+        logger.info("access token issued", metadata: ["client_id": .string(client.clientID), "grant_type": .string(grant)])
+        var body = JSONObject([("access_token", .string(token)), ("token_type", .string("Bearer")), ("expires_in", .int(lifetime))])
+        if !granted.isEmpty { body["scope"] = .string(granted.joined(separator: " ")) }
+        return body
+    }
+
+    /// An RFC 9068 access token for a client.
+    func issueAccessToken(client: RegisteredClient, scope: [String]) throws -> (String, Int64) {
+        let ring = keys.current
+        guard let key = ring.key(for: settings.accessTokenAlgorithm) else { throw RegistrarError.serverError }
+        let now = clock.now()
+        var claims = JSONObject([
+            ("iss", .string(configuration.issuer)),
+            ("sub", .string(client.clientID)),
+            ("aud", .string(settings.audience ?? configuration.issuer)),
+            ("client_id", .string(client.clientID)),
+            ("iat", .int(now.seconds)),
+            ("exp", .int(now.seconds + settings.accessTokenLifetime)),
+            ("jti", .string(random.uuid())),
+        ])
+        if !scope.isEmpty { claims["scope"] = .string(scope.joined(separator: " ")) }
+        return (try JWTSigner.sign(claims: claims, with: key, type: Self.accessTokenType), settings.accessTokenLifetime)
+    }
+
+    // MARK: - Introspection (RFC 7662)
+
+    /// Answers an introspection request. Anything but a live access token of this server is
+    /// `{"active": false}`, whatever the reason.
+    public func introspect(form: [String: String], credentials: ClientCredentials) async throws -> JSONObject {
+        _ = try await authenticator.authenticate(credentials)
+        guard let token = form["token"], !token.isEmpty else { throw RegistrarError.invalidRequest("token is required") }
+        guard let claims = try await activeClaims(token) else { return JSONObject([("active", .bool(false))]) }
+        var body = JSONObject([("active", .bool(true))])
+        for name in ["scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti"] { body[name] = claims[name] }
+        body["token_type"] = .string("Bearer")
+        return body
+    }
+
+    /// The claims of a token if it is a live access token signed by this server for a client that
+    /// still exists, is active and has not expired; otherwise `nil`.
+    func activeClaims(_ token: String) async throws -> JSONObject? {
+        guard let jws = CompactJWS(token), jws.header["typ"]?.stringValue == Self.accessTokenType,
+              case .string(let kid)? = jws.header["kid"], case .string(let alg)? = jws.header["alg"],
+              let key = keys.current.key(kid: kid), key.algorithm.rawValue == alg,
+              key.verify(jws.signature, over: jws.signingInput)
+        else { return nil }
+        let claims = jws.claims
+        let now = clock.now()
+        guard claims["iss"]?.stringValue == configuration.issuer, case .int(let exp)? = claims["exp"], exp > now.seconds,
+              case .string(let jti)? = claims["jti"], case .string(let clientID)? = claims["client_id"]
+        else { return nil }
+        guard try await !tokenState.isAccessTokenRevoked(jti: jti) else { return nil }
+        // Deleting, disabling or expiring a client ends its tokens.
+        guard let client = try await store.client(id: clientID), client.active, !client.isExpired(at: now) else { return nil }
+        return claims
+    }
+
+    // MARK: - Revocation (RFC 7009)
+
+    /// Revokes an access token of the calling client. Tokens that are invalid, foreign or another
+    /// client's are ignored, and the answer is the same 200 (RFC 7009 §2.2).
+    public func revoke(form: [String: String], credentials: ClientCredentials) async throws {
+        let client = try await authenticator.authenticate(credentials)
+        guard let token = form["token"], !token.isEmpty else { throw RegistrarError.invalidRequest("token is required") }
+        guard let claims = try await activeClaims(token), claims["client_id"]?.stringValue == client.clientID,
+              case .string(let jti)? = claims["jti"], case .int(let exp)? = claims["exp"]
+        else { return }
+        try await tokenState.revokeAccessToken(jti: jti, expiresAt: Timestamp(milliseconds: exp * 1000))
+        logger.info("access token revoked", metadata: ["client_id": .string(client.clientID)])
+    }
+}
+
+/// Settings of issued access tokens.
+public struct TokenSettings: Sendable, Equatable {
+    /// Seconds an access token lives (default 3600).
+    public var accessTokenLifetime: Int64 = 3600
+    /// The algorithm that signs access tokens (RFC 9068 requires resource servers to support RS256).
+    public var accessTokenAlgorithm: SigningAlgorithm = .rs256
+    /// The `aud` of access tokens; the issuer when `nil`.
+    public var audience: String?
+    /// Creates the defaults.
+    public init() {}
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RegistrarCore
+
+/// `registrar keys`: the server's signing keys, on the database directly.
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "List and rotate the server's signing keys.",
+        discussion: """
+            Rotation makes a new key current; the old key is retired: it signs nothing more but stays
+            in the JWK Set until every access token it signed has expired, so nothing breaks.
+            Running servers pick the new key up within a minute (they reload keys every 60 s).
+            """,
+        subcommands: [List.self, Rotate.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the signing keys and their state.",
+                                                        discussion: "Example:\n  registrar keys list --json")
+        @OptionGroup var databaseOptions: DatabaseOptions
+        @Flag(name: .long, help: "Print JSON instead of a table.")
+        var json = false
+
+        func run() async throws {
+            let settings = try databaseOptions.settings()
+            let database = try await Database.open(options: databaseOptions, settings: settings, logger: Logger(label: "registrar"))
+            let keys: [StoredSigningKey]
+            do { keys = try await database.store.signingKeys() } catch { await database.close(); throw error }
+            await database.close()
+            let now = SystemWallClock().now()
+            let window = settings.tokens.accessTokenLifetime
+            func state(_ key: StoredSigningKey) -> String {
+                guard let retired = key.retiredAt else { return "current" }
+                return now.milliseconds < retired.milliseconds + window * 1000 ? "retired, published" : "retired"
+            }
+            if json {
+                print(JSONWriter.string(.array(keys.map { key in
+                    .object(JSONObject([("kid", .string(key.kid)), ("algorithm", .string(key.algorithm)), ("state", .string(state(key))),
+                                        ("created_at", .int(key.createdAt.seconds)),
+                                        ("retired_at", key.retiredAt.map { .int($0.seconds) } ?? .null)]))
+                })))
+                return
+            }
+            let rows = [["KID", "ALGORITHM", "STATE", "CREATED", "RETIRED"]] + keys.map { key in
+                [key.kid, key.algorithm, state(key), TokensCommand.date(key.createdAt), key.retiredAt.map(TokensCommand.date) ?? ""]
+            }
+            print(Table.render(rows))
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new signing key current and retire the old one.",
+            discussion: "Examples:\n  registrar keys rotate\n  registrar keys rotate --algorithm ES256")
+        @OptionGroup var databaseOptions: DatabaseOptions
+        @Option(name: .long, help: "RS256, ES256 or all (default: all).")
+        var algorithm: String = "all"
+
+        func run() async throws {
+            let algorithms: [SigningAlgorithm]
+            if algorithm.lowercased() == "all" { algorithms = SigningAlgorithm.allCases } else {
+                guard let one = SigningAlgorithm(rawValue: algorithm.uppercased()) else { throw ValidationError("--algorithm must be RS256, ES256 or all") }
+                algorithms = [one]
+            }
+            let settings = try databaseOptions.settings()
+            let database = try await Database.open(options: databaseOptions, settings: settings, logger: Logger(label: "registrar"))
+            do {
+                let clock = SystemWallClock()
+                let ring = KeyRing(try await ServerKeys.load(from: database.store, clock: clock, random: SystemRandomSource(),
+                                                             sealingKey: try settings.sealingKeyFile.map(ServeCommand.readSealingKey)))
+                for algorithm in algorithms {
+                    let key = try await ring.rotate(algorithm, store: database.store, clock: clock)
+                    print("\(algorithm.rawValue): new current key \(key.kid)")
+                }
+            } catch {
+                await database.close()
+                throw error
+            }
+            await database.close()
+        }
+    }
+}
