@@ -130,7 +130,10 @@ let package = Package(
         ),
         .testTarget(
             name: "RegistrarCoreTests",
-            dependencies: ["RegistrarCore", "RegistrarTesting", .product(name: "JWTKit", package: "jwt-kit")],
+            dependencies: [
+                "RegistrarCore", "RegistrarTesting", .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -4,7 +4,7 @@ public import RegistrarCore
 /// (in-memory, SQLite, and every store added later). Each case gets a fresh, empty store.
 public enum ClientStoreConformance {
     /// A store under test: clients and keys.
-    public typealias Store = any ClientStore & KeyStore
+    public typealias Store = any ClientStore & KeyStore & TokenStateStore
 
     /// One check.
     public struct Case: Sendable, CustomStringConvertible {
@@ -313,6 +313,44 @@ public enum ClientStoreConformance {
             for id in ["used", "recent", "static"] {
                 try expect(try await store.client(id: id) != nil, "\(id) was deleted")
             }
+        },
+        Case(name: "an assertion jti is accepted once per client until purged; revocations are remembered until expiry") { store in
+            let soon = Timestamp(milliseconds: 1_700_000_060_000)
+            try expect(try await store.useAssertion(jti: "j1", clientID: "a", expiresAt: soon), "first use refused")
+            try expect(try await store.useAssertion(jti: "j1", clientID: "a", expiresAt: soon) == false, "replay accepted")
+            try expect(try await store.useAssertion(jti: "j1", clientID: "b", expiresAt: soon), "another client's jti collided")
+            try await store.revokeAccessToken(jti: "t1", expiresAt: soon)
+            try await store.revokeAccessToken(jti: "t1", expiresAt: soon)
+            try expect(try await store.isAccessTokenRevoked(jti: "t1"), "revocation not remembered")
+            try expect(try await store.isAccessTokenRevoked(jti: "t2") == false, "unrevoked token reported revoked")
+            try await store.purgeExpiredTokenState(now: Timestamp(milliseconds: 1_700_000_000_000))
+            try expect(try await store.isAccessTokenRevoked(jti: "t1"), "purged before expiry")
+            try await store.purgeExpiredTokenState(now: soon)
+            try expect(try await store.isAccessTokenRevoked(jti: "t1") == false, "not purged after expiry")
+            try expect(try await store.useAssertion(jti: "j1", clientID: "a", expiresAt: soon), "purged jti still blocks")
+        },
+        Case(name: "concurrent uses of one assertion: exactly one wins") { store in
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { try await store.useAssertion(jti: "race", clientID: "c", expiresAt: Timestamp(milliseconds: 1_700_000_060_000)) }
+                }
+                var n = 0
+                for try await won in group where won { n += 1 }
+                return n
+            }
+            try expect(wins == 1, "\(wins) uses of one jti accepted")
+        },
+        Case(name: "rotating a signing key retires the current one and keeps it readable") { store in
+            let first = StoredSigningKey(kid: "k1", algorithm: "RS256", privateKeyPEM: "pem-1", createdAt: Timestamp(milliseconds: 1))
+            _ = try await store.insertSigningKeyIfNone(first)
+            let second = StoredSigningKey(kid: "k2", algorithm: "RS256", privateKeyPEM: "pem-2", createdAt: Timestamp(milliseconds: 2))
+            try await store.rotateSigningKey(second, at: Timestamp(milliseconds: 2))
+            let keys = try await store.signingKeys()
+            try expect(keys.count == 2, "rotation lost a key")
+            try expect(keys.first { $0.kid == "k1" }?.retiredAt == Timestamp(milliseconds: 2), "old key not retired")
+            try expect(keys.first { $0.kid == "k2" }?.retiredAt == nil, "new key not current")
+            try expect(try await store.insertSigningKeyIfNone(StoredSigningKey(kid: "k3", algorithm: "RS256", privateKeyPEM: "p", createdAt: Timestamp(milliseconds: 3))) == false,
+                       "a second current key was stored")
         },
     ]
 }
