@@ -153,6 +153,7 @@ let package = Package(
                 "RegistrarHTTP",
                 "RegistrarSQL",
                 "RegistrarSQLite",
+                "RegistrarOutbound",
                 "RegistrarTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

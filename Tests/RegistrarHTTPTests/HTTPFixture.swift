@@ -18,13 +18,23 @@ struct HTTPFixture {
     static func withRouter<T>(
         issuer: String = issuer, store: (any ClientStore)? = nil, settings: RegistrarSettings = RegistrarSettings(),
         options: HTTPOptions = HTTPOptions(), statements: SoftwareStatementVerifier? = nil, clock: any WallClock = SystemWallClock(),
+        withTokens: Bool = false,
         _ body: @Sendable (any TestClientProtocol, RegistrationService) async throws -> T
     ) async throws -> T {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-http-\(UUID().uuidString)")
         let database = try await SQLiteStore.open(path: folder.appendingPathComponent("db.sqlite").path, logger: Logger(label: "test"))
         let service = RegistrationService(configuration: ServerConfiguration(issuer: issuer), store: store ?? database.store,
                                           keys: try await TestKeys.keys(), settings: settings, statements: statements, clock: clock)
-        let app = Application(router: buildRouter(service: service, options: options))
+        var tokens: TokenService?
+        if withTokens {
+            let authenticator = ClientAuthenticator(
+                store: database.store, tokenState: database.store, keys: service.keyRing, keySource: NoClientKeySource(), clock: clock,
+                uses: service.uses, audiences: [issuer, issuer + "/token"], logger: Logger(label: "test"))
+            tokens = TokenService(configuration: service.configuration, settings: TokenSettings(), store: database.store,
+                                  tokenState: database.store, keys: service.keyRing, authenticator: authenticator, clock: clock,
+                                  random: SystemRandomSource(), logger: Logger(label: "test"))
+        }
+        let app = Application(router: buildRouter(service: service, tokens: tokens, options: options))
         do {
             let result = try await app.test(.router) { client in try await body(client, service) }
             await database.close()

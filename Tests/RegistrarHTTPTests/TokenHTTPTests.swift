@@ -1,0 +1,127 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import RegistrarCore
+@testable import RegistrarHTTP
+import RegistrarTesting
+import Testing
+
+/// The router with the token endpoints, over a real SQLite file.
+func withTokenRouter<T>(_ body: @Sendable (any TestClientProtocol, RegistrationService) async throws -> T) async throws -> T {
+    try await HTTPFixture.withRouter(settings: permissiveSettings, withTokens: true, body)
+}
+
+let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+
+func basicAuth(_ id: String, _ secret: String) -> HTTPFields {
+    func encode(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
+    return [.authorization: "Basic " + Data("\(encode(id)):\(encode(secret))".utf8).base64EncodedString()]
+}
+
+func registerMachine(_ client: any TestClientProtocol, method: String = "client_secret_basic") async throws -> (String, String) {
+    let body = #"{"grant_types":["client_credentials"],"scope":"read write","token_endpoint_auth_method":"\#(method)"}"#
+    let (id, _, object) = try await registerSeedClient(client, body: body)
+    return (id, object["client_secret"]?.stringValue ?? "")
+}
+
+@Suite("HTTP: token endpoint")
+struct TokenHTTPTests {
+    @Test("client_secret_basic with form-URL-encoded credentials; no-store; discovery advertises the endpoints")
+    func basic() async throws {
+        try await withTokenRouter { client, _ in
+            let (id, secret) = try await registerMachine(client)
+            try await client.execute(uri: "/token", method: .post, headers: formHeaders + basicAuth(id, secret),
+                                     body: ByteBuffer(string: "grant_type=client_credentials&scope=read")) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.cacheControl] == "no-store")
+                let o = try response.object
+                #expect(o["token_type"] == .string("Bearer") && o["scope"] == .string("read"))
+            }
+            try await client.execute(uri: "/.well-known/openid-configuration", method: .get) { response in
+                let o = try response.object
+                #expect(o["token_endpoint"] == .string("https://id.example.org/token"))
+                #expect(o["introspection_endpoint"] == .string("https://id.example.org/introspect"))
+                #expect(o["revocation_endpoint"] == .string("https://id.example.org/revoke"))
+            }
+        }
+    }
+
+    @Test("client_secret_post, then introspection and revocation round trips")
+    func postIntrospectRevoke() async throws {
+        try await withTokenRouter { client, _ in
+            let (id, secret) = try await registerMachine(client, method: "client_secret_post")
+            let encodedSecret = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let credentials = "client_id=\(id)&client_secret=\(encodedSecret)"
+            let token = try await client.execute(uri: "/token", method: .post, headers: formHeaders,
+                                                 body: ByteBuffer(string: "grant_type=client_credentials&\(credentials)")) { response in
+                #expect(response.status == .ok)
+                return try response.object["access_token"]?.stringValue ?? ""
+            }
+            try await client.execute(uri: "/introspect", method: .post, headers: formHeaders,
+                                     body: ByteBuffer(string: "token=\(token)&\(credentials)")) { response in
+                let o = try response.object
+                #expect(o["active"] == .bool(true) && o["client_id"] == .string(id))
+            }
+            try await client.execute(uri: "/revoke", method: .post, headers: formHeaders,
+                                     body: ByteBuffer(string: "token=\(token)&token_type_hint=access_token&\(credentials)")) { response in
+                #expect(response.status == .ok)
+                #expect(response.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "/introspect", method: .post, headers: formHeaders,
+                                     body: ByteBuffer(string: "token=\(token)&\(credentials)")) { response in
+                let o = try response.object
+                #expect(o == JSONObject([("active", .bool(false))]))
+            }
+        }
+    }
+
+    @Test("malformed requests are invalid_request; bad credentials invalid_client with a Basic challenge", arguments: [
+        ("grant_type=client_credentials&grant_type=client_credentials", "basic", 400, "invalid_request"),
+        ("grant_type=client_credentials&client_id=x&client_secret=y", "basic", 400, "invalid_request"),
+        ("grant_type=client_credentials&scope=%ZZ", "basic", 400, "invalid_request"),
+        ("grant_type=client_credentials", "wrong", 401, "invalid_client"),
+        ("grant_type=client_credentials", "none", 401, "invalid_client"),
+        ("grant_type=authorization_code&code=x", "basic", 400, "unsupported_grant_type"),
+        ("grant_type=client_credentials&scope=admin", "basic", 400, "invalid_scope"),
+    ])
+    func errors(_ form: String, _ auth: String, _ status: Int, _ code: String) async throws {
+        try await withTokenRouter { client, _ in
+            let (id, secret) = try await registerMachine(client)
+            let headers: HTTPFields
+            switch auth {
+            case "basic": headers = formHeaders + basicAuth(id, secret)
+            case "wrong": headers = formHeaders + basicAuth(id, "wrong")
+            default: headers = formHeaders
+            }
+            try await client.execute(uri: "/token", method: .post, headers: headers, body: ByteBuffer(string: form)) { response in
+                #expect(response.status.code == status)
+                #expect(response.oauthError?.code == code)
+                if auth == "wrong" { #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Basic") == true) }
+            }
+        }
+    }
+
+    @Test("a JSON body is refused: the token endpoint takes forms only")
+    func jsonRefused() async throws {
+        try await withTokenRouter { client, _ in
+            try await client.execute(uri: "/token", method: .post, headers: jsonHeaders, body: ByteBuffer(string: #"{"grant_type":"client_credentials"}"#)) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.oauthError?.code == "invalid_request")
+            }
+            try await client.execute(uri: "/token", method: .get) { response in
+                #expect(response.status == .methodNotAllowed)
+            }
+        }
+    }
+
+    @Test("form decoding: + is a space, percent escapes are bytes, bad escapes are refused")
+    func formDecoding() {
+        #expect(TokenController.formDecode("a+b%2Bc%3D%25") == "a b+c=%")
+        #expect(TokenController.formDecode("caf%C3%A9") == "café")
+        #expect(TokenController.formDecode("bad%2") == nil)
+        #expect(TokenController.formDecode("%FF") == nil)
+    }
+}
