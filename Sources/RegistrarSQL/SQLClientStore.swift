@@ -62,10 +62,10 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore {
             }
             if client.dynamicallyRegistered, limits.total != nil || limits.perPolicy != nil {
                 if let capLock { try await db.raw(SQLQueryString(capLock)).run() }
-                if let total = limits.total, try await Self.countDynamic(policy: nil, in: db) >= total {
+                if let total = limits.total, try await Self.countDynamic(policy: nil, at: now, in: db) >= total {
                     throw StoreError.limitReached("all")
                 }
-                if let perPolicy = limits.perPolicy, try await Self.countDynamic(policy: client.policy, in: db) >= perPolicy {
+                if let perPolicy = limits.perPolicy, try await Self.countDynamic(policy: client.policy, at: now, in: db) >= perPolicy {
                     throw StoreError.limitReached(client.policy)
                 }
             }
@@ -74,15 +74,22 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore {
     }
 
     public func countDynamicClients(policy: String?) async throws -> Int {
-        try await read { db in try await Self.countDynamic(policy: policy, in: db) }
+        try await read { db in try await Self.countDynamic(policy: policy, at: nil, in: db) }
     }
 
-    static func countDynamic(policy: String?, in db: any SQLDatabase) async throws -> Int {
+    /// Dynamically registered clients, without those expired at `now` (they count as deleted).
+    static func countDynamic(policy: String?, at now: Timestamp?, in db: any SQLDatabase) async throws -> Int {
+        let cutoff = now?.milliseconds ?? Int64.min
         let row: (any SQLRow)?
         if let policy {
-            row = try await db.raw("SELECT COUNT(*) AS n FROM clients WHERE dynamically_registered = 1 AND policy = \(bind: policy)").first()
+            row = try await db.raw("""
+                SELECT COUNT(*) AS n FROM clients WHERE dynamically_registered = 1 AND policy = \(bind: policy)
+                AND (expires_at IS NULL OR expires_at > \(bind: cutoff))
+                """).first()
         } else {
-            row = try await db.raw("SELECT COUNT(*) AS n FROM clients WHERE dynamically_registered = 1").first()
+            row = try await db.raw("""
+                SELECT COUNT(*) AS n FROM clients WHERE dynamically_registered = 1 AND (expires_at IS NULL OR expires_at > \(bind: cutoff))
+                """).first()
         }
         return try row?.decode(column: "n", as: Int.self) ?? 0
     }

@@ -25,13 +25,19 @@ enum ConfigurationFile {
             throw ConfigurationError(member: "", problem: "\(path) must hold a mapping of members at the top level")
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        return try RegistrarSettings(json: object) { file in
-            let url = file.hasPrefix("/") ? URL(fileURLWithPath: file) : folder.appendingPathComponent(file)
-            guard let contents = FileManager.default.contents(atPath: url.path) else {
-                throw ConfigurationError(member: "", problem: "cannot read \(url.path)")
+        // Every file a configuration names is found relative to the configuration file's folder.
+        func resolve(_ file: String) -> String { file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path }
+        var settings = try RegistrarSettings(json: object) { file in
+            guard let contents = FileManager.default.contents(atPath: resolve(file)) else {
+                throw ConfigurationError(member: "", problem: "cannot read \(resolve(file))")
             }
             return Array(contents)
         }
+        settings.sealingKeyFile = settings.sealingKeyFile.map(resolve)
+        if let database = settings.database, !database.hasPrefix("postgres://"), !database.hasPrefix("postgresql://") {
+            settings.database = resolve(database)
+        }
+        return settings
     }
 
     /// YAML's resolved values as JSON values.

@@ -66,11 +66,9 @@ struct KeysCommand: AsyncParsableCommand {
             let settings = try databaseOptions.settings()
             let database = try await Database.open(options: databaseOptions, settings: settings, logger: Logger(label: "registrar"))
             do {
-                let clock = SystemWallClock()
-                let ring = KeyRing(try await ServerKeys.load(from: database.store, clock: clock, random: SystemRandomSource(),
-                                                             sealingKey: try settings.sealingKeyFile.map(ServeCommand.readSealingKey)))
+                // Rotation needs only the signing keys, not the sealing key.
                 for algorithm in algorithms {
-                    let key = try await ring.rotate(algorithm, store: database.store, clock: clock)
+                    let key = try await KeyRing.rotateStored(algorithm, store: database.store, clock: SystemWallClock())
                     print("\(algorithm.rawValue): new current key \(key.kid)")
                 }
             } catch {

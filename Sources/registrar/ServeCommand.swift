@@ -162,7 +162,10 @@ struct Housekeeping {
         tasks.append(Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: keyReloadInterval)
-                do { try await service.keyRing.reload(from: tokenState) } catch { logger.warning("could not reload signing keys; will retry", metadata: ["error": .string("\(error)")]) }
+                guard !Task.isCancelled else { break }
+                do { try await service.keyRing.reload(from: tokenState) } catch where !Task.isCancelled {
+                    logger.warning("could not reload signing keys; will retry", metadata: ["error": .string("\(error)")])
+                } catch {}
             }
         })
         // Replay records and revocations are needed only until their tokens expire.
@@ -175,20 +178,24 @@ struct Housekeeping {
         tasks.append(Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: flushInterval)
-                do { try await service.uses.flush() } catch { logger.warning("could not record client use; will retry", metadata: ["error": .string("\(error)")]) }
+                guard !Task.isCancelled else { break }
+                do { try await service.uses.flush() } catch where !Task.isCancelled {
+                    logger.warning("could not record client use; will retry", metadata: ["error": .string("\(error)")])
+                } catch {}
             }
         })
-        let lifetimes = settings.policies.values.contains { $0.clientLifetime != nil }
-        if settings.registration.cleanup.enabled || lifetimes {
-            let reaper = ClientReaper(store: service.store, cleanup: settings.registration.cleanup, clock: service.clock, logger: logger)
-            let interval = Duration.seconds(settings.registration.cleanup.interval)
-            tasks.append(Task {
-                while !Task.isCancelled {
-                    do { try await reaper.runOnce() } catch { logger.warning("client cleanup failed; will retry", metadata: ["error": .string("\(error)")]) }
-                    try? await Task.sleep(for: interval)
-                }
-            })
-        }
+        // Always: expired clients go even if lifetimes were removed from the configuration since;
+        // never-used ones only when cleanup is enabled.
+        let reaper = ClientReaper(store: service.store, cleanup: settings.registration.cleanup, clock: service.clock, logger: logger)
+        let interval = Duration.seconds(settings.registration.cleanup.interval)
+        tasks.append(Task {
+            while !Task.isCancelled {
+                do { try await reaper.runOnce() } catch where !Task.isCancelled {
+                    logger.warning("client cleanup failed; will retry", metadata: ["error": .string("\(error)")])
+                } catch {}
+                try? await Task.sleep(for: interval)
+            }
+        })
         return Housekeeping(tasks: tasks, service: service)
     }
 

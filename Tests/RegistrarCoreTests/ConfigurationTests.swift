@@ -101,13 +101,26 @@ struct ConfigurationTests {
         (#"{"policies": {"p": {"colour": "blue"}}}"#, "policies.p.colour", "unknown member"),
         (#"{"policies": {"bad name": {}}}"#, "policies.bad name", "policy name"),
         (#"{"software_statements": {"trusted_issuers": [{"issuer": "x"}]}}"#, "software_statements.trusted_issuers[0]", "jwks"),
-        (#"{"software_statements": {"trusted_issuers": [{"issuer": "x", "jwks": {"keys": [{"kty": "oct", "k": "AA"}]}}]}}"#, "software_statements.trusted_issuers[0]", "symmetric"),
+        (#"{"software_statements": {"trusted_issuers": [{"issuer": "x", "jwks": {"keys": [{"kty": "oct", "k": "AA"}]}}]}}"#, "software_statements.trusted_issuers[0]", "private key material"),
         (#"{"database": {"timeout": 0}}"#, "database.timeout", "more than 0"),
+        (#"{"policies": {"p": {"software_statement": "required"}}, "software_statements": {}}"#, "policies.p.software_statement", "trusted_issuers"),
+        (#"{"software_statements": {"trusted_issuers": [{"issuer": "x", "jwks": {"keys": [{"kty": "EC", "crv": "P-256", "d": "AA", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}}]}}"#, "software_statements.trusted_issuers[0]", "private key material"),
+        (#"{"server": {"issuer": "ftp://id.example.org"}}"#, "server.issuer", "http(s) URL"),
+        (#"{"server": {"log_level": "loud"}}"#, "server.log_level", "trace, debug"),
+        (#"{"tokens": {"access_token_algorithm": "HS256"}}"#, "tokens.access_token_algorithm", "RS256 or ES256"),
+        (#"{"jwks_uri_fetch": {"allow_http": "yes"}}"#, "jwks_uri_fetch.allow_http", "true or false"),
     ])
     func badMembers(_ json: String, _ member: String, _ problem: String) throws {
         let error = try #require(configurationError(json))
         #expect(error.member == member)
         #expect(error.description.contains(problem), "\(error)")
+    }
+
+    @Test("a rate limit that leaves members out keeps their defaults")
+    func partialRate() throws {
+        let s = try settings(#"{"registration": {"rate_limits": {"registrations": {"burst": 50}, "failed_tokens": {"per_minute": 5}}}}"#)
+        #expect(s.registration.registrationRate == RateLimit(perMinute: 30, burst: 50))
+        #expect(s.registration.failedTokenRate == RateLimit(perMinute: 5, burst: 5))
     }
 
     @Test("durations", arguments: [("90s", 90), ("15m", 900), ("12h", 43_200), ("7d", 604_800), ("2w", 1_209_600), ("42", 42), ("0", 0)])

@@ -53,6 +53,16 @@ struct ScopePolicyTests {
         #expect(scopes(try await f.registerJSON(#"{"redirect_uris":["https://a.example/cb"]}"#, token: token)) == ["openid", "compute"])
     }
 
+    @Test("the server's default scopes are given only as far as the policy allows them")
+    func defaultsFiltered() async throws {
+        var anonymous = RegistrationPolicy.anonymous
+        anonymous.scopes.allowed = ["openid", "api:*"]
+        anonymous.scopes.unknown = .reject
+        anonymous.scopes.restricted = ["openid"]
+        let f = try await ServiceFixture(settings: settingsWith([anonymous]))
+        #expect(try await f.registerJSON(#"{"redirect_uris":["https://a.example/cb"]}"#)["scope"] == nil)
+    }
+
     @Test("a request whose scopes are all removed holds no scope, not the defaults")
     func allRemoved() async throws {
         let f = try await ServiceFixture()

@@ -51,6 +51,14 @@ struct SoftwareStatementTests {
         let updated = try await f.service.update(clientID: response.client.clientID, bearer: response.registrationAccessToken,
                                                  body: JSONWriter.bytes(.object(echo)))
         #expect(updated.json["client_name"] == .string("B"), "the statement still wins on update")
+        // An update that leaves the statement out keeps it in force.
+        var without = read.json
+        without["software_statement"] = nil
+        without["client_name"] = .string("not B")
+        let kept = try await f.service.update(clientID: response.client.clientID, bearer: response.registrationAccessToken,
+                                              body: JSONWriter.bytes(.object(without)))
+        #expect(kept.json["client_name"] == .string("B"))
+        #expect(kept.json["software_statement"] == .string(statement))
         // A different, expired statement is refused.
         let stale = try directory.statement([("client_name", .string("C")), ("exp", .int(1_700_000_000))])
         echo["software_statement"] = .string(stale)
@@ -110,6 +118,19 @@ struct SoftwareStatementTests {
         }
         let statement = try directory.statement([("client_name", .string("ok"))])
         _ = try await f.registerJSON(#"{"redirect_uris":["https://a.example/cb"],"software_statement":"\#(statement)"}"#)
+    }
+
+    @Test("a trusted issuer's key without a kid verifies statements")
+    func keyWithoutKid() async throws {
+        let directory = try StatementDirectory()
+        var jwk = directory.key.publicJWK
+        jwk["kid"] = nil
+        let trusted = TrustedStatementIssuer(issuer: StatementDirectory.issuer, jwks: JSONObject([("keys", .array([.object(jwk)]))]))
+        var settings = settingsWith([])
+        settings.trustedStatementIssuers = [trusted]
+        let f = try await ServiceFixture(settings: settings, statements: try await SoftwareStatementVerifier(trustedIssuers: [trusted]))
+        let statement = try directory.statement([("client_name", .string("no kid"))])
+        #expect(try await f.registerJSON(#"{"redirect_uris":["https://a.example/cb"],"software_statement":"\#(statement)"}"#)["client_name"] == .string("no kid"))
     }
 
     @Test("without trusted issuers, a statement cannot be approved")

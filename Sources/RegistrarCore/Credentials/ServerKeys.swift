@@ -116,11 +116,17 @@ public final class KeyRing: Sendable {
 
     /// Rotates the key of an algorithm: a new key becomes current, the old one is retired.
     public func rotate(_ algorithm: SigningAlgorithm, store: any KeyStore, clock: any WallClock) async throws -> SigningKey {
+        let key = try await Self.rotateStored(algorithm, store: store, clock: clock)
+        try await reload(from: store)
+        return key
+    }
+
+    /// Rotates the key of an algorithm in the store only (running servers reload it).
+    public static func rotateStored(_ algorithm: SigningAlgorithm, store: any KeyStore, clock: any WallClock) async throws -> SigningKey {
         let now = clock.now()
         let key = try SigningKey.generate(algorithm, createdAt: now)
         try await store.rotateSigningKey(StoredSigningKey(kid: key.kid, algorithm: algorithm.rawValue, privateKeyPEM: key.privateKeyPEM,
                                                           createdAt: now), at: now)
-        try await reload(from: store)
         return key
     }
 }

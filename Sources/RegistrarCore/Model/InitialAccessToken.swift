@@ -58,7 +58,8 @@ public struct InitialAccessToken: Sendable, Equatable {
                             clock: any WallClock, random: any RandomSource) -> (token: String, record: InitialAccessToken) {
         let token = prefix + Base64URL.encode(random.bytes(count: 32))
         let now = clock.now()
-        let id = Base64URL.encode(random.bytes(count: 9))
+        // Hex, so an ID never starts with "-" and reads as an option on a command line.
+        let id = random.bytes(count: 8).map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
         let record = InitialAccessToken(
             id: id, digest: SecretDigest.of(token), policy: policy, note: note, createdAt: now,
             expiresAt: expiresIn.map { Timestamp(milliseconds: now.milliseconds + $0 * 1000) }, maxUses: maxUses)

@@ -12,7 +12,13 @@ public struct PolicyEnforcer: Sendable {
         _ metadata: inout ClientMetadata, policy: RegistrationPolicy, configuration: ServerConfiguration, previous: RegisteredClient?
     ) throws(RegistrarError) {
         guard let requested = metadata.scope, !requested.isEmpty else {
-            let defaults = policy.scopes.defaults ?? configuration.defaultScopes
+            // The policy's own defaults are taken as configured; the server-wide ones only as far as
+            // the policy allows them.
+            var defaults = policy.scopes.defaults ?? configuration.defaultScopes.filter { scope in
+                !policy.scopes.restricted.contains { PolicyPattern.scope(scope, matches: $0) }
+                    && (policy.scopes.allowed.map { allowed in allowed.contains { PolicyPattern.scope(scope, matches: $0) } } ?? true)
+            }
+            defaults.removeAll { reservedScopes.contains($0) }
             metadata.scope = defaults.isEmpty ? nil : defaults
             return
         }

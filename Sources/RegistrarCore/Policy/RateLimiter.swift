@@ -66,10 +66,22 @@ public actor RateLimiter {
         return bucket.tokens >= 1 ? .allowed : .limited(retryAfter: retryAfter(bucket))
     }
 
-    /// Drops buckets that have refilled completely once there are too many keys.
+    /// Once there are too many keys, drops the buckets that have refilled completely, then the
+    /// fullest ones: the addresses that have spent their tokens are the last to be forgotten, so
+    /// flooding the limiter with new addresses cannot reset an abuser's bucket.
     func prune(now: Int64) {
         guard buckets.count > maximumKeys else { return }
-        buckets = buckets.filter { refreshed($0.key, now: now).tokens < Double(limit.burst) }
-        if buckets.count > maximumKeys { buckets.removeAll() }
+        var kept = buckets.compactMapValues { bucket -> Bucket? in
+            var b = bucket
+            b.tokens = min(Double(limit.burst), bucket.tokens + Double(max(0, now - bucket.updated)) * ratePerMillisecond)
+            b.updated = now
+            return b.tokens < Double(limit.burst) ? b : nil
+        }
+        let target = maximumKeys * 9 / 10
+        if kept.count > target {
+            let fullestFirst = kept.sorted { $0.value.tokens > $1.value.tokens }
+            for (key, _) in fullestFirst.prefix(kept.count - target) { kept[key] = nil }
+        }
+        buckets = kept
     }
 }

@@ -132,7 +132,15 @@ extension RegistrarSettings {
             host = try r.string("host")
             port = try r.int("port", range: 1...65535)
             issuer = try r.string("issuer")
+            if let issuer {
+                guard let ref = URIReference(issuer), ref.scheme == "http" || ref.scheme == "https", ref.hasValidHost, !ref.hasFragment,
+                      !issuer.contains("?")
+                else { throw r.fail("issuer", "must be an http(s) URL without query or fragment, such as https://id.example.org") }
+            }
             logLevel = try r.string("log_level")
+            if let logLevel, !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel.lowercased()) {
+                throw r.fail("log_level", "must be one of trace, debug, info, notice, warning, error, critical")
+            }
             trustedProxies = try r.strings("trusted_proxies") ?? []
             for (i, proxy) in trustedProxies.enumerated() where IPAddressRange(proxy) == nil {
                 throw ConfigurationError(member: "server.trusted_proxies[\(i)]", problem: "must be an IP address or a CIDR range such as 10.0.0.0/8")
@@ -176,8 +184,12 @@ extension RegistrarSettings {
             self.registration.clientSecretLifetime = try r.duration("client_secret_lifetime") ?? 0
             if let limits = try r.object("rate_limits") {
                 var l = ConfigReader(limits, path: "registration.rate_limits")
-                if let o = try l.object("registrations") { self.registration.registrationRate = try Self.rate(o, path: "registration.rate_limits.registrations") }
-                if let o = try l.object("failed_tokens") { self.registration.failedTokenRate = try Self.rate(o, path: "registration.rate_limits.failed_tokens") }
+                if let o = try l.object("registrations") {
+                    self.registration.registrationRate = try Self.rate(o, path: "registration.rate_limits.registrations", base: self.registration.registrationRate)
+                }
+                if let o = try l.object("failed_tokens") {
+                    self.registration.failedTokenRate = try Self.rate(o, path: "registration.rate_limits.failed_tokens", base: self.registration.failedTokenRate)
+                }
                 try l.finish()
             }
             if let cleanup = try r.object("cleanup") {
@@ -232,7 +244,7 @@ extension RegistrarSettings {
 
         if let statements = try reader.object("software_statements") {
             var r = ConfigReader(statements, path: "software_statements")
-            guard let list = r.value("trusted_issuers") else { try r.finish(); try reader.finish(); return }
+            let list = r.value("trusted_issuers") ?? .array([])
             guard case .array(let issuers) = list else { throw r.fail("trusted_issuers", "must be a list") }
             for (i, entry) in issuers.enumerated() {
                 let path = "software_statements.trusted_issuers[\(i)]"
@@ -258,6 +270,9 @@ extension RegistrarSettings {
                     guard case .object(let jwk) = key, case .string(let kty)? = jwk["kty"] else {
                         throw ConfigurationError(member: path, problem: "key \(k) of the JWK Set has no kty")
                     }
+                    for member in JWKSRule.privateMembers where jwk[member] != nil {
+                        throw ConfigurationError(member: path, problem: "key \(k) of the JWK Set holds private key material (\"\(member)\"); configure public keys only")
+                    }
                     do { try PublicJWK.check(jwk, kty: kty) } catch {
                         throw ConfigurationError(member: path, problem: "key \(k) of the JWK Set: \(error.reason)")
                     }
@@ -275,10 +290,11 @@ extension RegistrarSettings {
         }
     }
 
-    static func rate(_ object: JSONObject, path: String) throws(ConfigurationError) -> RateLimit {
+    /// A rate limit; members left out keep the defaults (`per_minute: 0` turns the limit off).
+    static func rate(_ object: JSONObject, path: String, base: RateLimit) throws(ConfigurationError) -> RateLimit {
         var r = ConfigReader(object, path: path)
-        let perMinute = try r.int("per_minute", range: 0...1_000_000) ?? 0
-        let burst = try r.int("burst", range: 0...1_000_000) ?? perMinute
+        let perMinute = try r.int("per_minute", range: 0...1_000_000) ?? base.perMinute
+        let burst = try r.int("burst", range: 0...1_000_000) ?? (object["per_minute"] != nil ? perMinute : base.burst)
         try r.finish()
         if perMinute > 0 && burst == 0 { throw ConfigurationError(member: "\(path).burst", problem: "must be at least 1 when per_minute is set") }
         return RateLimit(perMinute: perMinute, burst: burst)

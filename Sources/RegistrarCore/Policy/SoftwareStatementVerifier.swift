@@ -1,10 +1,8 @@
-import Foundation
-import JWTKit
 
 /// Verifies software statements (RFC 7591 §2.3, §3.1.1) against the configured trusted issuers
 /// and returns the metadata they carry.
 public struct SoftwareStatementVerifier: Sendable {
-    let issuers: [String: JWTKeyCollection]
+    let issuers: [String: [JSONObject]]
 
     /// JWT claims that describe the statement itself rather than the client.
     static let statementClaims: Set<String> = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]
@@ -12,16 +10,18 @@ public struct SoftwareStatementVerifier: Sendable {
     static let forbiddenClaims = ["client_id", "client_secret", "registration_access_token", "registration_client_uri",
                                   "software_statement", "client_id_issued_at", "client_secret_expires_at"]
 
-    /// Loads the trusted issuers' keys.
+    /// Takes the trusted issuers' keys (statements are signed with RS256, PS256 or ES256; a key
+    /// needs no `kid` when it is the only one that fits).
     public init(trustedIssuers: [TrustedStatementIssuer]) async throws {
-        var issuers: [String: JWTKeyCollection] = [:]
+        var issuers: [String: [JSONObject]] = [:]
         for trusted in trustedIssuers {
-            let collection = JWTKeyCollection()
-            try await collection.add(jwksJSON: JSONWriter.string(.object(trusted.jwks)))
-            issuers[trusted.issuer] = collection
+            issuers[trusted.issuer, default: []] += trusted.jwks["keys"]?.arrayValue?.compactMap(\.objectValue) ?? []
         }
         self.issuers = issuers
     }
+
+    /// Whether statements from this issuer are trusted.
+    public func trusts(issuer: String) -> Bool { issuers[issuer] != nil }
 
     /// Whether any issuer is trusted.
     public var isEmpty: Bool { issuers.isEmpty }
@@ -50,9 +50,12 @@ public struct SoftwareStatementVerifier: Sendable {
             throw RegistrarError(code: .unapprovedSoftwareStatement, status: 400,
                                  description: "the software statement's issuer is not trusted by this server")
         }
-        do {
-            _ = try await keys.verify(statement, as: StatementClaims.self, iteratingKeys: true)
-        } catch {
+        guard AssertionSignature.asymmetricAlgorithms.contains(alg), let jws = CompactJWS(statement) else {
+            throw Self.invalid("the software statement must be signed with RS256, PS256 or ES256")
+        }
+        let kid = header["kid"]?.stringValue
+        let candidates = keys.filter { AssertionSignature.fits($0, alg: alg) && (kid == nil || $0["kid"] == nil || $0["kid"]?.stringValue == kid) }
+        guard candidates.contains(where: { AssertionSignature.verify(jws, alg: alg, jwk: $0) }) else {
             throw Self.invalid("the software statement's signature does not verify with the issuer's keys")
         }
         if let exp = claims["exp"] {
@@ -88,8 +91,4 @@ public struct SoftwareStatementVerifier: Sendable {
         RegistrarError(code: .invalidSoftwareStatement, status: 400, description: description)
     }
 
-    /// jwt-kit checks the signature only; the validity period is checked against the injected clock.
-    struct StatementClaims: JWTPayload {
-        func verify(using algorithm: some JWTAlgorithm) throws {}
-    }
 }

@@ -33,6 +33,8 @@ public struct ClientResponse: Sendable {
         out.append(("created_at", .int(client.createdAt.milliseconds)))
         out.append(("client_id_issued_at", .int(client.createdAt.seconds)))
         if client.secretDigest != nil { out.append(("client_secret_expires_at", .int(client.secretExpiresAt))) }
+        // Registrar's own member: when a client with a lifetime stops existing (epoch seconds).
+        if let expiresAt = client.expiresAt { out.append(("client_expires_at", .int(expiresAt.seconds))) }
         out.append(("active", .bool(client.active)))
         return JSONObject(out)
     }

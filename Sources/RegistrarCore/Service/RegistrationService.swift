@@ -156,9 +156,11 @@ public struct RegistrationService: Sendable {
         guard case .string(let statement) = value else {
             throw RegistrarError(code: .invalidSoftwareStatement, status: 400, description: "software_statement must be a string (a JWT)")
         }
-        if statement == previous, let claims = SoftwareStatementVerifier.unverifiedClaims(statement) {
+        if statement == previous, let claims = SoftwareStatementVerifier.unverifiedClaims(statement),
+           let issuer = CompactJWS(statement)?.claims["iss"]?.stringValue, statements?.trusts(issuer: issuer) == true {
             // The very statement verified when it was first presented (an update echoing the
-            // registration): its members apply again even if it has expired since.
+            // registration): its members apply again even if it has expired since, as long as its
+            // issuer is still trusted.
             for (name, claim) in claims.members { object[name] = claim }
             return statement
         }
@@ -212,10 +214,13 @@ public struct RegistrationService: Sendable {
         var object = try Self.parseObject(body)
         try checkUpdateIdentity(object, current: current, token: token)
         let policy = policy(for: current)
-        var statement = current.softwareStatement
-        if object["software_statement"] != nil || policy.requireSoftwareStatement {
-            statement = try await applySoftwareStatement(to: &object, policy: policy, previous: current.softwareStatement)
+        // A statement stays in force: an update that leaves it out (or sends null) keeps the stored
+        // one, and its members still win over the body's.
+        if object["software_statement"] == nil || object["software_statement"] == .null || object["software_statement"] == .string(""),
+           let stored = current.softwareStatement {
+            object["software_statement"] = .string(stored)
         }
+        let statement = try await applySoftwareStatement(to: &object, policy: policy, previous: current.softwareStatement)
         // Grants and scopes the client already holds are kept (INDIGO IAM keeps what an
         // administrator granted), so the policy judges only what is new.
         let metadata = try evaluate(object, policy: policy, previous: current)

@@ -60,21 +60,22 @@ public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore {
         if let tokenID {
             guard var token = tokens[tokenID], token.isUsable(at: now) else { throw StoreError.tokenUnusable }
             token.uses += 1
-            try checkLimits(client, limits)
+            try checkLimits(client, limits, now: now)
             try insert(client)
             tokens[tokenID] = token
         } else {
-            try checkLimits(client, limits)
+            try checkLimits(client, limits, now: now)
             try insert(client)
         }
     }
 
-    private func checkLimits(_ client: RegisteredClient, _ limits: ClientLimits) throws {
+    private func checkLimits(_ client: RegisteredClient, _ limits: ClientLimits, now: Timestamp) throws {
         guard client.dynamicallyRegistered else { return }
-        if let total = limits.total, countDynamicClients(policy: nil) >= total { throw StoreError.limitReached("all") }
-        if let perPolicy = limits.perPolicy, countDynamicClients(policy: client.policy) >= perPolicy {
-            throw StoreError.limitReached(client.policy)
+        func live(_ policy: String?) -> Int {
+            clients.values.filter { $0.dynamicallyRegistered && (policy == nil || $0.policy == policy) && !$0.isExpired(at: now) }.count
         }
+        if let total = limits.total, live(nil) >= total { throw StoreError.limitReached("all") }
+        if let perPolicy = limits.perPolicy, live(client.policy) >= perPolicy { throw StoreError.limitReached(client.policy) }
     }
 
     public func countDynamicClients(policy: String?) -> Int {

@@ -94,8 +94,9 @@ public struct ClientAuthenticator: Sendable {
                 // An unknown kid may be a key the client just rotated in: fetch again (rate-limited).
                 set = try await clientKeys(client, refresh: true)
             }
+            // A key without a kid is a candidate whatever kid the assertion names.
             let candidates = set.filter { key in
-                AssertionSignature.fits(key, alg: alg) && (kid == nil || key["kid"]?.stringValue == kid)
+                AssertionSignature.fits(key, alg: alg) && (kid == nil || key["kid"] == nil || key["kid"]?.stringValue == kid)
             }
             guard !candidates.isEmpty else { throw refuse("no key for kid \(kid ?? "-")", clientID) }
             guard candidates.contains(where: { AssertionSignature.verify(jws, alg: alg, jwk: $0) }) else { throw refuse("bad signature", clientID) }
