@@ -137,7 +137,8 @@ final class ServerProcess: @unchecked Sendable {
         var object: JSONObject? { (try? JSONParser.parse(body))?.objectValue }
     }
 
-    func request(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil) async throws -> Reply {
+    func request(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil,
+                 form: String? = nil, basic: (String, String)? = nil) async throws -> Reply {
         // A full URL (a registration_client_uri) is sent to this instance, as a load balancer would.
         let relative = path.hasPrefix("http") ? (URLComponents(string: path)?.path ?? path) : path
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)" + relative)
@@ -146,6 +147,14 @@ final class ServerProcess: @unchecked Sendable {
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: json))
+        }
+        if let form {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: form))
+        }
+        if let (id, secret) = basic {
+            func encode(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
+            request.headers.add(name: "Authorization", value: "Basic " + Data("\(encode(id)):\(encode(secret))".utf8).base64EncodedString())
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 1 << 20)
