@@ -14,7 +14,11 @@ public func buildRouter(service: RegistrationService, tokens: TokenService? = ni
     let base = issuerPath(service.configuration.issuer)
     let root = router.group(RouterPath(base))
     RegistrationController(service: service, options: options).addRoutes(to: root.group(RouterPath(ServerConfiguration.registrationPath)))
-    if let tokens { TokenController(tokens: tokens, options: options).addRoutes(to: root) }
+    HealthController(service: service).addRoutes(to: root)
+    if let tokens {
+        TokenController(tokens: tokens, options: options).addRoutes(to: root)
+        AdminController(admin: AdminService(registration: service), tokens: tokens, options: options).addRoutes(to: root)
+    }
     let discovery = DiscoveryController(configuration: service.configuration, keys: service.keyRing,
                                         registrationEnabled: service.settings.registration.mode != .disabled,
                                         tokenEndpoints: tokens != nil, jwksWindow: tokens?.settings.accessTokenLifetime ?? 0,

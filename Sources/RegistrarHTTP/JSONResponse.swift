@@ -19,6 +19,8 @@ enum JSONResponse {
             headers[.wwwAuthenticate] = "Bearer"
         case .invalidToken?:
             headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\", error_description=\"\(Self.quotable(error.errorDescription))\""
+        case .insufficientScope(let scope)?:
+            headers[.wwwAuthenticate] = "Bearer error=\"insufficient_scope\", scope=\"\(Self.quotable(scope))\""
         case .basic?:
             headers[.wwwAuthenticate] = "Basic realm=\"registrar\", charset=\"UTF-8\""
         case nil:

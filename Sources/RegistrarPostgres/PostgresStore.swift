@@ -49,10 +49,15 @@ public final class PostgresStore: Sendable {
                 migrations: PostgresMigrations.all, begin: "BEGIN",
                 lock: ("SELECT pg_advisory_lock(\(PostgresMigrations.lockKey))", "SELECT pg_advisory_unlock(\(PostgresMigrations.lockKey))"))
             // Migrations may wait for another instance's lock, so they get a longer deadline.
-            try await withDeadline(.seconds(60)) {
+            let applied = try await withDeadline(.seconds(60)) {
                 try await client.withConnection { connection in
-                    _ = try await migrator.migrate(on: connection.sql(queryLogLevel: .trace), now: SystemWallClock().now().milliseconds, logger: logger)
+                    try await migrator.migrate(on: connection.sql(queryLogLevel: .trace), now: SystemWallClock().now().milliseconds, logger: logger)
                 }
+            }
+            if applied.contains(5) {
+                // Clients registered before search terms existed get theirs now (only the instance
+                // that applied the migration does it).
+                _ = try await SQLClientStore(provider: provider).reindexSearchTerms()
             }
         } catch {
             runTask.cancel()

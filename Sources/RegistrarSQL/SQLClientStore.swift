@@ -7,7 +7,7 @@ public import SQLKit
 /// Every operation is a single statement, so each is atomic on its own: an insert is the whole
 /// client with its token digest, an update is conditional on the version it read
 /// (`WHERE version = ?`, optimistic concurrency), and nothing is ever half-written.
-public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore {
+public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore {
     /// Where the database is.
     let provider: any SQLDatabaseProvider
 
@@ -34,7 +34,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore {
         """
 
     public func insert(_ client: RegisteredClient) async throws {
-        try await write { db in try await Self.insert(client, into: db) }
+        try await transaction { db in try await Self.insert(client, into: db) }
     }
 
     static func insert(_ client: RegisteredClient, into db: any SQLDatabase) async throws {
@@ -45,6 +45,112 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore {
                     \(bind: client.registrationTokenDigest), \(bind: client.version), \(bind: client.policy),
                     \(bind: client.dynamicallyRegistered ? 1 : 0), \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
             """).run()
+        try await insertTerms(of: client, into: db)
+    }
+
+    /// The search terms of a client (see ``ClientSearchKind``), in one statement.
+    static func insertTerms(of client: RegisteredClient, into db: any SQLDatabase) async throws {
+        let terms = ClientSearchKind.allTerms(of: client)
+        guard !terms.isEmpty else { return }
+        var insert = db.insert(into: "client_search_terms").columns("client_id", "kind", "term")
+        for (kind, term) in terms { insert = insert.values([client.clientID, kind.rawValue, term]) }
+        try await insert.run()
+    }
+
+    public func listClients(offset: Int, limit: Int, dynamicOnly: Bool) async throws -> ClientPage {
+        try await read { db in
+            let filter: SQLQueryString = dynamicOnly ? "WHERE dynamically_registered = 1" : ""
+            let total = try await db.raw("SELECT COUNT(*) AS n FROM clients \(filter)").first()?.decode(column: "n", as: Int.self) ?? 0
+            let rows = try await db.raw("""
+                SELECT \(unsafeRaw: Self.columns) FROM clients \(filter) ORDER BY client_id LIMIT \(bind: limit) OFFSET \(bind: offset)
+                """).all()
+            return ClientPage(clients: try rows.map(Self.decode), total: total)
+        }
+    }
+
+    public func searchClients(kind: ClientSearchKind, prefix: String, offset: Int, limit: Int, dynamicOnly: Bool) async throws -> ClientPage {
+        // A range on the (kind, term) primary key: an index seek, never a scan of every client.
+        let lower = prefix.lowercased()
+        let upper = lower + "\u{10FFFF}"
+        return try await read { db in
+            let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""
+            let matches: SQLQueryString = """
+                SELECT DISTINCT t.client_id FROM client_search_terms t JOIN clients c ON c.client_id = t.client_id
+                WHERE t.kind = \(bind: kind.rawValue) AND t.term >= \(bind: lower) AND t.term < \(bind: upper) \(dynamic)
+                """
+            let total = try await db.raw("SELECT COUNT(*) AS n FROM (\(matches)) m").first()?.decode(column: "n", as: Int.self) ?? 0
+            let rows = try await db.raw("""
+                SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id IN (\(matches))
+                ORDER BY client_id LIMIT \(bind: limit) OFFSET \(bind: offset)
+                """).all()
+            return ClientPage(clients: try rows.map(Self.decode), total: total)
+        }
+    }
+
+    /// Rebuilds the search terms of every client (after the migration that introduced them), in batches.
+    public func reindexSearchTerms() async throws -> Int {
+        var offset = 0
+        var count = 0
+        while true {
+            let page = try await listClients(offset: offset, limit: 500, dynamicOnly: false)
+            if page.clients.isEmpty { break }
+            try await transaction { db in
+                for client in page.clients {
+                    try await db.raw("DELETE FROM client_search_terms WHERE client_id = \(bind: client.clientID)").run()
+                    try await Self.insertTerms(of: client, into: db)
+                }
+            }
+            count += page.clients.count
+            offset += page.clients.count
+        }
+        return count
+    }
+
+    public func appendAudit(_ events: [AuditEvent]) async throws {
+        guard !events.isEmpty else { return }
+        try await write { db in
+            var insert = db.insert(into: "audit_events")
+                .columns("time", "event", "client_id", "actor_ip", "initial_access_token_id", "admin_client_id", "outcome", "detail")
+            for e in events {
+                insert = insert.values([e.time.milliseconds, e.kind.rawValue, e.clientID, e.actorIP, e.initialAccessTokenID,
+                                        e.adminClientID, e.outcome, e.detail] as [any Encodable & Sendable])
+            }
+            try await insert.run()
+        }
+    }
+
+    public func auditEvents(clientID: String?, since: Timestamp?, limit: Int) async throws -> [AuditEvent] {
+        try await read { db in
+            let sinceValue = since?.milliseconds ?? Int64.min
+            let rows: [any SQLRow]
+            if let clientID {
+                rows = try await db.raw("""
+                    SELECT * FROM audit_events WHERE client_id = \(bind: clientID) AND time >= \(bind: sinceValue)
+                    ORDER BY time DESC, id DESC LIMIT \(bind: limit)
+                    """).all()
+            } else {
+                rows = try await db.raw("""
+                    SELECT * FROM audit_events WHERE time >= \(bind: sinceValue) ORDER BY time DESC, id DESC LIMIT \(bind: limit)
+                    """).all()
+            }
+            return try rows.map { row in
+                AuditEvent(
+                    time: Timestamp(milliseconds: try row.decode(column: "time", as: Int64.self)),
+                    kind: AuditEvent.Kind(rawValue: try row.decode(column: "event", as: String.self)) ?? .denied,
+                    clientID: try row.decode(column: "client_id", as: String?.self),
+                    actorIP: try row.decode(column: "actor_ip", as: String?.self),
+                    initialAccessTokenID: try row.decode(column: "initial_access_token_id", as: String?.self),
+                    adminClientID: try row.decode(column: "admin_client_id", as: String?.self),
+                    outcome: try row.decode(column: "outcome", as: String.self),
+                    detail: try row.decode(column: "detail", as: String?.self))
+            }
+        }
+    }
+
+    public func purgeAudit(before: Timestamp) async throws -> Int {
+        try await write { db in
+            try await db.raw("DELETE FROM audit_events WHERE time < \(bind: before.milliseconds) RETURNING id").all().count
+        }
     }
 
     public func register(_ client: RegisteredClient, spendingToken tokenID: String?, limits: ClientLimits, now: Timestamp) async throws {
@@ -186,7 +292,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore {
     }
 
     public func update(_ client: RegisteredClient, expectedVersion: Int64) async throws -> Bool {
-        try await write { db in
+        try await transaction { db in
             let row = try await db.raw("""
                 UPDATE clients SET document = \(bind: client.document), updated_at = \(bind: client.updatedAt.milliseconds),
                     secret_digest = \(bind: client.secretDigest), registration_token_digest = \(bind: client.registrationTokenDigest),
@@ -195,7 +301,10 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore {
                 WHERE client_id = \(bind: client.clientID) AND version = \(bind: expectedVersion)
                 RETURNING client_id
                 """).first()
-            return row != nil
+            guard row != nil else { return false }
+            try await db.raw("DELETE FROM client_search_terms WHERE client_id = \(bind: client.clientID)").run()
+            try await Self.insertTerms(of: client, into: db)
+            return true
         }
     }
 

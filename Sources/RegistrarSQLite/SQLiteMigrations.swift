@@ -75,5 +75,31 @@ enum SQLiteMigrations {
             """,
             "CREATE INDEX revoked_tokens_expires_at ON revoked_tokens (expires_at)",
         ]),
+        SQLMigration(version: 5, name: "client search terms, audit trail", statements: [
+            """
+            CREATE TABLE client_search_terms (
+                client_id TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                term TEXT NOT NULL,
+                PRIMARY KEY (kind, term, client_id)
+            )
+            """,
+            "CREATE INDEX client_search_terms_client ON client_search_terms (client_id)",
+            """
+            CREATE TABLE audit_events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                time INTEGER NOT NULL,
+                event TEXT NOT NULL,
+                client_id TEXT,
+                actor_ip TEXT,
+                initial_access_token_id TEXT,
+                admin_client_id TEXT,
+                outcome TEXT NOT NULL,
+                detail TEXT
+            )
+            """,
+            "CREATE INDEX audit_events_client_time ON audit_events (client_id, time)",
+            "CREATE INDEX audit_events_time ON audit_events (time)",
+        ]),
     ]
 }

@@ -36,12 +36,13 @@ public final class SQLiteStore: Sendable {
             throw StoreError.unavailable("cannot open the SQLite database \(path): \(error)")
         }
         var readers: [SQLiteConnection] = []
+        var applied: [Int] = []
         do {
             for statement in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
                 _ = try await writer.query(statement, [])
             }
             let migrator = SQLMigrator(migrations: SQLiteMigrations.all, begin: "BEGIN IMMEDIATE")
-            try await migrator.migrate(on: writer.sql(queryLogLevel: .trace), now: SystemWallClock().now().milliseconds, logger: logger)
+            applied = try await migrator.migrate(on: writer.sql(queryLogLevel: .trace), now: SystemWallClock().now().milliseconds, logger: logger)
             for _ in 0..<max(readerCount, 0) {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
                 _ = try await reader.query("PRAGMA busy_timeout = 5000", [])
@@ -52,7 +53,13 @@ public final class SQLiteStore: Sendable {
             try? await writer.close()
             throw StoreError.unavailable("cannot prepare the SQLite database \(path): \(error)")
         }
-        return SQLiteStore(path: path, writer: writer, readers: readers, logger: logger)
+        let opened = SQLiteStore(path: path, writer: writer, readers: readers, logger: logger)
+        if applied.contains(5) {
+            // Clients registered before search terms existed get theirs now.
+            let count = try await opened.store.reindexSearchTerms()
+            if count > 0 { logger.info("search terms built", metadata: ["clients": .stringConvertible(count)]) }
+        }
+        return opened
     }
 
     private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {

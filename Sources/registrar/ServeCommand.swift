@@ -168,11 +168,27 @@ struct Housekeeping {
                 } catch {}
             }
         })
-        // Replay records and revocations are needed only until their tokens expire.
+        // Replay records and revocations are needed only until their tokens expire; audit events
+        // until the retention period ends.
+        let retention = settings.auditRetention
         tasks.append(Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: purgeInterval)
+                guard !Task.isCancelled else { break }
                 try? await tokenState.purgeExpiredTokenState(now: service.clock.now())
+                if let audit = service.store as? any AuditStore {
+                    _ = try? await audit.purgeAudit(before: Timestamp(milliseconds: service.clock.now().milliseconds - retention * 1000))
+                }
+            }
+        })
+        // The audit trail is written in batches, every second.
+        tasks.append(Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard !Task.isCancelled else { break }
+                do { try await service.audit?.flush() } catch where !Task.isCancelled {
+                    logger.warning("could not write audit events; will retry", metadata: ["error": .string("\(error)")])
+                } catch {}
             }
         })
         tasks.append(Task {
@@ -204,5 +220,6 @@ struct Housekeeping {
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
         try? await service.uses.flush()
+        try? await service.audit?.flush()
     }
 }

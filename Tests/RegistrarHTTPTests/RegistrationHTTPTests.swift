@@ -470,6 +470,8 @@ struct FailingStore: ClientStore {
     func initialAccessToken(digest: String) async throws -> InitialAccessToken? { throw error }
     func initialAccessTokens() async throws -> [InitialAccessToken] { throw error }
     func revokeInitialAccessToken(id: String, at: Timestamp) async throws -> Bool { throw error }
+    func listClients(offset: Int, limit: Int, dynamicOnly: Bool) async throws -> ClientPage { throw error }
+    func searchClients(kind: ClientSearchKind, prefix: String, offset: Int, limit: Int, dynamicOnly: Bool) async throws -> ClientPage { throw error }
 }
 
 @Suite("HTTP: failures inside the server")

@@ -35,12 +35,13 @@ struct SQLiteStoreTests {
         let first = try await SQLiteStore.open(path: path, logger: testLogger)
         try await first.store.insert(ClientStoreConformance.sampleClient(id: "kept"))
         #expect(try await first.journalMode() == "wal")
-        #expect(try await first.schemaVersions() == [1, 2, 3, 4])
+        let versions = try await first.schemaVersions()
+        #expect(versions.count >= 5 && versions == Array(1...versions.count), "versions applied once each, in order: \(versions)")
         await first.close()
         #expect(FileManager.default.fileExists(atPath: path))
 
         let second = try await SQLiteStore.open(path: path, logger: testLogger)
-        #expect(try await second.schemaVersions() == [1, 2, 3, 4])
+        #expect(try await second.schemaVersions() == versions, "a second start applied something again")
         #expect(try await second.store.client(id: "kept") == ClientStoreConformance.sampleClient(id: "kept"))
         await second.close()
     }

@@ -42,6 +42,8 @@ public struct RegistrarError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let invalidScope = Code(rawValue: "invalid_scope")
         /// RFC 6749 §5.2: the grant type is not supported.
         public static let unsupportedGrantType = Code(rawValue: "unsupported_grant_type")
+        /// RFC 6750 §3.1: the token lacks the scope the request needs (403).
+        public static let insufficientScope = Code(rawValue: "insufficient_scope")
         /// RFC 7009 §2.2.1: the token type cannot be revoked.
         public static let unsupportedTokenType = Code(rawValue: "unsupported_token_type")
         /// The client has sent too many requests (HTTP 429); `retryAfter` says when to come back.
@@ -56,6 +58,8 @@ public struct RegistrarError: Error, Sendable, Equatable, CustomStringConvertibl
         case invalidToken
         /// Client authentication with HTTP Basic failed (RFC 6749 §5.2): `WWW-Authenticate: Basic`.
         case basic
+        /// The token lacks a scope (RFC 6750 §3.1): `Bearer error="insufficient_scope", scope="..."`.
+        case insufficientScope(String)
     }
 
     /// The OAuth error code.

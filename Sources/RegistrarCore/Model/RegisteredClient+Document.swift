@@ -12,6 +12,9 @@ extension RegisteredClient {
         object["active"] = .bool(active)
         if let softwareStatement { object["software_statement"] = .string(softwareStatement) }
         object["token_issued_at"] = .int(tokenIssuedAt.milliseconds)
+        if admin { object["admin"] = .bool(true) }
+        if let statusChangedAt { object["status_changed_at"] = .int(statusChangedAt.milliseconds) }
+        if let statusChangedBy { object["status_changed_by"] = .string(statusChangedBy) }
         return JSONWriter.string(.object(object))
     }
 
@@ -43,5 +46,8 @@ extension RegisteredClient {
             clearAccessTokensOnRefresh: bool("clear_access_tokens_on_refresh", true),
             active: bool("active", true), version: version, policy: policy, expiresAt: expiresAt, lastUsedAt: lastUsedAt,
             softwareStatement: object["software_statement"]?.stringValue, tokenIssuedAt: tokenIssuedAt)
+        self.admin = bool("admin", false)
+        if case .int(let changed)? = object["status_changed_at"] { statusChangedAt = Timestamp(milliseconds: changed) }
+        statusChangedBy = object["status_changed_by"]?.stringValue
     }
 }

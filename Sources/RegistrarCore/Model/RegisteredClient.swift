@@ -38,6 +38,12 @@ public struct RegisteredClient: Sendable, Equatable {
     public var softwareStatement: String?
     /// When the live registration access token was issued (for a policy's `max_age`).
     public var tokenIssuedAt: Timestamp
+    /// Whether the client may hold the administration scopes (`registrar clients create --admin`).
+    public var admin = false
+    /// When an operator last enabled or disabled the client.
+    public var statusChangedAt: Timestamp?
+    /// Who did: the administration client's ID, or `cli`.
+    public var statusChangedBy: String?
 
     /// Creates a client record.
     public init(

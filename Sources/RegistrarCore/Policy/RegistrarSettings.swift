@@ -31,6 +31,8 @@ public struct RegistrarSettings: Sendable, Equatable {
     public var tokens = TokenSettings()
     /// Fetching clients' `jwks_uri`.
     public var jwksFetch = JWKSFetchSettings()
+    /// Seconds audit events are kept (default 90 days).
+    public var auditRetention: Int64 = 90 * 86_400
 
     /// The defaults: open registration under the built-in anonymous policy.
     public init() {}
@@ -227,6 +229,15 @@ extension RegistrarSettings {
                 self.tokens.accessTokenAlgorithm = algorithm
             }
             self.tokens.audience = try r.string("audience")
+            try r.finish()
+        }
+
+        if let audit = try reader.object("audit") {
+            var r = ConfigReader(audit, path: "audit")
+            if let retention = try r.duration("retention") {
+                guard retention > 0 else { throw r.fail("retention", "must be more than 0") }
+                auditRetention = retention
+            }
             try r.finish()
         }
 

@@ -28,6 +28,8 @@ public struct RegistrationService: Sendable {
     public let statements: SoftwareStatementVerifier?
     /// Notes when clients use their registration access tokens.
     public let uses: LastUseRecorder
+    /// The audit trail; `nil` when the store keeps none.
+    public let audit: AuditLog?
 
     /// Creates the service.
     public init(
@@ -47,6 +49,24 @@ public struct RegistrationService: Sendable {
         self.random = random
         self.logger = logger
         self.uses = LastUseRecorder(store: store)
+        self.audit = (store as? any AuditStore).map { AuditLog(store: $0, logger: logger) }
+    }
+
+    /// Records an event in the audit trail.
+    public func record(_ kind: AuditEvent.Kind, _ clientID: String?, _ actor: Actor, outcome: String = "success", detail: String? = nil) async {
+        await audit?.record(AuditEvent(time: clock.now(), kind: kind, clientID: clientID, actorIP: actor.ip,
+                                       initialAccessTokenID: actor.initialAccessTokenID, adminClientID: actor.adminClientID,
+                                       outcome: outcome, detail: detail))
+    }
+
+    /// Runs an operation and records a refusal (`denied`, with the error code) if it throws one.
+    func auditingRefusals<T>(_ clientID: String?, _ actor: Actor, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as RegistrarError where error.status < 500 {
+            await record(.denied, clientID, actor, outcome: "failure", detail: error.code.rawValue)
+            throw error
+        }
     }
 
     /// The policy a stored client runs under (the anonymous one if its policy was removed).
@@ -63,7 +83,11 @@ public struct RegistrationService: Sendable {
     // MARK: - Register (RFC 7591 §3)
 
     /// Registers a client from a JSON request body, presented with an optional initial access token.
-    public func register(body: [UInt8], initialAccessToken bearer: String? = nil) async throws -> ClientResponse {
+    public func register(body: [UInt8], initialAccessToken bearer: String? = nil, actor: Actor = .unknown) async throws -> ClientResponse {
+        try await auditingRefusals(nil, actor) { try await registerSteps(body: body, bearer: bearer, actor: actor) }
+    }
+
+    func registerSteps(body: [UInt8], bearer: String?, actor: Actor) async throws -> ClientResponse {
         // Step 1: who is registering, and under which policy (RFC 7591 §3).
         guard settings.registration.mode != .disabled else {
             throw RegistrarError(code: .notFound, status: 404, description: "registration is disabled on this server")
@@ -110,6 +134,9 @@ public struct RegistrationService: Sendable {
                                             "auth_method": .string(metadata.tokenEndpointAuthMethod?.rawValue ?? "")]
         if let grant { logMetadata["initial_access_token_id"] = .string(grant.token.id) }
         logger.info("client registered", metadata: logMetadata)
+        var who = actor
+        who.initialAccessTokenID = grant?.token.id
+        await record(.created, clientID, who)
         return ClientResponse(client: client, clientSecret: credentials?.secret, registrationAccessToken: token,
                               registrationClientURI: configuration.registrationClientURI(for: clientID))
     }
@@ -189,9 +216,10 @@ public struct RegistrationService: Sendable {
     // MARK: - Read (RFC 7592 §2.1)
 
     /// Reads a client's registration with its registration access token.
-    public func read(clientID: String, bearer: String?) async throws -> ClientResponse {
-        let authenticated = try await authenticate(clientID: clientID, bearer: bearer)
+    public func read(clientID: String, bearer: String?, actor: Actor = .unknown) async throws -> ClientResponse {
+        let authenticated = try await auditingRefusals(clientID, actor) { try await authenticate(clientID: clientID, bearer: bearer) }
         let client = authenticated.client, token = authenticated.token
+        await record(.read, clientID, actor)
         // The token does not rotate on read; the one presented is returned (RFC 7592 §3).
         return ClientResponse(client: client, clientSecret: nil, registrationAccessToken: token,
                               registrationClientURI: configuration.registrationClientURI(for: clientID))
@@ -200,13 +228,18 @@ public struct RegistrationService: Sendable {
     // MARK: - Update (RFC 7592 §2.2)
 
     /// Replaces a client's registration.
-    public func update(clientID: String, bearer: String?, body: [UInt8]) async throws -> ClientResponse {
-        try await update(try await authenticate(clientID: clientID, bearer: bearer), body: body)
+    public func update(clientID: String, bearer: String?, body: [UInt8], actor: Actor = .unknown) async throws -> ClientResponse {
+        let authenticated = try await auditingRefusals(clientID, actor) { try await authenticate(clientID: clientID, bearer: bearer) }
+        return try await update(authenticated, body: body, actor: actor)
     }
 
     /// Replaces the registration of a client already authenticated with ``authenticate(clientID:bearer:)``
     /// (the HTTP layer authenticates before it reads the body).
-    public func update(_ authenticated: AuthenticatedClient, body: [UInt8]) async throws -> ClientResponse {
+    public func update(_ authenticated: AuthenticatedClient, body: [UInt8], actor: Actor = .unknown) async throws -> ClientResponse {
+        try await auditingRefusals(authenticated.client.clientID, actor) { try await updateSteps(authenticated, body: body, actor: actor) }
+    }
+
+    func updateSteps(_ authenticated: AuthenticatedClient, body: [UInt8], actor: Actor) async throws -> ClientResponse {
         let current = authenticated.client, token = authenticated.token, clientID = current.clientID
         guard current.active else {
             throw RegistrarError(code: .accessDenied, status: 403, description: "this client is suspended; it cannot be changed through the registration API")
@@ -264,6 +297,9 @@ public struct RegistrationService: Sendable {
             throw RegistrarError.conflict
         }
         logger.info("client updated", metadata: ["client_id": .string(clientID), "token_rotated": .stringConvertible(responseToken != token)])
+        await record(.updated, clientID, actor)
+        if responseToken != token { await record(.tokenRotated, clientID, actor) }
+        if newSecret != nil { await record(.secretRotated, clientID, actor) }
         return ClientResponse(client: updated, clientSecret: newSecret, registrationAccessToken: responseToken,
                               registrationClientURI: configuration.registrationClientURI(for: clientID))
     }
@@ -271,12 +307,52 @@ public struct RegistrationService: Sendable {
     // MARK: - Delete (RFC 7592 §2.3)
 
     /// Deletes a client; its token and credentials die with it.
-    public func delete(clientID: String, bearer: String?) async throws {
-        _ = try await authenticate(clientID: clientID, bearer: bearer)
-        guard try await withStore({ try await store.delete(id: clientID) }) else {
-            throw RegistrarError.invalidToken()
+    public func delete(clientID: String, bearer: String?, actor: Actor = .unknown) async throws {
+        try await auditingRefusals(clientID, actor) {
+            _ = try await authenticate(clientID: clientID, bearer: bearer)
+            guard try await withStore({ try await store.delete(id: clientID) }) else {
+                throw RegistrarError.invalidToken()
+            }
         }
         logger.info("client deleted", metadata: ["client_id": .string(clientID)])
+        await record(.deleted, clientID, actor)
+    }
+
+    // MARK: - Owner secret rotation (beyond RFC 7592; INDIGO IAM lacks it)
+
+    /// Issues a new client secret to the holder of the registration access token; the old secret
+    /// stops working at once. The new secret is in the response, once.
+    public func rotateSecret(clientID: String, bearer: String?, actor: Actor = .unknown) async throws -> ClientResponse {
+        try await auditingRefusals(clientID, actor) {
+            let authenticated = try await authenticate(clientID: clientID, bearer: bearer)
+            guard authenticated.client.active else {
+                throw RegistrarError(code: .accessDenied, status: 403, description: "this client is suspended; it cannot be changed through the registration API")
+            }
+            let response = try await replaceSecret(of: authenticated.client, token: authenticated.token)
+            await record(.secretRotated, clientID, actor)
+            return response
+        }
+    }
+
+    /// Stores a new secret for a client that uses one.
+    func replaceSecret(of current: RegisteredClient, token: String?) async throws -> ClientResponse {
+        guard let method = current.metadata.tokenEndpointAuthMethod, method.usesSecret else {
+            throw RegistrarError.invalidRequest("this client's token_endpoint_auth_method (\(current.metadata.tokenEndpointAuthMethod?.rawValue ?? "none")) uses no client secret")
+        }
+        let now = clock.now()
+        guard let issued = try issueSecret(for: current.metadata, clientID: current.clientID, now: now, clientExpiresAt: current.expiresAt) else {
+            throw RegistrarError.serverError
+        }
+        var updated = current
+        updated.secretDigest = issued.digest
+        updated.sealedSecret = issued.sealed
+        updated.secretExpiresAt = issued.expiresAt
+        updated.updatedAt = now
+        updated.version = current.version + 1
+        guard try await withStore({ try await store.update(updated, expectedVersion: current.version) }) else { throw RegistrarError.conflict }
+        logger.info("client secret rotated", metadata: ["client_id": .string(current.clientID)])
+        return ClientResponse(client: updated, clientSecret: issued.secret, registrationAccessToken: token,
+                              registrationClientURI: configuration.registrationClientURI(for: current.clientID))
     }
 
     // MARK: - Steps
@@ -370,7 +446,7 @@ public struct RegistrationService: Sendable {
 
     /// A registration access token as in the seed: a JWT with `kid` in its header and `iss`,
     /// `aud` (the client ID), `iat` and `jti` claims, signed with the configured algorithm.
-    func makeRegistrationToken(clientID: String, now: Timestamp) throws -> String {
+    public func makeRegistrationToken(clientID: String, now: Timestamp) throws -> String {
         guard let key = keys.key(for: configuration.registrationTokenAlgorithm) else {
             throw RegistrarError.serverError
         }
@@ -392,7 +468,7 @@ public struct RegistrationService: Sendable {
     }
 
     /// Runs a store call, turning store failures into the errors a client should see.
-    func withStore<T>(_ body: () async throws -> T) async throws -> T {
+    public func withStore<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as RegistrarError {

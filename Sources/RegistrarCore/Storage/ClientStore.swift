@@ -44,6 +44,21 @@ public protocol ClientStore: Sendable {
     func initialAccessTokens() async throws -> [InitialAccessToken]
     /// Revokes an initial access token; returns `false` if there is none with this ID.
     func revokeInitialAccessToken(id: String, at: Timestamp) async throws -> Bool
+
+    /// A page of clients ordered by client ID (`offset` from 0).
+    func listClients(offset: Int, limit: Int, dynamicOnly: Bool) async throws -> ClientPage
+    /// A page of the clients with a term of this kind starting with `prefix` (lower-cased), by client ID.
+    func searchClients(kind: ClientSearchKind, prefix: String, offset: Int, limit: Int, dynamicOnly: Bool) async throws -> ClientPage
+}
+
+/// The audit trail.
+public protocol AuditStore: Sendable {
+    /// Appends events (a batch, written in one go).
+    func appendAudit(_ events: [AuditEvent]) async throws
+    /// Events, newest first, for one client or all, since a time.
+    func auditEvents(clientID: String?, since: Timestamp?, limit: Int) async throws -> [AuditEvent]
+    /// Deletes events older than `before`; returns how many.
+    func purgeAudit(before: Timestamp) async throws -> Int
 }
 
 /// Caps on dynamically registered clients, checked when a client is registered.

@@ -1,5 +1,5 @@
 /// A store in memory, for unit tests only: it forgets everything when the process ends.
-public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore {
+public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore {
     private var clients: [String: RegisteredClient] = [:]
     private var byToken: [String: String] = [:]
     private var keys: [StoredSigningKey] = []
@@ -7,6 +7,7 @@ public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore {
     private var tokens: [String: InitialAccessToken] = [:]
     private var assertions: [String: Timestamp] = [:]
     private var revoked: [String: Timestamp] = [:]
+    private var audit: [AuditEvent] = []
 
     /// Creates an empty store.
     public init() {}
@@ -132,6 +133,34 @@ public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore {
     public func rotateSigningKey(_ key: StoredSigningKey, at time: Timestamp) {
         for i in keys.indices where keys[i].algorithm == key.algorithm && keys[i].retiredAt == nil { keys[i].retiredAt = time }
         keys.append(key)
+    }
+
+    public func listClients(offset: Int, limit: Int, dynamicOnly: Bool) -> ClientPage {
+        let all = clients.values.filter { !dynamicOnly || $0.dynamicallyRegistered }.sorted { $0.clientID < $1.clientID }
+        return ClientPage(clients: Array(all.dropFirst(offset).prefix(limit)), total: all.count)
+    }
+
+    public func searchClients(kind: ClientSearchKind, prefix: String, offset: Int, limit: Int, dynamicOnly: Bool) -> ClientPage {
+        let needle = prefix.lowercased()
+        let all = clients.values.filter { client in
+            (!dynamicOnly || client.dynamicallyRegistered) && kind.terms(of: client).contains { $0.hasPrefix(needle) }
+        }.sorted { $0.clientID < $1.clientID }
+        return ClientPage(clients: Array(all.dropFirst(offset).prefix(limit)), total: all.count)
+    }
+
+    public func appendAudit(_ events: [AuditEvent]) { audit += events }
+
+    public func auditEvents(clientID: String?, since: Timestamp?, limit: Int) -> [AuditEvent] {
+        let matching = audit.enumerated().filter { entry in
+            (clientID == nil || entry.element.clientID == clientID) && (since.map { entry.element.time >= $0 } ?? true)
+        }
+        return Array(matching.sorted { ($0.element.time, $0.offset) > ($1.element.time, $1.offset) }.map(\.element).prefix(limit))
+    }
+
+    public func purgeAudit(before: Timestamp) -> Int {
+        let before_ = audit.count
+        audit.removeAll { $0.time < before }
+        return before_ - audit.count
     }
 
     public func useAssertion(jti: String, clientID: String, expiresAt: Timestamp) -> Bool {

@@ -56,7 +56,8 @@ public struct TokenService: Sendable {
         guard client.metadata.grantTypes?.contains(.clientCredentials) == true, client.metadata.tokenEndpointAuthMethod != AuthMethod.none else {
             throw RegistrarError(code: .unauthorizedClient, status: 400, description: "this client is not registered for the client_credentials grant")
         }
-        let held = client.metadata.scope ?? []
+        // The administration scopes belong only to clients an operator created with --admin.
+        let held = (client.metadata.scope ?? []).filter { client.admin || !PolicyEnforcer.reservedScopes.contains($0) }
         var granted = held
         if let requested = form["scope"] {
             var scopes: [String] = []
@@ -110,6 +111,8 @@ public struct TokenService: Sendable {
 
     /// The claims of a token if it is a live access token signed by this server for a client that
     /// still exists, is active and has not expired; otherwise `nil`.
+    public func verifyAccessToken(_ token: String) async throws -> JSONObject? { try await activeClaims(token) }
+
     func activeClaims(_ token: String) async throws -> JSONObject? {
         guard let jws = CompactJWS(token), jws.header["typ"]?.stringValue == Self.accessTokenType,
               case .string(let kid)? = jws.header["kid"], case .string(let alg)? = jws.header["alg"],

@@ -20,45 +20,58 @@ struct RegistrationController {
         group.put(":client_id", use: update)
         group.delete(":client_id", use: delete)
         MethodNotAllowed.add(to: group, path: ":client_id", allowed: [.get, .put, .delete])
+        group.post(":client_id/secret", use: rotateSecret)
+        MethodNotAllowed.add(to: group, path: ":client_id/secret", allowed: [.post])
     }
 
     @Sendable func register(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let address = clientAddress(request, context)
-        try await Self.limit(options.registrationLimiter, address, what: "registrations")
+        try await Self.limit(options.registrationLimiter, address, what: "registrations", audit: service.audit)
         let bearer = try Self.bearerToken(request)
         if bearer != nil { try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true) }
         let body = try await Self.jsonBody(request, context: context)
-        let response = try await countingFailedTokens(address) { try await service.register(body: body, initialAccessToken: bearer) }
+        let response = try await countingFailedTokens(address) { try await service.register(body: body, initialAccessToken: bearer, actor: Actor(ip: address)) }
         return JSONResponse.make(.created, response.json, headers: [.location: response.registrationClientURI])
     }
 
     @Sendable func read(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
         let address = clientAddress(request, context)
-        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true)
-        let response = try await countingFailedTokens(address) { try await service.read(clientID: clientID, bearer: try Self.bearerToken(request)) }
+        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit)
+        let response = try await countingFailedTokens(address) { try await service.read(clientID: clientID, bearer: try Self.bearerToken(request), actor: Actor(ip: address)) }
         return JSONResponse.make(.ok, response.json)
     }
 
     @Sendable func update(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
         let address = clientAddress(request, context)
-        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true)
+        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit)
         // Authenticate first, so that an unauthenticated caller learns nothing about body rules.
         let authenticated = try await countingFailedTokens(address) {
             try await service.authenticate(clientID: clientID, bearer: try Self.bearerToken(request))
         }
         let body = try await Self.jsonBody(request, context: context)
-        let response = try await service.update(authenticated, body: body)
+        let response = try await service.update(authenticated, body: body, actor: Actor(ip: address))
         return JSONResponse.make(.ok, response.json)
     }
 
     @Sendable func delete(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
         let address = clientAddress(request, context)
-        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true)
-        try await countingFailedTokens(address) { try await service.delete(clientID: clientID, bearer: try Self.bearerToken(request)) }
+        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit)
+        try await countingFailedTokens(address) { try await service.delete(clientID: clientID, bearer: try Self.bearerToken(request), actor: Actor(ip: address)) }
         return Response(status: .noContent)
+    }
+
+    /// Owner-level secret rotation: a new secret for the holder of the registration access token.
+    @Sendable func rotateSecret(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
+        let clientID = try context.parameters.require("client_id")
+        let address = clientAddress(request, context)
+        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit)
+        let response = try await countingFailedTokens(address) {
+            try await service.rotateSecret(clientID: clientID, bearer: try Self.bearerToken(request), actor: Actor(ip: address))
+        }
+        return JSONResponse.make(.ok, response.json)
     }
 
     func clientAddress(_ request: Request, _ context: RegistrarRequestContext) -> String {
@@ -78,10 +91,12 @@ struct RegistrationController {
     }
 
     /// Answers 429 with `Retry-After` when the address has used up its bucket.
-    static func limit(_ limiter: RateLimiter?, _ address: String, what: String, peek: Bool = false) async throws {
+    static func limit(_ limiter: RateLimiter?, _ address: String, what: String, peek: Bool = false, audit: AuditLog? = nil) async throws {
         guard let limiter else { return }
         let decision = peek ? await limiter.check(address) : await limiter.take(address)
         if case .limited(let retryAfter) = decision {
+            await audit?.record(AuditEvent(time: SystemWallClock().now(), kind: .rateLimited, clientID: nil, actorIP: address,
+                                           outcome: "failure", detail: what))
             throw RegistrarError(code: .tooManyRequests, status: 429,
                                  description: "too many \(what) from this address; retry after \(retryAfter) seconds",
                                  retryAfter: retryAfter)

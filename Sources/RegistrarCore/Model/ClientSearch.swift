@@ -1,0 +1,59 @@
+/// What the client search looks in (INDIGO IAM's `searchType`), and the terms a client is found by.
+///
+/// Search is by prefix on terms kept in an indexed table, never a scan of every client: a client's
+/// name is found by any of its words (or the whole name, or its client ID), a contact by the address
+/// or its domain, a redirect URI by the URI or its host, a scope or grant type by its value. Terms
+/// are lower-cased; the search text is too.
+public enum ClientSearchKind: String, Sendable, CaseIterable {
+    case name, contacts, scope, grantType, redirectUri
+
+    /// The terms of a client for this kind.
+    public func terms(of client: RegisteredClient) -> [String] {
+        let m = client.metadata
+        var out: [String] = []
+        func add(_ term: String) {
+            let t = term.lowercased()
+            if !t.isEmpty, t.utf8.count <= 512, !out.contains(t) { out.append(t) }
+        }
+        switch self {
+        case .name:
+            add(client.clientID)
+            for name in [m.clientName].compactMap({ $0 }) + m.localized.filter({ $0.key.hasPrefix("client_name#") }).map(\.value) {
+                add(name)
+                for word in name.split(whereSeparator: { !$0.isLetter && !$0.isNumber }) { add(String(word)) }
+            }
+        case .contacts:
+            for contact in m.contacts {
+                add(contact)
+                if let at = contact.lastIndex(of: "@") { add(String(contact[contact.index(after: at)...])) }
+            }
+        case .scope:
+            for scope in m.scope ?? [] { add(scope) }
+        case .grantType:
+            for grant in m.grantTypes ?? [] { add(grant.rawValue) }
+        case .redirectUri:
+            for uri in m.redirectURIs {
+                add(uri)
+                if let host = URIReference(uri)?.host, !host.isEmpty { add(host) }
+            }
+        }
+        return out
+    }
+
+    /// Every (kind, term) pair of a client.
+    public static func allTerms(of client: RegisteredClient) -> [(ClientSearchKind, String)] {
+        allCases.flatMap { kind in kind.terms(of: client).map { (kind, $0) } }
+    }
+}
+
+/// A page of clients.
+public struct ClientPage: Sendable, Equatable {
+    /// The clients on this page.
+    public var clients: [RegisteredClient]
+    /// How many match in all.
+    public var total: Int
+    public init(clients: [RegisteredClient], total: Int) {
+        self.clients = clients
+        self.total = total
+    }
+}

@@ -1,0 +1,183 @@
+public import Logging
+
+/// What an operator can do to any client, through the administration API (`/iam/api/clients`,
+/// INDIGO IAM's shapes) or the command line: list, search, read, create static clients, replace,
+/// delete, rotate secrets and registration access tokens, enable and disable.
+public struct AdminService: Sendable {
+    /// The registration service (validation, credentials, audit).
+    public let registration: RegistrationService
+
+    /// Creates the service.
+    public init(registration: RegistrationService) { self.registration = registration }
+
+    var store: any ClientStore { registration.store }
+
+    /// The most clients on one page (INDIGO IAM's cap).
+    public static let maximumPageSize = 100
+
+    /// A page of clients; `startIndex` is 1-based as in SCIM.
+    public func list(startIndex: Int, count: Int, dynamicOnly: Bool) async throws -> JSONObject {
+        let (offset, limit) = try Self.paging(startIndex: startIndex, count: count)
+        let page = try await registration.withStore { try await store.listClients(offset: offset, limit: limit, dynamicOnly: dynamicOnly) }
+        return envelope(page, startIndex: startIndex)
+    }
+
+    /// A page of the clients found by a search.
+    public func search(text: String, kind: ClientSearchKind, startIndex: Int, count: Int, dynamicOnly: Bool) async throws -> JSONObject {
+        guard (1...256).contains(text.count) else { throw RegistrarError.invalidRequest("search must be 1 to 256 characters") }
+        let (offset, limit) = try Self.paging(startIndex: startIndex, count: count)
+        let page = try await registration.withStore {
+            try await store.searchClients(kind: kind, prefix: text, offset: offset, limit: limit, dynamicOnly: dynamicOnly)
+        }
+        return envelope(page, startIndex: startIndex)
+    }
+
+    static func paging(startIndex: Int, count: Int) throws(RegistrarError) -> (Int, Int) {
+        guard startIndex >= 1 else { throw RegistrarError.invalidRequest("startIndex must be 1 or more") }
+        guard count >= 0 else { throw RegistrarError.invalidRequest("count must not be negative") }
+        return (startIndex - 1, min(count, maximumPageSize))
+    }
+
+    func envelope(_ page: ClientPage, startIndex: Int) -> JSONObject {
+        JSONObject([
+            ("totalResults", .int(Int64(page.total))),
+            ("itemsPerPage", .int(Int64(page.clients.count))),
+            ("startIndex", .int(Int64(startIndex))),
+            ("Resources", .array(page.clients.map { .object(view($0)) })),
+        ])
+    }
+
+    /// The administration view of a client: its registration plus what the server manages.
+    public func view(_ client: RegisteredClient, secret: String? = nil, token: String? = nil) -> JSONObject {
+        var json = ClientResponse(client: client, clientSecret: secret, registrationAccessToken: token,
+                                  registrationClientURI: registration.configuration.registrationClientURI(for: client.clientID)).json
+        if !client.dynamicallyRegistered { json["registration_client_uri"] = nil }
+        json["policy"] = .string(client.policy)
+        json["updated_at"] = .int(client.updatedAt.milliseconds)
+        json["last_used_at"] = client.lastUsedAt.map { .int($0.milliseconds) } ?? .null
+        if client.admin { json["admin"] = .bool(true) }
+        if let changed = client.statusChangedAt { json["status_changed_on"] = .int(changed.milliseconds) }
+        if let by = client.statusChangedBy { json["status_changed_by"] = .string(by) }
+        return json
+    }
+
+    /// One client, or 404 (administrators may know which clients exist).
+    public func client(_ id: String) async throws -> RegisteredClient {
+        guard let client = try await registration.withStore({ try await store.client(id: id) }) else {
+            throw RegistrarError(code: .notFound, status: 404, description: "no client with this client_id")
+        }
+        return client
+    }
+
+    /// Creates a static client (not dynamically registered, no registration access token). The
+    /// administration scopes are granted only with `admin` (the command line's `--admin`).
+    public func create(body: [UInt8], admin: Bool = false, actor: Actor) async throws -> JSONObject {
+        let object = try RegistrationService.parseObject(body)
+        var requested = try ClientMetadata(json: object)
+        if !admin { requested.scope?.removeAll { PolicyEnforcer.reservedScopes.contains($0) } }
+        if requested.scope?.isEmpty == true { requested.scope = nil }
+        let metadata = try registration.validator.validate(requested, configuration: registration.configuration)
+        let now = registration.clock.now()
+        let clientID = registration.random.uuid()
+        let credentials = try registration.issueSecret(for: metadata, clientID: clientID, now: now)
+        var client = RegisteredClient(
+            clientID: clientID, metadata: metadata, createdAt: now, secretDigest: credentials?.digest, sealedSecret: credentials?.sealed,
+            secretExpiresAt: credentials?.expiresAt ?? 0, dynamicallyRegistered: false, reuseRefreshToken: false, policy: "static")
+        client.admin = admin
+        try await registration.withStore { try await store.insert(client) }
+        registration.logger.info("static client created", metadata: ["client_id": .string(clientID), "admin": .stringConvertible(admin)])
+        await registration.record(.created, clientID, actor)
+        return view(client, secret: credentials?.secret)
+    }
+
+    /// Replaces a client's metadata (standard validation; no registration policy applies to an
+    /// administrator). A secret is issued when the method starts needing one.
+    public func replace(_ id: String, body: [UInt8], actor: Actor) async throws -> JSONObject {
+        let current = try await client(id)
+        let object = try RegistrationService.parseObject(body)
+        if let sent = object["client_id"], sent != .string(id), sent != .null {
+            throw RegistrarError.invalidRequest("client_id in the body does not match the client being updated")
+        }
+        var requested = try ClientMetadata(json: object)
+        if !current.admin { requested.scope?.removeAll { PolicyEnforcer.reservedScopes.contains($0) } }
+        let metadata = try registration.validator.validate(requested, configuration: registration.configuration)
+        let now = registration.clock.now()
+        var updated = current
+        updated.metadata = metadata
+        updated.updatedAt = now
+        updated.version += 1
+        var secret: String?
+        let method = metadata.tokenEndpointAuthMethod ?? .clientSecretBasic
+        if !method.usesSecret {
+            updated.secretDigest = nil
+            updated.sealedSecret = nil
+            updated.secretExpiresAt = 0
+        } else if current.secretDigest == nil || (method.needsRecoverableSecret && current.sealedSecret == nil) {
+            let issued = try registration.issueSecret(for: metadata, clientID: id, now: now, clientExpiresAt: current.expiresAt)
+            secret = issued?.secret
+            updated.secretDigest = issued?.digest
+            updated.sealedSecret = issued?.sealed
+            updated.secretExpiresAt = issued?.expiresAt ?? 0
+        }
+        guard try await registration.withStore({ try await store.update(updated, expectedVersion: current.version) }) else {
+            throw RegistrarError.conflict
+        }
+        await registration.record(.updated, id, actor)
+        return view(updated, secret: secret)
+    }
+
+    /// Deletes a client.
+    public func delete(_ id: String, actor: Actor) async throws {
+        guard try await registration.withStore({ try await store.delete(id: id) }) else {
+            throw RegistrarError(code: .notFound, status: 404, description: "no client with this client_id")
+        }
+        registration.logger.info("client deleted by an administrator", metadata: ["client_id": .string(id)])
+        await registration.record(.deleted, id, actor)
+    }
+
+    /// A new client secret, returned once; the old one dies at once.
+    public func rotateSecret(_ id: String, actor: Actor) async throws -> JSONObject {
+        let response = try await registration.replaceSecret(of: try await client(id), token: nil)
+        await registration.record(.secretRotated, id, actor)
+        return view(response.client, secret: response.clientSecret)
+    }
+
+    /// A new registration access token, returned once; the old one dies at once.
+    public func rotateRegistrationToken(_ id: String, actor: Actor) async throws -> JSONObject {
+        let current = try await client(id)
+        let now = registration.clock.now()
+        let token = try registration.makeRegistrationToken(clientID: id, now: now)
+        var updated = current
+        updated.registrationTokenDigest = SecretDigest.of(token)
+        updated.tokenIssuedAt = now
+        updated.updatedAt = now
+        updated.version += 1
+        guard try await registration.withStore({ try await store.update(updated, expectedVersion: current.version) }) else {
+            throw RegistrarError.conflict
+        }
+        await registration.record(.tokenRotated, id, actor)
+        return view(updated, token: token)
+    }
+
+    /// Enables or disables a client. A disabled client cannot authenticate, and its owner cannot
+    /// change it through the registration API (403).
+    public func setActive(_ id: String, _ active: Bool, actor: Actor) async throws {
+        let current = try await client(id)
+        var updated = current
+        updated.active = active
+        updated.statusChangedAt = registration.clock.now()
+        updated.statusChangedBy = actor.adminClientID
+        updated.version += 1
+        guard try await registration.withStore({ try await store.update(updated, expectedVersion: current.version) }) else {
+            throw RegistrarError.conflict
+        }
+        await registration.record(active ? .enabled : .disabled, id, actor)
+    }
+
+    /// Audit events, newest first.
+    public func auditEvents(clientID: String?, since: Timestamp?, limit: Int = 1000) async throws -> [AuditEvent] {
+        guard let store = store as? any AuditStore else { return [] }
+        try? await registration.audit?.flush()
+        return try await registration.withStore { try await store.auditEvents(clientID: clientID, since: since, limit: min(max(limit, 1), 10_000)) }
+    }
+}
