@@ -154,3 +154,11 @@ extension SQLiteStore {
         try await writer.query("SELECT version FROM schema_migrations ORDER BY version", []).compactMap { $0.column("version")?.integer }
     }
 }
+
+extension SQLiteStore {
+    /// The query plan of a statement (`EXPLAIN QUERY PLAN`), one line per step; for tests that check
+    /// an index is used.
+    public func queryPlan(_ sql: String) async throws -> [String] {
+        try await writer.query("EXPLAIN QUERY PLAN " + sql, []).compactMap { $0.column("detail")?.string }
+    }
+}

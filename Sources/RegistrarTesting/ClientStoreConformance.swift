@@ -4,7 +4,7 @@ public import RegistrarCore
 /// (in-memory, SQLite, and every store added later). Each case gets a fresh, empty store.
 public enum ClientStoreConformance {
     /// A store under test: clients and keys.
-    public typealias Store = any ClientStore & KeyStore & TokenStateStore
+    public typealias Store = any ClientStore & KeyStore & TokenStateStore & AuditStore
 
     /// One check.
     public struct Case: Sendable, CustomStringConvertible {
@@ -351,6 +351,63 @@ public enum ClientStoreConformance {
             try expect(keys.first { $0.kid == "k2" }?.retiredAt == nil, "new key not current")
             try expect(try await store.insertSigningKeyIfNone(StoredSigningKey(kid: "k3", algorithm: "RS256", privateKeyPEM: "p", createdAt: Timestamp(milliseconds: 3))) == false,
                        "a second current key was stored")
+        },
+        Case(name: "clients list in pages by client_id, with a dynamic-only filter") { store in
+            for i in 0..<7 {
+                var client = sampleClient(id: "p\(i)")
+                client.dynamicallyRegistered = i % 2 == 0
+                try await store.insert(client)
+            }
+            let first = try await store.listClients(offset: 0, limit: 3, dynamicOnly: false)
+            try expect(first.total == 7 && first.clients.map(\.clientID) == ["p0", "p1", "p2"], "first page differs")
+            let last = try await store.listClients(offset: 6, limit: 3, dynamicOnly: false)
+            try expect(last.clients.map(\.clientID) == ["p6"], "last page differs")
+            let dynamic = try await store.listClients(offset: 0, limit: 10, dynamicOnly: true)
+            try expect(dynamic.total == 4 && dynamic.clients.allSatisfy(\.dynamicallyRegistered), "dynamic filter")
+        },
+        Case(name: "search finds clients by term prefix, and follows updates and deletes") { store in
+            var a = sampleClient(id: "sa")
+            a.metadata.clientName = "Climate Portal"
+            a.metadata.contacts = ["ops@climate.example"]
+            try await store.insert(a)
+            var b = sampleClient(id: "sb")
+            b.metadata.clientName = "Physics portal"
+            try await store.insert(b)
+            func ids(_ kind: ClientSearchKind, _ text: String) async throws -> [String] {
+                try await store.searchClients(kind: kind, prefix: text, offset: 0, limit: 10, dynamicOnly: false).clients.map(\.clientID)
+            }
+            try expect(try await ids(.name, "PORT") == ["sa", "sb"], "name word prefix")
+            try expect(try await ids(.name, "clim") == ["sa"], "name prefix")
+            try expect(try await ids(.contacts, "climate.ex") == ["sa"], "contact domain")
+            try expect(try await ids(.redirectUri, "app.example") == ["sa", "sb"], "redirect host")
+            try expect(try await ids(.scope, "offline") == ["sa", "sb"], "scope")
+            try expect(try await ids(.grantType, "refresh") == ["sa", "sb"], "grant type")
+            try expect(try await ids(.name, "portalx").isEmpty, "no match")
+            var renamed = a
+            renamed.metadata.clientName = "Weather"
+            renamed.version = 2
+            try expect(try await store.update(renamed, expectedVersion: 1), "update refused")
+            try expect(try await ids(.name, "clim").isEmpty, "old name still found")
+            try expect(try await ids(.name, "weath") == ["sa"], "new name not found")
+            _ = try await store.delete(id: "sb")
+            try expect(try await ids(.name, "port").isEmpty, "deleted client still found")
+            let page = try await store.searchClients(kind: .name, prefix: "s", offset: 0, limit: 1, dynamicOnly: false)
+            try expect(page.total == 1 && page.clients.count == 1, "paging of a search")
+        },
+        Case(name: "audit events are appended, read newest first per client, and purged by age") { store in
+            let t0 = Timestamp(milliseconds: 1_700_000_000_000)
+            try await store.appendAudit([
+                AuditEvent(time: t0, kind: .created, clientID: "a", actorIP: "192.0.2.1", initialAccessTokenID: "iat"),
+                AuditEvent(time: Timestamp(milliseconds: t0.milliseconds + 1000), kind: .read, clientID: "a"),
+                AuditEvent(time: Timestamp(milliseconds: t0.milliseconds + 2000), kind: .denied, clientID: "b", outcome: "failure", detail: "invalid_token"),
+            ])
+            let forA = try await store.auditEvents(clientID: "a", since: nil, limit: 10)
+            try expect(forA.map(\.kind) == [.read, .created], "per-client order")
+            try expect(forA.last?.actorIP == "192.0.2.1" && forA.last?.initialAccessTokenID == "iat", "actor lost")
+            let recent = try await store.auditEvents(clientID: nil, since: Timestamp(milliseconds: t0.milliseconds + 1000), limit: 10)
+            try expect(recent.map(\.kind) == [.denied, .read], "since filter")
+            try expect(try await store.purgeAudit(before: Timestamp(milliseconds: t0.milliseconds + 1500)) == 2, "purge count")
+            try expect(try await store.auditEvents(clientID: nil, since: nil, limit: 10).map(\.kind) == [.denied], "purge left the wrong events")
         },
     ]
 }

@@ -150,10 +150,7 @@ struct ClientsCommand: AsyncParsableCommand {
                 guard case .object(let o)? = try? JSONParser.parse(Array(metadata.utf8)) else { throw ValidationError("--metadata must be a JSON object") }
                 object = o
             }
-            if admin {
-                object["grant_types"] = .array([.string("client_credentials")])
-                object["scope"] = .string(([AdminScopes.read, AdminScopes.write] + (scope.map { [$0] } ?? [])).joined(separator: " "))
-            } else if let scope { object["scope"] = .string(scope) }
+            if let scope { object["scope"] = .string(scope) }
             if let name { object["client_name"] = .string(name) }
             if !redirectURI.isEmpty { object["redirect_uris"] = .array(redirectURI.map(JSONValue.string)) }
             if !grantType.isEmpty { object["grant_types"] = .array(grantType.map(JSONValue.string)) }
@@ -243,11 +240,6 @@ struct ClientsCommand: AsyncParsableCommand {
     }
 }
 
-/// The administration scopes.
-enum AdminScopes {
-    static let read = "iam:admin.read"
-    static let write = "iam:admin.write"
-}
 
 /// `registrar audit`: the audit trail.
 struct AuditCommand: AsyncParsableCommand {

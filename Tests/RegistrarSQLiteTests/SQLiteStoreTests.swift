@@ -66,3 +66,18 @@ struct SQLiteStoreTests {
         }
     }
 }
+
+@Suite("SQLite search plan")
+struct SQLiteSearchPlanTests {
+    @Test("a client search seeks the term index instead of scanning every client")
+    func plan() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        let plan = try await database.queryPlan("""
+            SELECT DISTINCT t.client_id FROM client_search_terms t JOIN clients c ON c.client_id = t.client_id
+            WHERE t.kind = 'name' AND t.term >= 'abc' AND t.term < 'abc\u{10FFFF}'
+            """)
+        await database.close()
+        #expect(plan.contains { $0.contains("SEARCH t USING") }, "\(plan)")
+        #expect(!plan.contains { $0.hasPrefix("SCAN c") || $0.hasPrefix("SCAN clients") }, "\(plan)")
+    }
+}

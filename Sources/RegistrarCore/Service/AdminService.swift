@@ -72,7 +72,14 @@ public struct AdminService: Sendable {
     /// Creates a static client (not dynamically registered, no registration access token). The
     /// administration scopes are granted only with `admin` (the command line's `--admin`).
     public func create(body: [UInt8], admin: Bool = false, actor: Actor) async throws -> JSONObject {
-        let object = try RegistrationService.parseObject(body)
+        var object = try RegistrationService.parseObject(body)
+        if admin {
+            // An administration client: client_credentials with both administration scopes (and
+            // whatever else was asked).
+            object["grant_types"] = .array([.string(GrantType.clientCredentials.rawValue)])
+            let extra = object["scope"]?.stringValue.map { [$0] } ?? []
+            object["scope"] = .string((["iam:admin.read", "iam:admin.write"] + extra).joined(separator: " "))
+        }
         var requested = try ClientMetadata(json: object)
         if !admin { requested.scope?.removeAll { PolicyEnforcer.reservedScopes.contains($0) } }
         if requested.scope?.isEmpty == true { requested.scope = nil }
