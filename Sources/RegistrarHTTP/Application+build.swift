@@ -2,6 +2,7 @@ import Foundation
 public import Hummingbird
 public import Logging
 public import RegistrarCore
+import NIOCore
 
 /// Builds the router with every Registrar route and middleware; `main` and the tests both use it.
 /// Routes are mounted under the issuer's path, so `https://host/prefix` serves
@@ -15,6 +16,15 @@ public func buildRouter(service: RegistrationService, tokens: TokenService? = ni
     let root = router.group(RouterPath(base))
     RegistrationController(service: service, options: options).addRoutes(to: root.group(RouterPath(ServerConfiguration.registrationPath)))
     HealthController(service: service).addRoutes(to: root)
+    if options.metricsEnabled {
+        // Prometheus text exposition (https://prometheus.io/docs/instrumenting/exposition_formats/).
+        let metrics = RegistrarMetrics.shared
+        root.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
+        MethodNotAllowed.add(to: root, path: "/metrics", allowed: [.get])
+    }
     if let tokens {
         TokenController(tokens: tokens, options: options).addRoutes(to: root)
         AdminController(admin: AdminService(registration: service), tokens: tokens, options: options).addRoutes(to: root)

@@ -11,6 +11,8 @@ public struct HTTPOptions: Sendable {
     public var trustedProxies: [IPAddressRange] = []
     /// Allowed CORS origins; `["*"]` allows any.
     public var corsAllowedOrigins: [String] = ["*"]
+    /// Whether `GET /metrics` is served.
+    public var metricsEnabled = true
 
     /// No limits, no trusted proxies, CORS open to any origin.
     public init() {}
@@ -21,6 +23,7 @@ public struct HTTPOptions: Sendable {
         failedTokenLimiter = RateLimiter(limit: settings.registration.failedTokenRate, clock: clock)
         trustedProxies = settings.trustedProxies.compactMap(IPAddressRange.init)
         corsAllowedOrigins = settings.corsAllowedOrigins
+        metricsEnabled = settings.metricsEnabled
     }
 }
 

@@ -1,5 +1,6 @@
 public import RegistrarCore
 public import SQLKit
+import Metrics
 
 /// The client store over any sql-kit database: plain statements that any SQL dialect with
 /// `RETURNING` and `ON CONFLICT` runs: SQLite and PostgreSQL.
@@ -17,15 +18,29 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        do { return try await provider.read(body) } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
+        try await measured("read") { try await provider.read(body) }
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        do { return try await provider.write(body) } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
+        try await measured("write") { try await provider.write(body) }
+    }
+
+    /// Runs a database call, timing it and counting it as in flight (how busy the pool is).
+    func measured<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+        let inFlight = Meter(label: "registrar_database_operations_in_flight")
+        inFlight.increment()
+        let start = ContinuousClock.now
+        defer {
+            inFlight.decrement()
+            let elapsed = ContinuousClock.now - start
+            Metrics.Timer(label: "registrar_database_duration_seconds", dimensions: [("operation", operation)])
+                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        }
+        do { return try await body() } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
     }
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        do { return try await provider.transaction(body) } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
+        try await measured("transaction") { try await provider.transaction(body) }
     }
 
     static let columns = """

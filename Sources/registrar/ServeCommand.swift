@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical. [env: REGISTRAR_LOG_LEVEL] (default: info)")
     var logLevel: String?
 
+    @Option(name: .long, help: "Log format: text or json (one object per line). [env: REGISTRAR_LOG_FORMAT] (default: text)")
+    var logFormat: String?
+
     func run() async throws {
         let settings = try databaseOptions.settings()
         let host = host ?? Environment.value("REGISTRAR_HOST") ?? settings.host ?? "127.0.0.1"
@@ -61,7 +64,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         _ = try databaseOptions.resolvedPoolSize(settings)
         _ = try databaseOptions.resolvedTimeout(settings)
+        let format = logFormat ?? Environment.value("REGISTRAR_LOG_FORMAT") ?? settings.logFormat
+        guard ["text", "json"].contains(format) else { throw ValidationError("--log-format must be text or json") }
         LoggingSystem.bootstrap { label in
+            if format == "json" {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
@@ -179,6 +189,13 @@ struct Housekeeping {
                 if let audit = service.store as? any AuditStore {
                     _ = try? await audit.purgeAudit(before: Timestamp(milliseconds: service.clock.now().milliseconds - retention * 1000))
                 }
+            }
+        })
+        // The client count for the metrics, every minute.
+        tasks.append(Task {
+            while !Task.isCancelled {
+                if let count = try? await service.store.countDynamicClients(policy: nil) { RegistrarMetrics.setClientCount(count) }
+                try? await Task.sleep(for: keyReloadInterval)
             }
         })
         // The audit trail is written in batches, every second.

@@ -11,6 +11,10 @@ public struct RegistrarSettings: Sendable, Equatable {
     public var trustedProxies: [String] = []
     /// Origins allowed by CORS; `["*"]` (the default) allows any.
     public var corsAllowedOrigins: [String] = ["*"]
+    /// Whether `GET /metrics` is served (default true).
+    public var metricsEnabled = true
+    /// The log format: `text` (default) or `json`.
+    public var logFormat = "text"
 
     // database
     public var database: String?
@@ -148,6 +152,11 @@ extension RegistrarSettings {
                 throw ConfigurationError(member: "server.trusted_proxies[\(i)]", problem: "must be an IP address or a CIDR range such as 10.0.0.0/8")
             }
             corsAllowedOrigins = try r.strings("cors_allowed_origins") ?? ["*"]
+            metricsEnabled = try r.bool("metrics") ?? true
+            if let format = try r.string("log_format") {
+                guard ["text", "json"].contains(format) else { throw r.fail("log_format", "must be text or json") }
+                logFormat = format
+            }
             for (i, origin) in corsAllowedOrigins.enumerated() where origin != "*" {
                 guard let ref = URIReference(origin), ["http", "https"].contains(ref.scheme), ref.hasValidHost,
                       !origin.dropFirst(ref.scheme.count + 3).contains("/")

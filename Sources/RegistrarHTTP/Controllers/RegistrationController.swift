@@ -30,7 +30,14 @@ struct RegistrationController {
         let bearer = try Self.bearerToken(request)
         if bearer != nil { try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true) }
         let body = try await Self.jsonBody(request, context: context)
-        let response = try await countingFailedTokens(address) { try await service.register(body: body, initialAccessToken: bearer, actor: Actor(ip: address)) }
+        let response: ClientResponse
+        do {
+            response = try await countingFailedTokens(address) { try await service.register(body: body, initialAccessToken: bearer, actor: Actor(ip: address)) }
+        } catch {
+            RegistrarMetrics.registration("refused")
+            throw error
+        }
+        RegistrarMetrics.registration("created")
         return JSONResponse.make(.created, response.json, headers: [.location: response.registrationClientURI])
     }
 
@@ -95,6 +102,7 @@ struct RegistrationController {
         guard let limiter else { return }
         let decision = peek ? await limiter.check(address) : await limiter.take(address)
         if case .limited(let retryAfter) = decision {
+            RegistrarMetrics.rateLimited(what)
             await audit?.record(AuditEvent(time: SystemWallClock().now(), kind: .rateLimited, clientID: nil, actorIP: address,
                                            outcome: "failure", detail: what))
             throw RegistrarError(code: .tooManyRequests, status: 429,

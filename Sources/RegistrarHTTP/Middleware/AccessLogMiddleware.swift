@@ -11,6 +11,7 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         defer {
             let elapsed = ContinuousClock.now - start
             let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            RegistrarMetrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status, duration: elapsed)
             context.logger.info("request", metadata: [
                 "method": .string(request.method.rawValue),
                 "path": .string(request.uri.path),
@@ -18,9 +19,14 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
                 "duration_ms": .string(String(format: "%.2f", ms)),
             ])
         }
-        let response = try await next(request, context)
-        status = response.status.code
-        return response
+        do {
+            let response = try await next(request, context)
+            status = response.status.code
+            return response
+        } catch let error as any HTTPResponseError {
+            status = error.status.code
+            throw error
+        }
     }
 }
 
