@@ -16,6 +16,7 @@ public func buildRouter(service: RegistrationService, tokens: TokenService? = ni
     let root = router.group(RouterPath(base))
     RegistrationController(service: service, options: options).addRoutes(to: root.group(RouterPath(ServerConfiguration.registrationPath)))
     HealthController(service: service).addRoutes(to: root)
+    OpenAPIDocument.addRoute(to: root, issuer: service.configuration.issuer)
     if options.metricsEnabled {
         // Prometheus text exposition (https://prometheus.io/docs/instrumenting/exposition_formats/).
         let metrics = RegistrarMetrics.shared
@@ -31,7 +32,8 @@ public func buildRouter(service: RegistrationService, tokens: TokenService? = ni
     }
     let discovery = DiscoveryController(configuration: service.configuration, keys: service.keyRing,
                                         registrationEnabled: service.settings.registration.mode != .disabled,
-                                        tokenEndpoints: tokens != nil, jwksWindow: tokens?.settings.accessTokenLifetime ?? 0,
+                                        tokenEndpoints: tokens != nil,
+                                        jwksWindow: (tokens?.settings.accessTokenLifetime ?? 0) + TokenService.keyReloadAllowance,
                                         clock: service.clock)
     discovery.addRoutes(to: root)
     if !base.isEmpty {

@@ -44,6 +44,9 @@ public actor JWKSFetcher: ClientKeySource {
     let logger: Logger
     var cache: [String: Entry] = [:]
     var lastForced: [String: Timestamp] = [:]
+    /// When a fetch of a URL last failed: no new attempt for `minimumRefreshInterval`, so a broken
+    /// jwks_uri cannot make every assertion wait for a timeout.
+    var failures: [String: (Timestamp, String)] = [:]
 
     /// Creates a fetcher.
     public init(settings: Settings, clock: any WallClock, logger: Logger) {
@@ -59,8 +62,20 @@ public actor JWKSFetcher: ClientKeySource {
             let mayForce = lastForced[uri].map { now.milliseconds - $0.milliseconds >= settings.minimumRefreshInterval * 1000 } ?? true
             if fresh && (!refresh || !mayForce) { return entry.jwks }
         }
+        if let (failedAt, reason) = failures[uri], now.milliseconds - failedAt.milliseconds < settings.minimumRefreshInterval * 1000 {
+            if let entry = cache[uri] { return entry.jwks }
+            throw FetchError(description: "the last fetch failed (\(reason)); not retried yet")
+        }
         if refresh { lastForced[uri] = now }
-        let jwks = try await fetch(uri)
+        let jwks: JSONObject
+        do {
+            jwks = try await fetch(uri)
+        } catch {
+            if failures.count >= 1000 { failures.removeAll() }
+            failures[uri] = (now, "\(error)")
+            throw error
+        }
+        failures[uri] = nil
         if cache.count >= 1000 { cache.removeAll() }
         cache[uri] = Entry(jwks: jwks, fetchedAt: now)
         return jwks

@@ -34,7 +34,8 @@ enum ConfigurationFile {
             return Array(contents)
         }
         settings.sealingKeyFile = settings.sealingKeyFile.map(resolve)
-        if let database = settings.database, !database.hasPrefix("postgres://"), !database.hasPrefix("postgresql://") {
+        if let database = settings.database, !database.hasPrefix("postgres://"), !database.hasPrefix("postgresql://"),
+           database != ":memory:", !database.hasPrefix("file:"), !database.trimmingCharacters(in: .whitespaces).isEmpty {
             settings.database = resolve(database)
         }
         return settings

@@ -9,9 +9,7 @@ struct KeysCommand: AsyncParsableCommand {
         commandName: "keys",
         abstract: "List and rotate the server's signing keys.",
         discussion: """
-            Rotation makes a new key current; the old key is retired: it signs nothing more but stays
-            in the JWK Set until every access token it signed has expired, so nothing breaks.
-            Running servers pick the new key up within a minute (they reload keys every 60 s).
+            Rotation makes a new key current and retires the old one: it signs nothing more, but it stays in the JWK Set until every access token it signed has expired. Running servers pick the new key up within a minute.
             """,
         subcommands: [List.self, Rotate.self])
 
@@ -29,7 +27,7 @@ struct KeysCommand: AsyncParsableCommand {
             do { keys = try await database.store.signingKeys() } catch { await database.close(); throw error }
             await database.close()
             let now = SystemWallClock().now()
-            let window = settings.tokens.accessTokenLifetime
+            let window = settings.tokens.accessTokenLifetime + TokenService.keyReloadAllowance
             func state(_ key: StoredSigningKey) -> String {
                 guard let retired = key.retiredAt else { return "current" }
                 return now.milliseconds < retired.milliseconds + window * 1000 ? "retired, published" : "retired"
@@ -54,7 +52,7 @@ struct KeysCommand: AsyncParsableCommand {
             abstract: "Make a new signing key current and retire the old one.",
             discussion: "Examples:\n  registrar keys rotate\n  registrar keys rotate --algorithm ES256")
         @OptionGroup var databaseOptions: DatabaseOptions
-        @Option(name: .long, help: "RS256, ES256 or all (default: all).")
+        @Option(name: .long, help: "RS256, ES256 or all.")
         var algorithm: String = "all"
 
         func run() async throws {

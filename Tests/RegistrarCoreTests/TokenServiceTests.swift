@@ -311,6 +311,32 @@ struct TokenEndpointTests {
         #expect(try await f.tokens.introspect(form: ["token": otherToken], credentials: caller) == inactive)
     }
 
+    @Test("public clients cannot introspect or revoke; tokens that outlive the lifetime or postdate a key's retirement are forgeries")
+    func hardening() async throws {
+        let f = try await TokenFixture()
+        let (id, secret) = try await f.client("client_secret_basic")
+        let caller = ClientCredentials.basic(clientID: id, secret: secret!)
+        let token = try #require(try await f.grant(caller)["access_token"]?.stringValue)
+        let publicClient = try await f.registration.register(body: Array(#"{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none"}"#.utf8))
+        await expectInvalidClient { _ = try await f.tokens.introspect(form: ["token": token], credentials: .none(clientID: publicClient.client.clientID)) }
+        await expectInvalidClient { try await f.tokens.revoke(form: ["token": token], credentials: .none(clientID: publicClient.client.clientID)) }
+        // Signed by the server's own current key, but living ten years: not one of ours.
+        var claims = CompactJWS(token)!.claims
+        claims["exp"] = .int(f.clock.now().seconds + 10 * 365 * 86_400)
+        let key = try #require(f.ring.current.key(for: .rs256))
+        let longLived = try JWTSigner.sign(claims: claims, with: key, type: "at+jwt")
+        #expect(try await f.tokens.introspect(form: ["token": longLived], credentials: caller)["active"] == .bool(false))
+        // A key retired long ago "signing" a fresh token: a leaked key.
+        var retired = key
+        retired.retiredAt = Timestamp(milliseconds: f.clock.now().milliseconds - 3_600_000)
+        let ring = KeyRing(ServerKeys(signingKeys: f.ring.current.signingKeys.map { $0.kid == key.kid ? retired : $0 }, sealer: f.ring.current.sealer))
+        let authenticator = ClientAuthenticator(store: f.store, tokenState: f.store, keys: ring, keySource: f.keySource, clock: f.clock,
+                                                uses: f.registration.uses, audiences: [TokenFixture.issuer], logger: Logger(label: "test"))
+        let strict = TokenService(configuration: f.tokens.configuration, settings: f.tokens.settings, store: f.store, tokenState: f.store,
+                                  keys: ring, authenticator: authenticator, clock: f.clock, random: SystemRandomSource(), logger: Logger(label: "test"))
+        #expect(try await strict.introspect(form: ["token": token], credentials: caller)["active"] == .bool(false))
+    }
+
     @Test("revocation by another client changes nothing; unknown tokens are accepted silently")
     func revocation() async throws {
         let f = try await TokenFixture()

@@ -104,6 +104,25 @@ struct TokenHTTPTests {
         }
     }
 
+    @Test("two Authorization headers are invalid_request; malformed Basic reads like any other failure")
+    func headers() async throws {
+        try await withTokenRouter { client, _ in
+            let (id, secret) = try await registerMachine(client)
+            var twice = formHeaders + basicAuth(id, secret)
+            twice.append(HTTPField(name: .authorization, value: "Basic eDp5"))
+            try await client.execute(uri: "/token", method: .post, headers: twice, body: ByteBuffer(string: "grant_type=client_credentials")) { response in
+                #expect(response.oauthError?.code == "invalid_request")
+            }
+            for header in ["Basic !!!", "Bearer abc", "Basic " + Data("no-colon".utf8).base64EncodedString()] {
+                try await client.execute(uri: "/token", method: .post, headers: formHeaders + [.authorization: header],
+                                         body: ByteBuffer(string: "grant_type=client_credentials")) { response in
+                    #expect(response.status == .unauthorized)
+                    #expect(response.oauthError?.description == "client authentication failed")
+                }
+            }
+        }
+    }
+
     @Test("a JSON body is refused: the token endpoint takes forms only")
     func jsonRefused() async throws {
         try await withTokenRouter { client, _ in

@@ -296,6 +296,10 @@ extension RegistrarSettings {
                     do { try PublicJWK.check(jwk, kty: kty) } catch {
                         throw ConfigurationError(member: path, problem: "key \(k) of the JWK Set: \(error.reason)")
                     }
+                    // Statements verify with RS256, PS256 or ES256 only.
+                    guard kty == "RSA" || (kty == "EC" && jwk["crv"]?.stringValue == "P-256") else {
+                        throw ConfigurationError(member: path, problem: "key \(k) of the JWK Set cannot verify RS256, PS256 or ES256 statements (use an RSA or EC P-256 key)")
+                    }
                 }
                 jwks = JSONObject([("keys", .array(keys))])
                 try e.finish()

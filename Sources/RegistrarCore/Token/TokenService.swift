@@ -39,6 +39,9 @@ public struct TokenService: Sendable {
 
     /// The JOSE `typ` of access tokens (RFC 9068 §2.1).
     public static let accessTokenType = "at+jwt"
+    /// Seconds a running instance may go on signing with a key after it was retired elsewhere (it
+    /// reloads keys every 60 s), with some slack.
+    public static let keyReloadAllowance: Int64 = 120
 
     // MARK: - Token endpoint (RFC 6749 §3.2, §4.4, §5)
 
@@ -100,6 +103,8 @@ public struct TokenService: Sendable {
     /// Answers an introspection request. Anything but a live access token of this server is
     /// `{"active": false}`, whatever the reason.
     public func introspect(form: [String: String], credentials: ClientCredentials) async throws -> JSONObject {
+        // RFC 7662 §2.1: the caller must be authorized; a public client (no credential) is not.
+        guard credentials.method != AuthMethod.none else { throw RegistrarError.invalidClient() }
         _ = try await authenticator.authenticate(credentials)
         guard let token = form["token"], !token.isEmpty else { throw RegistrarError.invalidRequest("token is required") }
         guard let claims = try await activeClaims(token) else { return JSONObject([("active", .bool(false))]) }
@@ -122,8 +127,12 @@ public struct TokenService: Sendable {
         let claims = jws.claims
         let now = clock.now()
         guard claims["iss"]?.stringValue == configuration.issuer, case .int(let exp)? = claims["exp"], exp > now.seconds,
+              case .int(let iat)? = claims["iat"], exp - iat <= settings.accessTokenLifetime,
               case .string(let jti)? = claims["jti"], case .string(let clientID)? = claims["client_id"]
         else { return nil }
+        // A retired key signed nothing after its retirement (plus the time instances take to
+        // notice it), so a token it "signed" later is a forgery with a leaked key.
+        if let retired = key.retiredAt, iat * 1000 > retired.milliseconds + Self.keyReloadAllowance * 1000 { return nil }
         guard try await !tokenState.isAccessTokenRevoked(jti: jti) else { return nil }
         // Deleting, disabling or expiring a client ends its tokens.
         guard let client = try await store.client(id: clientID), client.active, !client.isExpired(at: now) else { return nil }
@@ -135,6 +144,8 @@ public struct TokenService: Sendable {
     /// Revokes an access token of the calling client. Tokens that are invalid, foreign or another
     /// client's are ignored, and the answer is the same 200 (RFC 7009 §2.2).
     public func revoke(form: [String: String], credentials: ClientCredentials) async throws {
+        // Access tokens are issued to confidential clients only, so only they revoke.
+        guard credentials.method != AuthMethod.none else { throw RegistrarError.invalidClient() }
         let client = try await authenticator.authenticate(credentials)
         guard let token = form["token"], !token.isEmpty else { throw RegistrarError.invalidRequest("token is required") }
         guard let claims = try await activeClaims(token), claims["client_id"]?.stringValue == client.clientID,

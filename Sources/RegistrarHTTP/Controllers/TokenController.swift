@@ -45,7 +45,9 @@ struct TokenController {
                                             trusted: options.trustedProxies)
         try await RegistrationController.limit(options.failedTokenLimiter, address, what: "failed client authentications", peek: true)
         let form = try await Self.formBody(request, context: context)
-        return (form, try Self.credentials(request, form: form), address)
+        // Missing or malformed credentials count as failed attempts too.
+        let credentials = try await countingFailures(address) { try Self.credentials(request, form: form) }
+        return (form, credentials, address)
     }
 
     func countingFailures<T>(_ address: String, _ body: () async throws -> T) async throws -> T {
@@ -98,16 +100,17 @@ struct TokenController {
     /// The client's credentials: exactly one method (RFC 6749 §2.3).
     static func credentials(_ request: Request, form: [String: String]) throws -> ClientCredentials {
         var found: [ClientCredentials] = []
-        if let header = request.headers[.authorization] {
-            guard header.count > 6, header.prefix(6).lowercased() == "basic " else {
-                throw RegistrarError.invalidClient("only HTTP Basic client authentication is accepted in the Authorization header", basic: true)
-            }
+        let headers = request.headers[values: .authorization]
+        guard headers.count <= 1 else { throw RegistrarError.invalidRequest("only one Authorization header is allowed") }
+        if let header = headers.first {
+            // Every failure reads the same, whatever went wrong (RFC 6749 §5.2).
+            guard header.count > 6, header.prefix(6).lowercased() == "basic " else { throw RegistrarError.invalidClient(basic: true) }
             let encoded = header.dropFirst(6).trimmingSpaces()
             guard let data = Data(base64Encoded: encoded), let decoded = String(data: data, encoding: .utf8),
                   let colon = decoded.firstIndex(of: ":"),
                   let id = formDecode(decoded[..<colon]), let secret = formDecode(decoded[decoded.index(after: colon)...])
             else {
-                throw RegistrarError.invalidClient("the Basic credentials are malformed", basic: true)
+                throw RegistrarError.invalidClient(basic: true)
             }
             found.append(.basic(clientID: id, secret: secret))
         }
@@ -131,7 +134,7 @@ struct TokenController {
             }
             return only
         }
-        guard let id = form["client_id"], !id.isEmpty else { throw RegistrarError.invalidClient("client authentication is required") }
+        guard let id = form["client_id"], !id.isEmpty else { throw RegistrarError.invalidClient() }
         return .none(clientID: id)
     }
 }
