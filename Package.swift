@@ -109,6 +109,7 @@ let package = Package(
             name: "registrar",
             dependencies: [
                 "RegistrarCore",
+                "RegistrarSQL",
                 "RegistrarSQLite",
                 "RegistrarPostgres",
                 "RegistrarHTTP",

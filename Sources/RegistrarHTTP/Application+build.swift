@@ -17,6 +17,14 @@ public func buildRouter(service: RegistrationService, tokens: TokenService? = ni
     RegistrationController(service: service, options: options).addRoutes(to: root.group(RouterPath(ServerConfiguration.registrationPath)))
     HealthController(service: service).addRoutes(to: root)
     OpenAPIDocument.addRoute(to: root, issuer: service.configuration.issuer)
+    if options.benchmarkRoutes {
+        // The ceiling of Benchmarks/run.sh: read and parse a JSON body, answer JSON, touch nothing.
+        root.post("/bench/noop") { request, context -> Response in
+            let body = try await RegistrationController.jsonBody(request, context: context)
+            _ = try RegistrationService.parseObject(body)
+            return JSONResponse.make(.ok, JSONObject([("ok", .bool(true))]))
+        }
+    }
     if options.metricsEnabled {
         // Prometheus text exposition (https://prometheus.io/docs/instrumenting/exposition_formats/).
         let metrics = RegistrarMetrics.shared

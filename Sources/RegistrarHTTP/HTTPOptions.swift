@@ -13,6 +13,8 @@ public struct HTTPOptions: Sendable {
     public var corsAllowedOrigins: [String] = ["*"]
     /// Whether `GET /metrics` is served.
     public var metricsEnabled = true
+    /// Whether `POST /bench/noop` is served (the benchmark suite's ceiling; off unless asked for).
+    public var benchmarkRoutes = false
 
     /// No limits, no trusted proxies, CORS open to any origin.
     public init() {}

@@ -102,6 +102,32 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         }
     }
 
+    /// Inserts many clients in one transaction, with multi-row statements (for seeding benchmarks and
+    /// imports; a duplicate ID fails the whole batch).
+    public func insertMany(_ clients: [RegisteredClient]) async throws {
+        guard !clients.isEmpty else { return }
+        try await transaction { db in
+            var insert = db.insert(into: "clients").columns(
+                "client_id", "document", "created_at", "updated_at", "secret_digest", "registration_token_digest", "version",
+                "policy", "dynamically_registered", "expires_at", "last_used_at")
+            for c in clients {
+                insert = insert.values([c.clientID, c.document, c.createdAt.milliseconds, c.updatedAt.milliseconds, c.secretDigest,
+                                        c.registrationTokenDigest, c.version, c.policy, c.dynamicallyRegistered ? 1 : 0,
+                                        c.expiresAt?.milliseconds, c.lastUsedAt?.milliseconds] as [any Encodable & Sendable])
+            }
+            try await insert.run()
+            var terms = db.insert(into: "client_search_terms").columns("client_id", "kind", "term")
+            var any = false
+            for c in clients {
+                for (kind, term) in ClientSearchKind.allTerms(of: c) {
+                    terms = terms.values([c.clientID, kind.rawValue, term])
+                    any = true
+                }
+            }
+            if any { try await terms.run() }
+        }
+    }
+
     /// Rebuilds the search terms of every client (after the migration that introduced them), in batches.
     public func reindexSearchTerms() async throws -> Int {
         var offset = 0

@@ -21,7 +21,17 @@ public final class SQLiteStore: Sendable {
     let logger: Logger
 
     /// Opens (creating the file and its folder if needed) and migrates the database at `path`.
-    public static func open(path: String, readers readerCount: Int = 2, logger: Logger) async throws -> SQLiteStore {
+    /// How durable a write is when the request that made it is answered.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// Safe against a crash of the process (the default): WAL with `synchronous = NORMAL`; the
+        /// operating system writes the WAL to disk on its own schedule.
+        case process
+        /// Safe against power loss too: WAL with `synchronous = FULL`, an fsync on every commit
+        /// (group commit shares one fsync among the writes that arrive together).
+        case full
+    }
+
+    public static func open(path: String, readers readerCount: Int = 2, durability: Durability = .process, logger: Logger) async throws -> SQLiteStore {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         do {
@@ -38,7 +48,8 @@ public final class SQLiteStore: Sendable {
         var readers: [SQLiteConnection] = []
         var applied: [Int] = []
         do {
-            for statement in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
+            let synchronous = durability == .full ? "FULL" : "NORMAL"
+            for statement in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(synchronous)", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
                 _ = try await writer.query(statement, [])
             }
             let migrator = SQLMigrator(migrations: SQLiteMigrations.all, begin: "BEGIN IMMEDIATE")
@@ -92,37 +103,32 @@ public final class SQLiteStore: Sendable {
     }
 }
 
-/// One writer connection and a few readers (WAL lets them read beside the writer). Writes take
-/// turns on the writer (SQLite has one writer at a time anyway), so that a transaction never has
-/// another request's statement slip into it.
+/// One writer connection and a few readers (WAL lets them read beside the writer). Every write
+/// goes through group commit on the writer (SQLite has one writer at a time anyway): each runs in
+/// its own savepoint of a shared transaction, so a write is atomic on its own and no other
+/// request's statement can slip into it.
 struct SQLiteProvider: SQLDatabaseProvider {
     let writer: any SQLDatabase
     let readers: [any SQLDatabase]
     let counter = Counter()
-    let writeLock = AsyncMutex()
+    let committer: GroupCommitter
+
+    init(writer: any SQLDatabase, readers: [any SQLDatabase]) {
+        self.writer = writer
+        self.readers = readers
+        self.committer = GroupCommitter(db: writer)
+    }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await body(readers.isEmpty ? writer : readers[counter.next() % readers.count])
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let writer = self.writer
-        return try await writeLock.withLock { try await body(writer) }
+        try await committer.run(body)
     }
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let writer = self.writer
-        return try await writeLock.withLock {
-            try await writer.raw("BEGIN IMMEDIATE").run()
-            do {
-                let result = try await body(writer)
-                try await writer.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await writer.raw("ROLLBACK").run()
-                throw error
-            }
-        }
+        try await committer.run(body)
     }
 
     /// Transactions on the one writer are serial already.

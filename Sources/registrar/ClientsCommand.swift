@@ -259,7 +259,7 @@ struct AuditCommand: AsyncParsableCommand {
     func run() async throws {
         let start = try since.map { text -> Timestamp in
             guard let seconds = DurationText.seconds(text) else { throw ValidationError("--since must be a duration such as 1h or 7d") }
-            return Timestamp(milliseconds: SystemWallClock().now().milliseconds - seconds * 1000)
+            return Timestamp(milliseconds: SystemWallClock().now().milliseconds - seconds.secondsAsMilliseconds)
         }
         let events = try await AdminContext.open(databaseOptions).run { try await $0.auditEvents(clientID: clientID, since: start, limit: count) }
         if json { print(JSONWriter.string(.array(events.map { .object($0.json) }))); return }

@@ -26,7 +26,8 @@ struct Database {
         guard !location.trimmingCharacters(in: .whitespaces).isEmpty, location != ":memory:", !location.hasPrefix("file:") else {
             throw ValidationError("--database must be a file path or a postgres:// URL, not \"\(location)\"")
         }
-        let sqlite = try await SQLiteStore.open(path: location, logger: logger)
+        let durability = SQLiteStore.Durability(rawValue: try options.resolvedDurability(registrar)) ?? .process
+        let sqlite = try await SQLiteStore.open(path: location, durability: durability, logger: logger)
         return Database(store: sqlite.store, description: location, close: { await sqlite.close() })
     }
 

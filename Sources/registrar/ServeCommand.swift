@@ -34,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var databaseOptions: DatabaseOptions
 
-    @Option(name: .long, help: "Algorithm that signs registration access tokens: RS256 or ES256. [env: REGISTRAR_TOKEN_ALGORITHM] (default: RS256)")
+    @Option(name: .long, help: "Algorithm that signs registration access tokens: ES256 or RS256. [env: REGISTRAR_TOKEN_ALGORITHM] (default: ES256)")
     var tokenAlgorithm: String?
 
     @Option(name: .long, help: "File holding the 32-byte key (base64) that seals client_secret_jwt secrets; without it the key is kept in the database. [env: REGISTRAR_SEALING_KEY_FILE]")
@@ -46,6 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log format: text or json (one object per line). [env: REGISTRAR_LOG_FORMAT] (default: text)")
     var logFormat: String?
 
+    @Flag(name: .long, help: ArgumentHelp("Serve POST /bench/noop, the ceiling of the benchmark suite. Never in production.", visibility: .hidden))
+    var benchmarkRoutes = false
+
     func run() async throws {
         let settings = try databaseOptions.settings()
         let host = host ?? Environment.value("REGISTRAR_HOST") ?? settings.host ?? "127.0.0.1"
@@ -54,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         let hostForURL = host.contains(":") ? "[\(host)]" : host
         let issuer = issuer ?? Environment.value("REGISTRAR_ISSUER") ?? settings.issuer ?? "http://\(hostForURL):\(portValue)"
         try Self.checkIssuer(issuer)
-        let algorithmName = tokenAlgorithm ?? Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "RS256"
+        let algorithmName = tokenAlgorithm ?? Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "ES256"
         guard let algorithm = SigningAlgorithm(rawValue: algorithmName.uppercased()) else {
             throw ValidationError("--token-algorithm must be RS256 or ES256, not \(algorithmName)")
         }
@@ -64,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         _ = try databaseOptions.resolvedPoolSize(settings)
         _ = try databaseOptions.resolvedTimeout(settings)
+        _ = try databaseOptions.resolvedDurability(settings)
         let format = logFormat ?? Environment.value("REGISTRAR_LOG_FORMAT") ?? settings.logFormat
         guard ["text", "json"].contains(format) else { throw ValidationError("--log-format must be text or json") }
         LoggingSystem.bootstrap { label in
@@ -114,7 +118,9 @@ struct ServeCommand: AsyncParsableCommand {
             let tokens = TokenService(configuration: configuration, settings: settings.tokens, store: database.store, tokenState: database.store,
                                       keys: keyRing, authenticator: authenticator, clock: clock, random: SystemRandomSource(), logger: logger)
             let readyLine = "Registrar is ready at \(configuration.issuer) (database: \(database.description), registration: \(settings.registration.mode.rawValue))\n"
-            let app = buildApplication(service: service, tokens: tokens, options: HTTPOptions(settings: settings, clock: clock),
+            var httpOptions = HTTPOptions(settings: settings, clock: clock)
+            httpOptions.benchmarkRoutes = benchmarkRoutes || Environment.value("REGISTRAR_BENCHMARK_ROUTES") == "1"
+            let app = buildApplication(service: service, tokens: tokens, options: httpOptions,
                                        host: host, port: portValue, logger: logger) { _ in
                 FileHandle.standardOutput.write(Data(readyLine.utf8))
             }

@@ -20,6 +20,15 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "PostgreSQL only: seconds one database call may take before the request is answered 503. [env: REGISTRAR_DATABASE_TIMEOUT] (default: 3)")
     var databaseTimeout: Double?
 
+    @Option(name: .long, help: "SQLite only: process (a 201 survives a crash of the process) or full (it survives power loss too: fsync on commit). [env: REGISTRAR_DURABILITY] (default: process)")
+    var durability: String?
+
+    func resolvedDurability(_ settings: RegistrarSettings) throws -> String {
+        let value = durability ?? Environment.value("REGISTRAR_DURABILITY") ?? settings.durability ?? "process"
+        guard ["process", "full"].contains(value) else { throw ValidationError("--durability must be process or full") }
+        return value
+    }
+
     /// The settings from the configuration file, or the defaults when there is none.
     func settings() throws -> RegistrarSettings {
         guard let path = config ?? Environment.value("REGISTRAR_CONFIG") else { return RegistrarSettings() }

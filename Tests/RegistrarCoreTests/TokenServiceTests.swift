@@ -214,6 +214,14 @@ struct ClientAuthenticationTests {
         await expectInvalidClient {
             _ = try await f.grant(.assertion(keys.sign(f.assertionClaims(id, exp: f.clock.now().seconds + 7200), alg: "RS256", kid: "rsa-1"), clientID: id))
         }
+        // Extreme numbers from the request must be refused, not overflow.
+        for exp in [Int64.max, Int64.min] {
+            var extreme = f.assertionClaims(id)
+            extreme["exp"] = .int(exp)
+            extreme["nbf"] = .int(Int64.min)
+            extreme["iat"] = .int(Int64.max)
+            await expectInvalidClient { _ = try await f.grant(.assertion(keys.sign(extreme, alg: "RS256", kid: "rsa-1"), clientID: id)) }
+        }
         // A tampered signature.
         var tampered = keys.sign(f.assertionClaims(id), alg: "ES256", kid: "ec-1")
         tampered.removeLast(4)
@@ -247,7 +255,7 @@ struct TokenEndpointTests {
         let accessToken = try #require(body["access_token"]?.stringValue)
         let jws = try #require(CompactJWS(accessToken))
         #expect(jws.header["typ"] == .string("at+jwt"))
-        #expect(jws.header["alg"] == .string("RS256"))
+        #expect(jws.header["alg"] == .string("ES256"), "ES256 by default")
         let kid = try #require(jws.header["kid"]?.stringValue)
         let key = try #require(f.ring.current.key(kid: kid))
         #expect(key.verify(jws.signature, over: jws.signingInput))
@@ -323,7 +331,7 @@ struct TokenEndpointTests {
         // Signed by the server's own current key, but living ten years: not one of ours.
         var claims = CompactJWS(token)!.claims
         claims["exp"] = .int(f.clock.now().seconds + 10 * 365 * 86_400)
-        let key = try #require(f.ring.current.key(for: .rs256))
+        let key = try #require(f.ring.current.key(for: .es256))
         let longLived = try JWTSigner.sign(claims: claims, with: key, type: "at+jwt")
         #expect(try await f.tokens.introspect(form: ["token": longLived], credentials: caller)["active"] == .bool(false))
         // A key retired long ago "signing" a fresh token: a leaked key.
@@ -362,17 +370,18 @@ struct TokenEndpointTests {
             _ = try await f.store.insertSigningKeyIfNone(StoredSigningKey(kid: key.kid, algorithm: key.algorithm.rawValue,
                                                                           privateKeyPEM: key.privateKeyPEM, createdAt: key.createdAt))
         }
-        _ = try await f.ring.rotate(.rs256, store: f.store, clock: f.clock)
+        _ = try await f.ring.rotate(.es256, store: f.store, clock: f.clock)
         let after = try #require(try await f.grant(caller)["access_token"]?.stringValue)
         let newKid = try #require(CompactJWS(after)?.header["kid"]?.stringValue)
         #expect(newKid != oldKid)
         #expect(try await f.tokens.introspect(form: ["token": before], credentials: caller)["active"] == .bool(true))
         #expect(try await f.tokens.introspect(form: ["token": after], credentials: caller)["active"] == .bool(true))
         func published(_ kid: String) -> Bool {
-            f.ring.current.publishedJWKS(now: f.clock.now(), window: 3600)["keys"]?.arrayValue?.contains { $0.objectValue?["kid"] == .string(kid) } ?? false
+            f.ring.current.publishedJWKS(now: f.clock.now(), window: 3600 + TokenService.keyReloadAllowance)["keys"]?.arrayValue?.contains { $0.objectValue?["kid"] == .string(kid) } ?? false
         }
         #expect(published(oldKid) && published(newKid))
         f.clock.advance(milliseconds: 3_600_000)
+        f.clock.advance(milliseconds: TokenService.keyReloadAllowance * 1000)
         #expect(!published(oldKid) && published(newKid))
     }
 }

@@ -58,9 +58,9 @@ struct TokenEndToEndTests {
         let (listStatus, listed, _) = try runRegistrar(["keys", "list", "--json", "--database", server.databasePath, "--config", config])
         #expect(listStatus == 0)
         #expect((try JSONParser.parse(Array(listed.utf8)).arrayValue?.count) == 2)
-        let (status, rotated, errors) = try runRegistrar(["keys", "rotate", "--algorithm", "RS256", "--database", server.databasePath, "--config", config])
+        let (status, rotated, errors) = try runRegistrar(["keys", "rotate", "--algorithm", "ES256", "--database", server.databasePath, "--config", config])
         #expect(status == 0, "\(errors)")
-        #expect(rotated.contains("RS256: new current key"))
+        #expect(rotated.contains("ES256: new current key"))
 
         try await server.start(configuration: machineConfiguration)
         let after = try await server.tokenRequest(id: id, secret: secret)

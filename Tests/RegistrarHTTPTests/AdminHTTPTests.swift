@@ -244,6 +244,16 @@ struct AdminHTTPTests {
         }
     }
 
+    @Test("out-of-range numbers in the query are 400, never a crash", arguments: ["9223372036854775807", "-9223372036854775808", "abc"])
+    func auditSince(_ since: String) async throws {
+        try await withTokenRouter { client, service in
+            let token = try await adminToken(client, service)
+            try await client.execute(uri: "/iam/api/audit?since=\(since)", method: .get, headers: bearer(token)) { response in
+                #expect(response.status == .badRequest)
+            }
+        }
+    }
+
     @Test("health: live and ready answer 200; ready is 503 when the database fails")
     func health() async throws {
         try await HTTPFixture.withRouter { client, _ in

@@ -28,9 +28,9 @@ struct HTTPFixture {
         var tokens: TokenService?
         if withTokens {
             let authenticator = ClientAuthenticator(
-                store: database.store, tokenState: database.store, keys: service.keyRing, keySource: NoClientKeySource(), clock: clock,
+                store: store ?? database.store, tokenState: database.store, keys: service.keyRing, keySource: NoClientKeySource(), clock: clock,
                 uses: service.uses, audiences: [issuer, issuer + "/token"], logger: Logger(label: "test"))
-            tokens = TokenService(configuration: service.configuration, settings: TokenSettings(), store: database.store,
+            tokens = TokenService(configuration: service.configuration, settings: TokenSettings(), store: store ?? database.store,
                                   tokenState: database.store, keys: service.keyRing, authenticator: authenticator, clock: clock,
                                   random: SystemRandomSource(), logger: Logger(label: "test"))
         }

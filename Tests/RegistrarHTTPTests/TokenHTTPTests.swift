@@ -123,6 +123,27 @@ struct TokenHTTPTests {
         }
     }
 
+    @Test("TRACE and QUERY on a resource are 405 with Allow, like any other method it lacks", arguments: ["TRACE", "QUERY"])
+    func otherMethods(_ method: String) async throws {
+        try await withTokenRouter { client, _ in
+            try await client.execute(uri: "/token", method: HTTPRequest.Method(method)!) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "POST, OPTIONS")
+            }
+        }
+    }
+
+    @Test("a database outage at the token endpoint is 503, not 500")
+    func outage() async throws {
+        try await HTTPFixture.withRouter(store: FailingStore(error: StoreError.unavailable("down")), withTokens: true) { client, _ in
+            try await client.execute(uri: "/token", method: .post, headers: formHeaders + basicAuth("c", "s"),
+                                     body: ByteBuffer(string: "grant_type=client_credentials")) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.oauthError?.code == "temporarily_unavailable")
+            }
+        }
+    }
+
     @Test("a JSON body is refused: the token endpoint takes forms only")
     func jsonRefused() async throws {
         try await withTokenRouter { client, _ in

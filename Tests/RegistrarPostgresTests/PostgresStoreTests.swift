@@ -12,7 +12,11 @@ let logger = Logger(label: "registrar.tests")
 func withFreshStore<T>(_ body: (PostgresStore, String) async throws -> T) async throws -> T {
     let server = try #require(TestPostgres.url)
     let url = try await TestPostgres.freshDatabase(on: server)
-    let store = try await PostgresStore.open(url: url, logger: logger)
+    // The whole suite runs in parallel on two cores; the store's deadlines are not under test here.
+    var settings = PostgresStore.Settings()
+    settings.requestTimeout = .seconds(30)
+    settings.connectTimeout = .seconds(30)
+    let store = try await PostgresStore.open(url: url, settings: settings, logger: logger)
     do {
         let result = try await body(store, url)
         await store.close()

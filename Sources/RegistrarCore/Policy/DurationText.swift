@@ -1,7 +1,16 @@
-/// Durations written for people: `90s`, `15m`, `12h`, `7d`, `2w`, or a bare number of seconds.
+/// Durations written for people: `90s`, `15m`, `12h`, `7d`, `2w`, or a bare number of seconds; at
+/// most 100 years, so that no arithmetic on them can overflow.
 public enum DurationText {
-    /// The number of seconds, or `nil` if the text is not a duration.
+    /// The longest duration accepted, in seconds.
+    public static let maximum: Int64 = 100 * 365 * 86_400
+
+    /// The number of seconds, or `nil` if the text is not a duration (or is longer than 100 years).
     public static func seconds(_ text: String) -> Int64? {
+        guard let value = parse(text), value <= maximum else { return nil }
+        return value
+    }
+
+    static func parse(_ text: String) -> Int64? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let last = trimmed.last else { return nil }
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]

@@ -20,6 +20,8 @@ public struct RegistrarSettings: Sendable, Equatable {
     public var database: String?
     public var databasePoolSize: Int?
     public var databaseTimeout: Int64?
+    /// SQLite only: `process` (default, safe against a process crash) or `full` (fsync on commit).
+    public var durability: String?
 
     // keys
     public var registrationTokenAlgorithm: SigningAlgorithm?
@@ -172,6 +174,10 @@ extension RegistrarSettings {
             self.database = try r.string("url")
             databasePoolSize = try r.int("pool_size", range: 1...1000)
             databaseTimeout = try r.duration("timeout")
+            if let value = try r.string("durability") {
+                guard ["process", "full"].contains(value) else { throw r.fail("durability", "must be process or full") }
+                durability = value
+            }
             if databaseTimeout == 0 { throw ConfigurationError(member: "database.timeout", problem: "must be more than 0") }
             try r.finish()
         }

@@ -60,11 +60,11 @@ public struct SoftwareStatementVerifier: Sendable {
         }
         if let exp = claims["exp"] {
             guard case .int(let seconds) = exp else { throw Self.invalid("the software statement's exp is not a number of seconds") }
-            if seconds * 1000 <= now.milliseconds { throw Self.invalid("the software statement has expired") }
+            if seconds.secondsAsMilliseconds <= now.milliseconds { throw Self.invalid("the software statement has expired") }
         }
         if let nbf = claims["nbf"] {
             guard case .int(let seconds) = nbf else { throw Self.invalid("the software statement's nbf is not a number of seconds") }
-            if seconds * 1000 > now.milliseconds + 60_000 { throw Self.invalid("the software statement is not valid yet") }
+            if seconds.secondsAsMilliseconds > now.milliseconds + 60_000 { throw Self.invalid("the software statement is not valid yet") }
         }
         for name in Self.forbiddenClaims where claims[name] != nil {
             throw Self.invalid("a software statement must not carry \(name)")

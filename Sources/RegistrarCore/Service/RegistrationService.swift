@@ -358,7 +358,7 @@ public struct RegistrationService: Sendable {
     // MARK: - Steps
 
     /// Parses a request body that must be a JSON object.
-    static func parseObject(_ body: [UInt8]) throws(RegistrarError) -> JSONObject {
+    public static func parseObject(_ body: [UInt8]) throws(RegistrarError) -> JSONObject {
         let value: JSONValue
         do {
             value = try JSONParser.parse(body)
@@ -469,23 +469,7 @@ public struct RegistrationService: Sendable {
 
     /// Runs a store call, turning store failures into the errors a client should see.
     public func withStore<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as RegistrarError {
-            throw error
-        } catch let error as StoreError {
-            switch error {
-            case .unavailable:
-                logger.error("store unavailable", metadata: ["error": .string(error.description)])
-                throw RegistrarError.temporarilyUnavailable()
-            case .tokenUnusable, .limitReached:
-                // Outcomes of a registration, answered by the caller.
-                throw error
-            default:
-                logger.error("store failure", metadata: ["error": .string(error.description)])
-                throw RegistrarError.serverError
-            }
-        }
+        try await storeCall(logger, body)
     }
 }
 

@@ -47,7 +47,7 @@ public struct ClientAuthenticator: Sendable {
         case .assertion(let jwt, let id): claimedID = id ?? CompactJWS(jwt)?.claims["sub"]?.stringValue
         }
         guard let clientID = claimedID, !clientID.isEmpty, clientID.utf8.count <= 256 else { throw refuse("no client_id", nil) }
-        guard let client = try await store.client(id: clientID) else { throw refuse("unknown client", clientID) }
+        guard let client = try await storeCall(logger, { try await store.client(id: clientID) }) else { throw refuse("unknown client", clientID) }
         guard client.active else { throw refuse("client disabled", clientID) }
         guard !client.isExpired(at: now) else { throw refuse("client expired", clientID) }
         let registered = client.metadata.tokenEndpointAuthMethod ?? .clientSecretBasic
@@ -110,14 +110,15 @@ public struct ClientAuthenticator: Sendable {
         default: audience = []
         }
         guard audience.contains(where: { audiences.contains($0) }) else { throw refuse("aud does not name this server", clientID) }
+        // Saturating arithmetic: the numbers come from the request.
         guard case .int(let exp)? = claims["exp"] else { throw refuse("no exp", clientID) }
-        guard exp + Self.leeway > now.seconds else { throw refuse("assertion expired", clientID) }
-        guard exp - now.seconds <= Self.maximumAssertionLifetime else { throw refuse("assertion lives too long", clientID) }
-        if case .int(let nbf)? = claims["nbf"], nbf > now.seconds + Self.leeway { throw refuse("assertion not valid yet", clientID) }
-        if case .int(let iat)? = claims["iat"], iat > now.seconds + Self.leeway { throw refuse("assertion issued in the future", clientID) }
+        guard exp.saturatingAdd(Self.leeway) > now.seconds else { throw refuse("assertion expired", clientID) }
+        guard exp.saturatingSubtract(now.seconds) <= Self.maximumAssertionLifetime else { throw refuse("assertion lives too long", clientID) }
+        if case .int(let nbf)? = claims["nbf"], nbf > now.seconds.saturatingAdd(Self.leeway) { throw refuse("assertion not valid yet", clientID) }
+        if case .int(let iat)? = claims["iat"], iat > now.seconds.saturatingAdd(Self.leeway) { throw refuse("assertion issued in the future", clientID) }
         guard case .string(let jti)? = claims["jti"], !jti.isEmpty, jti.utf8.count <= 256 else { throw refuse("no jti", clientID) }
-        let keepUntil = Timestamp(milliseconds: (exp + Self.leeway) * 1000)
-        guard try await tokenState.useAssertion(jti: jti, clientID: clientID, expiresAt: keepUntil) else {
+        let keepUntil = Timestamp(milliseconds: exp.saturatingAdd(Self.leeway).secondsAsMilliseconds)
+        guard try await storeCall(logger, { try await tokenState.useAssertion(jti: jti, clientID: clientID, expiresAt: keepUntil) }) else {
             throw refuse("replayed jti", clientID)
         }
     }

@@ -127,15 +127,15 @@ public struct TokenService: Sendable {
         let claims = jws.claims
         let now = clock.now()
         guard claims["iss"]?.stringValue == configuration.issuer, case .int(let exp)? = claims["exp"], exp > now.seconds,
-              case .int(let iat)? = claims["iat"], exp - iat <= settings.accessTokenLifetime,
+              case .int(let iat)? = claims["iat"], exp.saturatingSubtract(iat) <= settings.accessTokenLifetime,
               case .string(let jti)? = claims["jti"], case .string(let clientID)? = claims["client_id"]
         else { return nil }
         // A retired key signed nothing after its retirement (plus the time instances take to
         // notice it), so a token it "signed" later is a forgery with a leaked key.
-        if let retired = key.retiredAt, iat * 1000 > retired.milliseconds + Self.keyReloadAllowance * 1000 { return nil }
-        guard try await !tokenState.isAccessTokenRevoked(jti: jti) else { return nil }
+        if let retired = key.retiredAt, iat.secondsAsMilliseconds > retired.milliseconds + Self.keyReloadAllowance * 1000 { return nil }
+        guard try await storeCall(logger, { try await !tokenState.isAccessTokenRevoked(jti: jti) }) else { return nil }
         // Deleting, disabling or expiring a client ends its tokens.
-        guard let client = try await store.client(id: clientID), client.active, !client.isExpired(at: now) else { return nil }
+        guard let client = try await storeCall(logger, { try await store.client(id: clientID) }), client.active, !client.isExpired(at: now) else { return nil }
         return claims
     }
 
@@ -151,7 +151,7 @@ public struct TokenService: Sendable {
         guard let claims = try await activeClaims(token), claims["client_id"]?.stringValue == client.clientID,
               case .string(let jti)? = claims["jti"], case .int(let exp)? = claims["exp"]
         else { return }
-        try await tokenState.revokeAccessToken(jti: jti, expiresAt: Timestamp(milliseconds: exp * 1000))
+        try await storeCall(logger) { try await tokenState.revokeAccessToken(jti: jti, expiresAt: Timestamp(milliseconds: exp.secondsAsMilliseconds)) }
         logger.info("access token revoked", metadata: ["client_id": .string(client.clientID)])
     }
 }
@@ -160,8 +160,9 @@ public struct TokenService: Sendable {
 public struct TokenSettings: Sendable, Equatable {
     /// Seconds an access token lives (default 3600).
     public var accessTokenLifetime: Int64 = 3600
-    /// The algorithm that signs access tokens (RFC 9068 requires resource servers to support RS256).
-    public var accessTokenAlgorithm: SigningAlgorithm = .rs256
+    /// The algorithm that signs access tokens: ES256 by default (cheap to sign); RS256, which every
+    /// RFC 9068 resource server must support, is one setting away.
+    public var accessTokenAlgorithm: SigningAlgorithm = .es256
     /// The `aud` of access tokens; the issuer when `nil`.
     public var audience: String?
     /// Creates the defaults.

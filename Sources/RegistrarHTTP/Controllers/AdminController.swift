@@ -130,8 +130,10 @@ struct AdminController {
         _ = try await authorize(request, context, scope: Self.readScope)
         var since: Timestamp?
         if let text = request.uri.queryParameters.get("since") {
-            guard let seconds = Int64(text) else { throw RegistrarError.invalidRequest("since must be a time in seconds since the epoch") }
-            since = Timestamp(milliseconds: seconds * 1000)
+            guard let seconds = Int64(text), (0...9_000_000_000_000).contains(seconds) else {
+                throw RegistrarError.invalidRequest("since must be a time in seconds since the epoch")
+            }
+            since = Timestamp(milliseconds: seconds.secondsAsMilliseconds)
         }
         let events = try await admin.auditEvents(clientID: request.uri.queryParameters.get("client_id").map { String($0) }, since: since,
                                                  limit: try Self.integer(request, "count", default: 1000))

@@ -6,7 +6,7 @@ import RegistrarCore
 /// it lacks, and `OPTIONS` (including CORS preflight) answered with what it allows. `HEAD` comes
 /// with `GET` (the router generates it).
 enum MethodNotAllowed {
-    static let all: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .head]
+    static let all: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .head, .trace, .connect, HTTPRequest.Method("QUERY")!]
 
     static func add(to group: RouterGroup<RegistrarRequestContext>, path: RouterPath, allowed: [HTTPRequest.Method]) {
         var methods = allowed

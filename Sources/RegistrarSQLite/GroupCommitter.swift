@@ -1,0 +1,90 @@
+import RegistrarSQL
+import SQLKit
+import Synchronization
+
+/// Group commit for the one SQLite writer: writes that arrive while a transaction is running wait,
+/// then run together in the next one, each inside its own savepoint. One commit (one fsync with
+/// `durability: full`) then covers many registrations, and a failing write rolls back only its own
+/// savepoint. Every caller is answered after the commit that made its write durable.
+actor GroupCommitter {
+    struct Job {
+        let work: @Sendable (any SQLDatabase) async throws -> Void
+        let done: @Sendable (Result<Void, any Error>) -> Void
+    }
+
+    let db: any SQLDatabase
+    var queue: [Job] = []
+    var running = false
+    /// Most writes in one transaction.
+    static let maximumBatch = 256
+
+    init(db: any SQLDatabase) { self.db = db }
+
+    /// Runs `body` in the next group transaction and returns its result once that has committed.
+    nonisolated func run<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let box = ResultBox<T>()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let job = Job(work: { db in box.set(try await body(db)) }, done: { continuation.resume(with: $0) })
+            Task { await self.enqueue(job) }
+        }
+        guard let value = box.get() else { throw CancellationError() }
+        return value
+    }
+
+    func enqueue(_ job: Job) {
+        queue.append(job)
+        guard !running else { return }
+        running = true
+        Task { await drain() }
+    }
+
+    func drain() async {
+        while !queue.isEmpty {
+            let batch = Array(queue.prefix(Self.maximumBatch))
+            queue.removeFirst(batch.count)
+            await commit(batch)
+        }
+        running = false
+    }
+
+    func commit(_ batch: [Job]) async {
+        do {
+            try await db.raw("BEGIN IMMEDIATE").run()
+        } catch {
+            for job in batch { job.done(.failure(error)) }
+            return
+        }
+        var outcomes: [Result<Void, any Error>] = []
+        outcomes.reserveCapacity(batch.count)
+        for job in batch {
+            do {
+                try await db.raw("SAVEPOINT registrar_write").run()
+                do {
+                    try await job.work(db)
+                    try await db.raw("RELEASE registrar_write").run()
+                    outcomes.append(.success(()))
+                } catch {
+                    try? await db.raw("ROLLBACK TO registrar_write").run()
+                    try? await db.raw("RELEASE registrar_write").run()
+                    outcomes.append(.failure(error))
+                }
+            } catch {
+                outcomes.append(.failure(error))
+            }
+        }
+        do {
+            try await db.raw("COMMIT").run()
+            for (job, outcome) in zip(batch, outcomes) { job.done(outcome) }
+        } catch {
+            try? await db.raw("ROLLBACK").run()
+            for job in batch { job.done(.failure(error)) }
+        }
+    }
+}
+
+/// Carries a job's result out of the batch.
+final class ResultBox<T: Sendable>: Sendable {
+    private let value = Mutex<T?>(nil)
+    func set(_ new: T) { value.withLock { $0 = new } }
+    func get() -> T? { value.withLock { $0 } }
+}
