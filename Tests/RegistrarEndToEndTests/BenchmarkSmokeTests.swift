@@ -4,21 +4,23 @@ import Testing
 /// Whether wrk is installed (CI installs it; locally `apt-get install wrk`).
 let wrkAvailable: Bool = FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") || FileManager.default.isExecutableFile(atPath: "/usr/local/bin/wrk")
 
-@Suite("Benchmark suite smoke test")
-struct BenchmarkSmokeTests {
-    @Test("Benchmarks/run.sh --quick runs every scenario against the built binary without errors",
-          .enabled(if: wrkAvailable, "wrk is not installed: apt-get install wrk"))
-    func quick() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let (status, output, errors) = try runProcess("/bin/bash", [root.appendingPathComponent("Benchmarks/run.sh").path, "--quick",
-                                                                   "--binary", ServerProcess.binaryURL.path])
-        #expect(status == 0, "run.sh failed:\n\(output)\n\(errors)")
-        for scenario in ["noop", "register", "read", "update", "token", "introspect", "delete"] {
-            let row = output.split(separator: "\n").first { $0.hasPrefix("| \(scenario) ") }
-            #expect(row != nil, "no result for \(scenario)")
-            // The errors column is the sixth; a quick run must have none.
-            let cells = row?.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
-            #expect(cells.count > 5 && cells[5] == "0", "errors in \(scenario): \(row ?? "")")
+extension EndToEnd {
+    @Suite("Benchmark suite smoke test")
+    struct BenchmarkSmokeTests {
+        @Test("Benchmarks/run.sh --quick runs every scenario against the built binary without errors",
+              .enabled(if: wrkAvailable, "wrk is not installed: apt-get install wrk"))
+        func quick() throws {
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let (status, output, errors) = try runProcess("/bin/bash", [root.appendingPathComponent("Benchmarks/run.sh").path, "--quick",
+                                                                       "--binary", ServerProcess.binaryURL.path])
+            #expect(status == 0, "run.sh failed:\n\(output)\n\(errors)")
+            for scenario in ["noop", "register", "read", "update", "token", "introspect", "delete"] {
+                let row = output.split(separator: "\n").first { $0.hasPrefix("| \(scenario) ") }
+                #expect(row != nil, "no result for \(scenario)")
+                // The errors column is the sixth; a quick run must have none.
+                let cells = row?.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+                #expect(cells.count > 5 && cells[5] == "0", "errors in \(scenario): \(row ?? "")")
+            }
         }
     }
 }

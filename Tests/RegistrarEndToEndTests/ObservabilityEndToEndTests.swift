@@ -3,97 +3,99 @@ import NIOHTTP1
 import RegistrarCore
 import Testing
 
-@Suite("End to end: logs, metrics, the operator's command line", .serialized)
-struct ObservabilityEndToEndTests {
-    @Test("a full run at trace level writes JSON logs with one line per request and never a secret or a token")
-    func logsHoldNoSecrets() async throws {
-        let server = try ServerProcess()
-        // An administration client, made on the database before the server starts.
-        let config = try server.writeConfiguration(machineConfiguration)
-        let (adminStatus, adminOutput, adminErrors) = try runRegistrar(["clients", "create", "--admin", "--name", "ops", "--json",
-                                                                        "--database", server.databasePath, "--config", config])
-        #expect(adminStatus == 0, "\(adminErrors)")
-        let adminClient = try #require(try JSONParser.parse(Array(adminOutput.utf8)).objectValue)
-        let adminID = try #require(adminClient["client_id"]?.stringValue), adminSecret = try #require(adminClient["client_secret"]?.stringValue)
+extension EndToEnd {
+    @Suite("End to end: logs, metrics, the operator's command line")
+    struct ObservabilityEndToEndTests {
+        @Test("a full run at trace level writes JSON logs with one line per request and never a secret or a token")
+        func logsHoldNoSecrets() async throws {
+            let server = try ServerProcess()
+            // An administration client, made on the database before the server starts.
+            let config = try server.writeConfiguration(machineConfiguration)
+            let (adminStatus, adminOutput, adminErrors) = try runRegistrar(["clients", "create", "--admin", "--name", "ops", "--json",
+                                                                            "--database", server.databasePath, "--config", config])
+            #expect(adminStatus == 0, "\(adminErrors)")
+            let adminClient = try #require(try JSONParser.parse(Array(adminOutput.utf8)).objectValue)
+            let adminID = try #require(adminClient["client_id"]?.stringValue), adminSecret = try #require(adminClient["client_secret"]?.stringValue)
 
-        try await server.start(extraArguments: ["--log-level", "trace", "--log-format", "json"], configuration: machineConfiguration)
-        var secrets: [String] = [adminSecret]
-        // Registration, read, update, secret rotation, tokens, introspection, revocation, admin calls.
-        let created = try await server.request(.POST, "/iam/api/client-registration",
-                                               json: #"{"grant_types":["client_credentials"],"scope":"read","token_endpoint_auth_method":"client_secret_post"}"#)
-        let id = try #require(created.object?["client_id"]?.stringValue)
-        let rat = try #require(created.object?["registration_access_token"]?.stringValue)
-        secrets += [rat, try #require(created.object?["client_secret"]?.stringValue)]
-        _ = try await server.request(.GET, "/iam/api/client-registration/\(id)", token: rat)
-        let rotated = try await server.request(.POST, "/iam/api/client-registration/\(id)/secret", token: rat)
-        let secret = try #require(rotated.object?["client_secret"]?.stringValue)
-        secrets.append(secret)
-        let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        let token = try await server.request(.POST, "/token", form: "grant_type=client_credentials&client_id=\(id)&client_secret=\(encoded)")
-        let accessToken = try #require(token.object?["access_token"]?.stringValue)
-        secrets.append(accessToken)
-        _ = try await server.request(.POST, "/introspect", form: "token=\(accessToken)&client_id=\(id)&client_secret=\(encoded)")
-        _ = try await server.request(.POST, "/revoke", form: "token=\(accessToken)&client_id=\(id)&client_secret=\(encoded)")
-        _ = try await server.request(.POST, "/token", form: "grant_type=client_credentials&client_id=\(id)&client_secret=wrong-\(encoded)")
-        let adminToken = try await server.tokenRequest(id: adminID, secret: adminSecret, scope: "iam:admin.read iam:admin.write")
-        secrets.append(adminToken)
-        let newRAT = try await server.request(.POST, "/iam/api/clients/\(id)/rat", token: adminToken)
-        secrets.append(try #require(newRAT.object?["registration_access_token"]?.stringValue))
-        let newSecret = try await server.request(.POST, "/iam/api/clients/\(id)/secret", token: adminToken)
-        secrets.append(try #require(newSecret.object?["client_secret"]?.stringValue))
-        _ = try await server.request(.GET, "/iam/api/clients?count=5", token: adminToken)
-        _ = try await server.request(.GET, "/iam/api/client-registration/\(id)", token: rat)  // now a dead token
-        let metrics = try await server.request(.GET, "/metrics")
-        try await server.stop()
+            try await server.start(extraArguments: ["--log-level", "trace", "--log-format", "json"], configuration: machineConfiguration)
+            var secrets: [String] = [adminSecret]
+            // Registration, read, update, secret rotation, tokens, introspection, revocation, admin calls.
+            let created = try await server.request(.POST, "/iam/api/client-registration",
+                                                   json: #"{"grant_types":["client_credentials"],"scope":"read","token_endpoint_auth_method":"client_secret_post"}"#)
+            let id = try #require(created.object?["client_id"]?.stringValue)
+            let rat = try #require(created.object?["registration_access_token"]?.stringValue)
+            secrets += [rat, try #require(created.object?["client_secret"]?.stringValue)]
+            _ = try await server.request(.GET, "/iam/api/client-registration/\(id)", token: rat)
+            let rotated = try await server.request(.POST, "/iam/api/client-registration/\(id)/secret", token: rat)
+            let secret = try #require(rotated.object?["client_secret"]?.stringValue)
+            secrets.append(secret)
+            let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let token = try await server.request(.POST, "/token", form: "grant_type=client_credentials&client_id=\(id)&client_secret=\(encoded)")
+            let accessToken = try #require(token.object?["access_token"]?.stringValue)
+            secrets.append(accessToken)
+            _ = try await server.request(.POST, "/introspect", form: "token=\(accessToken)&client_id=\(id)&client_secret=\(encoded)")
+            _ = try await server.request(.POST, "/revoke", form: "token=\(accessToken)&client_id=\(id)&client_secret=\(encoded)")
+            _ = try await server.request(.POST, "/token", form: "grant_type=client_credentials&client_id=\(id)&client_secret=wrong-\(encoded)")
+            let adminToken = try await server.tokenRequest(id: adminID, secret: adminSecret, scope: "iam:admin.read iam:admin.write")
+            secrets.append(adminToken)
+            let newRAT = try await server.request(.POST, "/iam/api/clients/\(id)/rat", token: adminToken)
+            secrets.append(try #require(newRAT.object?["registration_access_token"]?.stringValue))
+            let newSecret = try await server.request(.POST, "/iam/api/clients/\(id)/secret", token: adminToken)
+            secrets.append(try #require(newSecret.object?["client_secret"]?.stringValue))
+            _ = try await server.request(.GET, "/iam/api/clients?count=5", token: adminToken)
+            _ = try await server.request(.GET, "/iam/api/client-registration/\(id)", token: rat)  // now a dead token
+            let metrics = try await server.request(.GET, "/metrics")
+            try await server.stop()
 
-        let log = server.log
-        let lines = log.split(separator: "\n")
-        #expect(lines.count > 20)
-        #expect(lines.allSatisfy { (try? JSONParser.parse(Array($0.utf8)))?.objectValue != nil }, "a log line is not a JSON object")
-        let requests = lines.filter { $0.contains(#""message":"request""#) }
-        #expect(requests.count >= 13, "one line per request")
-        #expect(requests.allSatisfy { $0.contains(#""status":"#) && $0.contains(#""duration_ms":"#) && $0.contains(#""hb.request.id":"#) })
-        for secret in secrets {
-            #expect(!log.contains(secret), "a secret or token reached the log")
-            // Also no half of one (a truncated token in a message would still leak).
-            #expect(!log.contains(String(secret.prefix(secret.count / 2))) || secret.count < 40, "part of a secret reached the log")
+            let log = server.log
+            let lines = log.split(separator: "\n")
+            #expect(lines.count > 20)
+            #expect(lines.allSatisfy { (try? JSONParser.parse(Array($0.utf8)))?.objectValue != nil }, "a log line is not a JSON object")
+            let requests = lines.filter { $0.contains(#""message":"request""#) }
+            #expect(requests.count >= 13, "one line per request")
+            #expect(requests.allSatisfy { $0.contains(#""status":"#) && $0.contains(#""duration_ms":"#) && $0.contains(#""hb.request.id":"#) })
+            for secret in secrets {
+                #expect(!log.contains(secret), "a secret or token reached the log")
+                // Also no half of one (a truncated token in a message would still leak).
+                #expect(!log.contains(String(secret.prefix(secret.count / 2))) || secret.count < 40, "part of a secret reached the log")
+            }
+            let text = String(decoding: metrics.body, as: UTF8.self)
+            #expect(text.contains(#"registrar_http_requests_total{route="/token",method="POST",status="200"}"#))
+            #expect(text.contains("registrar_registrations_total"))
+            #expect(text.contains("registrar_database_duration_seconds_bucket"))
+            for secret in secrets { #expect(!text.contains(secret)) }
         }
-        let text = String(decoding: metrics.body, as: UTF8.self)
-        #expect(text.contains(#"registrar_http_requests_total{route="/token",method="POST",status="200"}"#))
-        #expect(text.contains("registrar_registrations_total"))
-        #expect(text.contains("registrar_database_duration_seconds_bucket"))
-        for secret in secrets { #expect(!text.contains(secret)) }
-    }
 
-    @Test("`registrar clients` and `registrar audit` work on the database, with tables and JSON")
-    func clientsCommands() async throws {
-        let server = try ServerProcess()
-        let config = try server.writeConfiguration(machineConfiguration)
-        let common = ["--database", server.databasePath, "--config", config]
-        let (status, created, _) = try runRegistrar(["clients", "create", "--name", "portal", "--redirect-uri", "https://portal.example/cb", "--json"] + common)
-        #expect(status == 0)
-        let id = try #require(try JSONParser.parse(Array(created.utf8)).objectValue?["client_id"]?.stringValue)
-        let (_, table, _) = try runRegistrar(["clients", "list"] + common)
-        #expect(table.contains("CLIENT_ID") && table.contains(id) && table.contains("portal"))
-        let (_, found, _) = try runRegistrar(["clients", "list", "--search", "port", "--json"] + common)
-        #expect(try JSONParser.parse(Array(found.utf8)).objectValue?["totalResults"] == .int(1))
-        #expect(try runRegistrar(["clients", "disable", id] + common).0 == 0)
-        let (_, shown, _) = try runRegistrar(["clients", "show", id, "--json"] + common)
-        #expect(try JSONParser.parse(Array(shown.utf8)).objectValue?["active"] == .bool(false))
-        #expect(try runRegistrar(["clients", "enable", id] + common).0 == 0)
-        let (_, secret, _) = try runRegistrar(["clients", "rotate-secret", id] + common)
-        #expect(secret.trimmingCharacters(in: .whitespacesAndNewlines).count == 86)
-        let (_, rat, _) = try runRegistrar(["clients", "rotate-token", id] + common)
-        #expect(rat.split(separator: ".").count == 3)
-        #expect(try runRegistrar(["clients", "delete", id] + common).0 == 0)
-        let (missingStatus, _, missing) = try runRegistrar(["clients", "show", id] + common)
-        #expect(missingStatus != 0 && missing.contains("no client"))
-        let (_, audit, _) = try runRegistrar(["audit", "--client-id", id, "--json"] + common)
-        let kinds = try JSONParser.parse(Array(audit.utf8)).arrayValue?.compactMap { $0.objectValue?["event"]?.stringValue } ?? []
-        #expect(kinds == ["deleted", "token_rotated", "secret_rotated", "enabled", "disabled", "created"], "\(kinds)")
-        #expect(!audit.contains(secret.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let (_, help, _) = try runRegistrar(["clients", "create", "--help"])
-        #expect(help.contains("Examples:"))
+        @Test("`registrar clients` and `registrar audit` work on the database, with tables and JSON")
+        func clientsCommands() async throws {
+            let server = try ServerProcess()
+            let config = try server.writeConfiguration(machineConfiguration)
+            let common = ["--database", server.databasePath, "--config", config]
+            let (status, created, _) = try runRegistrar(["clients", "create", "--name", "portal", "--redirect-uri", "https://portal.example/cb", "--json"] + common)
+            #expect(status == 0)
+            let id = try #require(try JSONParser.parse(Array(created.utf8)).objectValue?["client_id"]?.stringValue)
+            let (_, table, _) = try runRegistrar(["clients", "list"] + common)
+            #expect(table.contains("CLIENT_ID") && table.contains(id) && table.contains("portal"))
+            let (_, found, _) = try runRegistrar(["clients", "list", "--search", "port", "--json"] + common)
+            #expect(try JSONParser.parse(Array(found.utf8)).objectValue?["totalResults"] == .int(1))
+            #expect(try runRegistrar(["clients", "disable", id] + common).0 == 0)
+            let (_, shown, _) = try runRegistrar(["clients", "show", id, "--json"] + common)
+            #expect(try JSONParser.parse(Array(shown.utf8)).objectValue?["active"] == .bool(false))
+            #expect(try runRegistrar(["clients", "enable", id] + common).0 == 0)
+            let (_, secret, _) = try runRegistrar(["clients", "rotate-secret", id] + common)
+            #expect(secret.trimmingCharacters(in: .whitespacesAndNewlines).count == 86)
+            let (_, rat, _) = try runRegistrar(["clients", "rotate-token", id] + common)
+            #expect(rat.split(separator: ".").count == 3)
+            #expect(try runRegistrar(["clients", "delete", id] + common).0 == 0)
+            let (missingStatus, _, missing) = try runRegistrar(["clients", "show", id] + common)
+            #expect(missingStatus != 0 && missing.contains("no client"))
+            let (_, audit, _) = try runRegistrar(["audit", "--client-id", id, "--json"] + common)
+            let kinds = try JSONParser.parse(Array(audit.utf8)).arrayValue?.compactMap { $0.objectValue?["event"]?.stringValue } ?? []
+            #expect(kinds == ["deleted", "token_rotated", "secret_rotated", "enabled", "disabled", "created"], "\(kinds)")
+            #expect(!audit.contains(secret.trimmingCharacters(in: .whitespacesAndNewlines)))
+            let (_, help, _) = try runRegistrar(["clients", "create", "--help"])
+            #expect(help.contains("Examples:"))
+        }
     }
 }
 

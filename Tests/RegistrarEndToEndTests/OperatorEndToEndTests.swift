@@ -18,73 +18,75 @@ func runRegistrar(_ arguments: [String]) throws -> (Int32, String, String) {
     return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
 }
 
-@Suite("End to end: configuration file and initial access tokens", .serialized)
-struct OperatorEndToEndTests {
-    @Test("a bad configuration file stops start-up with the member and the problem")
-    func badConfiguration() async throws {
-        let server = try ServerProcess()
-        let config = try server.writeConfiguration("""
-            registration:
-              mode: sometimes
-            """)
-        let (status, _, errors) = try runRegistrar(["serve", "--port", String(server.port), "--database", server.databasePath, "--config", config])
-        #expect(status != 0)
-        #expect(errors.contains("registration.mode"), "\(errors)")
-        #expect(errors.contains("open, token, disabled"))
-    }
+extension EndToEnd {
+    @Suite("End to end: configuration file and initial access tokens")
+    struct OperatorEndToEndTests {
+        @Test("a bad configuration file stops start-up with the member and the problem")
+        func badConfiguration() async throws {
+            let server = try ServerProcess()
+            let config = try server.writeConfiguration("""
+                registration:
+                  mode: sometimes
+                """)
+            let (status, _, errors) = try runRegistrar(["serve", "--port", String(server.port), "--database", server.databasePath, "--config", config])
+            #expect(status != 0)
+            #expect(errors.contains("registration.mode"), "\(errors)")
+            #expect(errors.contains("open, token, disabled"))
+        }
 
-    @Test("token mode with tokens made by `registrar tokens`: create, use, list, revoke")
-    func tokenLifecycle() async throws {
-        let server = try ServerProcess()
-        let config = try server.writeConfiguration("""
-            registration:
-              mode: token
-              rate_limits:
-                registrations: { per_minute: 0 }
-                failed_tokens: { per_minute: 0 }
-            policies:
-              machines:
-                grant_types:
-                  allowed: [client_credentials]
-                scopes:
-                  default: [compute]
-            """)
-        let common = ["--database", server.databasePath, "--config", config]
-        let (unknownStatus, _, unknownErrors) = try runRegistrar(["tokens", "create", "--policy", "nobody"] + common)
-        #expect(unknownStatus != 0 && unknownErrors.contains("no policy named \"nobody\""))
+        @Test("token mode with tokens made by `registrar tokens`: create, use, list, revoke")
+        func tokenLifecycle() async throws {
+            let server = try ServerProcess()
+            let config = try server.writeConfiguration("""
+                registration:
+                  mode: token
+                  rate_limits:
+                    registrations: { per_minute: 0 }
+                    failed_tokens: { per_minute: 0 }
+                policies:
+                  machines:
+                    grant_types:
+                      allowed: [client_credentials]
+                    scopes:
+                      default: [compute]
+                """)
+            let common = ["--database", server.databasePath, "--config", config]
+            let (unknownStatus, _, unknownErrors) = try runRegistrar(["tokens", "create", "--policy", "nobody"] + common)
+            #expect(unknownStatus != 0 && unknownErrors.contains("no policy named \"nobody\""))
 
-        let (status, created, notice) = try runRegistrar(["tokens", "create", "--policy", "machines", "--max-uses", "1", "--expires-in", "1h", "--note", "e2e"] + common)
-        #expect(status == 0, "\(notice)")
-        let token = created.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(token.hasPrefix("rgi_"))
+            let (status, created, notice) = try runRegistrar(["tokens", "create", "--policy", "machines", "--max-uses", "1", "--expires-in", "1h", "--note", "e2e"] + common)
+            #expect(status == 0, "\(notice)")
+            let token = created.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(token.hasPrefix("rgi_"))
 
-        try await server.start(configuration: try String(contentsOfFile: config, encoding: .utf8))
-        #expect(server.output.contains("registration: token"))
-        let anonymous = try await server.request(.POST, "/iam/api/client-registration", json: #"{"grant_types":["client_credentials"]}"#)
-        #expect(anonymous.status == 401)
-        #expect(anonymous.headers.first(name: "WWW-Authenticate") == "Bearer")
-        let registered = try await server.request(.POST, "/iam/api/client-registration", token: token, json: #"{"grant_types":["client_credentials"]}"#)
-        #expect(registered.status == 201)
-        #expect(registered.object?["scope"] == .string("compute"))
-        let again = try await server.request(.POST, "/iam/api/client-registration", token: token, json: #"{"grant_types":["client_credentials"]}"#)
-        #expect(again.status == 401, "a single-use token registered twice")
-        try await server.stop()
+            try await server.start(configuration: try String(contentsOfFile: config, encoding: .utf8))
+            #expect(server.output.contains("registration: token"))
+            let anonymous = try await server.request(.POST, "/iam/api/client-registration", json: #"{"grant_types":["client_credentials"]}"#)
+            #expect(anonymous.status == 401)
+            #expect(anonymous.headers.first(name: "WWW-Authenticate") == "Bearer")
+            let registered = try await server.request(.POST, "/iam/api/client-registration", token: token, json: #"{"grant_types":["client_credentials"]}"#)
+            #expect(registered.status == 201)
+            #expect(registered.object?["scope"] == .string("compute"))
+            let again = try await server.request(.POST, "/iam/api/client-registration", token: token, json: #"{"grant_types":["client_credentials"]}"#)
+            #expect(again.status == 401, "a single-use token registered twice")
+            try await server.stop()
 
-        let (listStatus, listed, _) = try runRegistrar(["tokens", "list", "--json"] + common)
-        #expect(listStatus == 0)
-        let tokens = try JSONParser.parse(Array(listed.utf8)).arrayValue ?? []
-        #expect(tokens.count == 1)
-        let entry = try #require(tokens.first?.objectValue)
-        #expect(entry["state"] == .string("used up") && entry["uses"] == .int(1) && entry["policy"] == .string("machines"))
-        #expect(entry["note"] == .string("e2e"))
-        #expect(!listed.contains(token), "list printed the token")
-        let id = try #require(entry["id"]?.stringValue)
+            let (listStatus, listed, _) = try runRegistrar(["tokens", "list", "--json"] + common)
+            #expect(listStatus == 0)
+            let tokens = try JSONParser.parse(Array(listed.utf8)).arrayValue ?? []
+            #expect(tokens.count == 1)
+            let entry = try #require(tokens.first?.objectValue)
+            #expect(entry["state"] == .string("used up") && entry["uses"] == .int(1) && entry["policy"] == .string("machines"))
+            #expect(entry["note"] == .string("e2e"))
+            #expect(!listed.contains(token), "list printed the token")
+            let id = try #require(entry["id"]?.stringValue)
 
-        let (tableStatus, table, _) = try runRegistrar(["tokens", "list"] + common)
-        #expect(tableStatus == 0 && table.contains("POLICY") && table.contains(id))
-        let (revokeStatus, revoked, _) = try runRegistrar(["tokens", "revoke", id] + common)
-        #expect(revokeStatus == 0 && revoked.contains("revoked"))
-        let (missingStatus, _, missing) = try runRegistrar(["tokens", "revoke", "no-such-id"] + common)
-        #expect(missingStatus != 0 && missing.contains("no initial access token"))
+            let (tableStatus, table, _) = try runRegistrar(["tokens", "list"] + common)
+            #expect(tableStatus == 0 && table.contains("POLICY") && table.contains(id))
+            let (revokeStatus, revoked, _) = try runRegistrar(["tokens", "revoke", id] + common)
+            #expect(revokeStatus == 0 && revoked.contains("revoked"))
+            let (missingStatus, _, missing) = try runRegistrar(["tokens", "revoke", "no-such-id"] + common)
+            #expect(missingStatus != 0 && missing.contains("no initial access token"))
+        }
     }
 }
