@@ -47,7 +47,42 @@ actor GroupCommitter {
         running = false
     }
 
+    /// Runs a batch in one transaction. The fast path runs the jobs back to back; if one fails,
+    /// the transaction is rolled back and the jobs are replayed, each in its own savepoint, so that
+    /// only the failing one fails (writes are idempotent until committed, so replaying is safe).
     func commit(_ batch: [Job]) async {
+        if await runTogether(batch) { return }
+        await runIsolated(batch)
+    }
+
+    /// All jobs in one transaction; `false` (and nothing answered) if any job failed.
+    func runTogether(_ batch: [Job]) async -> Bool {
+        do {
+            try await db.raw("BEGIN IMMEDIATE").run()
+        } catch {
+            for job in batch { job.done(.failure(error)) }
+            return true
+        }
+        for job in batch {
+            do {
+                try await job.work(db)
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                return false
+            }
+        }
+        do {
+            try await db.raw("COMMIT").run()
+            for job in batch { job.done(.success(())) }
+        } catch {
+            try? await db.raw("ROLLBACK").run()
+            for job in batch { job.done(.failure(error)) }
+        }
+        return true
+    }
+
+    /// The slow path: each job in its own savepoint of one transaction.
+    func runIsolated(_ batch: [Job]) async {
         do {
             try await db.raw("BEGIN IMMEDIATE").run()
         } catch {
