@@ -51,7 +51,7 @@ public final class PostgresStore: Sendable {
             // Migrations may wait for another instance's lock, so they get a longer deadline.
             let applied = try await withDeadline(.seconds(60)) {
                 try await client.withConnection { connection in
-                    try await migrator.migrate(on: connection.sql(queryLogLevel: .trace), now: SystemWallClock().now().milliseconds, logger: logger)
+                    try await migrator.migrate(on: connection.sql(queryLogLevel: nil), now: SystemWallClock().now().milliseconds, logger: logger)
                 }
             }
             if applied.contains(5) {
@@ -140,7 +140,7 @@ struct PostgresProvider: SQLDatabaseProvider {
         do {
             let result = try await withDeadline(deadline) {
                 try await client.withConnection { connection in
-                    try await body(connection.sql(queryLogLevel: .trace))
+                    try await body(connection.sql(queryLogLevel: nil))
                 }
             }
             outage.clear()
@@ -157,7 +157,7 @@ struct PostgresProvider: SQLDatabaseProvider {
         do {
             let result = try await withDeadline(deadline) {
                 try await client.withTransaction(logger: logger) { connection in
-                    try await body(connection.sql(queryLogLevel: .trace))
+                    try await body(connection.sql(queryLogLevel: nil))
                 }
             }
             outage.clear()

@@ -52,6 +52,27 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         try await transaction { db in try await Self.insert(client, into: db) }
     }
 
+    /// Inserts clients and their search terms with multi-row statements (all or nothing within the
+    /// caller's transaction).
+    public static func insertRows(_ clients: [RegisteredClient], into db: any SQLDatabase) async throws {
+        var insert = db.insert(into: "clients").columns(
+            "client_id", "document", "created_at", "updated_at", "secret_digest", "registration_token_digest", "version",
+            "policy", "dynamically_registered", "expires_at", "last_used_at")
+        for c in clients {
+            insert = insert.values([c.clientID, c.document, c.createdAt.milliseconds, c.updatedAt.milliseconds, c.secretDigest,
+                                    c.registrationTokenDigest, c.version, c.policy, c.dynamicallyRegistered ? 1 : 0,
+                                    c.expiresAt?.milliseconds, c.lastUsedAt?.milliseconds] as [any Encodable & Sendable])
+        }
+        try await insert.run()
+        let rows = clients.flatMap { c in ClientSearchKind.allTerms(of: c).map { (c.clientID, $0.0.rawValue, $0.1) } }
+            .sorted { ($0.1, $0.2) < ($1.1, $1.2) }  // index order: better locality
+        for start in stride(from: 0, to: rows.count, by: 1000) {
+            var terms = db.insert(into: "client_search_terms").columns("client_id", "kind", "term")
+            for row in rows[start..<min(start + 1000, rows.count)] { terms = terms.values([row.0, row.1, row.2]) }
+            try await terms.run()
+        }
+    }
+
     static func insert(_ client: RegisteredClient, into db: any SQLDatabase) async throws {
         try await db.raw("""
             INSERT INTO clients (\(unsafeRaw: Self.columns))
@@ -106,26 +127,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// imports; a duplicate ID fails the whole batch).
     public func insertMany(_ clients: [RegisteredClient]) async throws {
         guard !clients.isEmpty else { return }
-        try await transaction { db in
-            var insert = db.insert(into: "clients").columns(
-                "client_id", "document", "created_at", "updated_at", "secret_digest", "registration_token_digest", "version",
-                "policy", "dynamically_registered", "expires_at", "last_used_at")
-            for c in clients {
-                insert = insert.values([c.clientID, c.document, c.createdAt.milliseconds, c.updatedAt.milliseconds, c.secretDigest,
-                                        c.registrationTokenDigest, c.version, c.policy, c.dynamicallyRegistered ? 1 : 0,
-                                        c.expiresAt?.milliseconds, c.lastUsedAt?.milliseconds] as [any Encodable & Sendable])
-            }
-            try await insert.run()
-            var terms = db.insert(into: "client_search_terms").columns("client_id", "kind", "term")
-            var any = false
-            for c in clients {
-                for (kind, term) in ClientSearchKind.allTerms(of: c) {
-                    terms = terms.values([c.clientID, kind.rawValue, term])
-                    any = true
-                }
-            }
-            if any { try await terms.run() }
-        }
+        try await transaction { db in try await Self.insertRows(clients, into: db) }
     }
 
     /// Rebuilds the search terms of every client (after the migration that introduced them), in batches.
@@ -195,6 +197,12 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     public func register(_ client: RegisteredClient, spendingToken tokenID: String?, limits: ClientLimits, now: Timestamp) async throws {
+        // The common case (no token to spend, no cap to check) can share statements with other
+        // registrations arriving at the same moment.
+        if tokenID == nil, !client.dynamicallyRegistered || (limits.total == nil && limits.perPolicy == nil) {
+            let batched: Bool? = try await measured("write") { try await provider.insertClientBatched(client) }
+            if batched != nil { return }
+        }
         let capLock = provider.capLockStatement
         try await transaction { db in
             if let tokenID {
@@ -244,11 +252,18 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     public func recordUse(_ uses: [String: Timestamp]) async throws {
         guard !uses.isEmpty else { return }
         let batch = uses.sorted { $0.key < $1.key }
-        try await transaction { db in
-            for (id, time) in batch {
+        // One statement per 500 clients: UPDATE ... FROM (VALUES ...), which SQLite and PostgreSQL
+        // both name column1, column2.
+        for chunk in stride(from: 0, to: batch.count, by: 500).map({ Array(batch[$0..<min($0 + 500, batch.count)]) }) {
+            try await write { db in
+                var values = SQLQueryString("")
+                for (index, (id, time)) in chunk.enumerated() {
+                    if index > 0 { values.appendLiteral(", ") }
+                    values.appendInterpolation("(\(bind: id), \(bind: time.milliseconds))" as SQLQueryString)
+                }
                 try await db.raw("""
-                    UPDATE clients SET last_used_at = \(bind: time.milliseconds)
-                    WHERE client_id = \(bind: id) AND (last_used_at IS NULL OR last_used_at < \(bind: time.milliseconds))
+                    UPDATE clients SET last_used_at = v.column2 FROM (VALUES \(values)) AS v
+                    WHERE clients.client_id = v.column1 AND (clients.last_used_at IS NULL OR clients.last_used_at < v.column2)
                     """).run()
             }
         }

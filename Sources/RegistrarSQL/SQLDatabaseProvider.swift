@@ -1,4 +1,5 @@
 public import SQLKit
+public import RegistrarCore
 
 /// How a SQL store reaches its database: a database handle for a read or a write, and the
 /// translation of driver errors into ``RegistrarCore/StoreError``s. SQLite hands out its writer
@@ -16,4 +17,12 @@ public protocol SQLDatabaseProvider: Sendable {
     var capLockStatement: String? { get }
     /// Turns a driver error into a `StoreError` (unavailable, duplicate or corrupt).
     func translate(_ error: any Error) -> any Error
+    /// Inserts a new client (with its search terms) together with other clients arriving at the
+    /// same time, in multi-row statements; `nil` when the provider has no such path (then the store
+    /// runs its own transaction).
+    func insertClientBatched(_ client: RegisteredClient) async throws -> Bool?
+}
+
+extension SQLDatabaseProvider {
+    public func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? { nil }
 }

@@ -1,3 +1,4 @@
+import RegistrarCore
 import RegistrarSQL
 import SQLKit
 import Synchronization
@@ -10,6 +11,8 @@ actor GroupCommitter {
     struct Job {
         let work: @Sendable (any SQLDatabase) async throws -> Void
         let done: @Sendable (Result<Void, any Error>) -> Void
+        /// A new client to insert: such jobs share multi-row statements in the fast path.
+        var client: RegisteredClient?
     }
 
     let db: any SQLDatabase
@@ -29,6 +32,16 @@ actor GroupCommitter {
         }
         guard let value = box.get() else { throw CancellationError() }
         return value
+    }
+
+    /// Inserts a client in the next group transaction, in statements shared with the other clients
+    /// of that batch.
+    nonisolated func insert(_ client: RegisteredClient) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let job = Job(work: { db in try await SQLClientStore.insertRows([client], into: db) },
+                          done: { continuation.resume(with: $0) }, client: client)
+            Task { await self.enqueue(job) }
+        }
     }
 
     func enqueue(_ job: Job) {
@@ -63,13 +76,13 @@ actor GroupCommitter {
             for job in batch { job.done(.failure(error)) }
             return true
         }
-        for job in batch {
-            do {
-                try await job.work(db)
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                return false
-            }
+        let inserts = batch.compactMap(\.client)
+        do {
+            if !inserts.isEmpty { try await SQLClientStore.insertRows(inserts, into: db) }
+            for job in batch where job.client == nil { try await job.work(db) }
+        } catch {
+            try? await db.raw("ROLLBACK").run()
+            return false
         }
         do {
             try await db.raw("COMMIT").run()

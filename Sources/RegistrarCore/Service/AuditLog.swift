@@ -16,19 +16,29 @@ public actor AuditLog {
         self.logger = logger
     }
 
-    /// Notes an event; written at the next flush.
-    public func record(_ event: AuditEvent) async {
+    /// Notes an event; written at the next flush. Never waits for the database: past 1,000
+    /// waiting events a flush starts in the background.
+    public func record(_ event: AuditEvent) {
         pending.append(event)
-        if pending.count >= 200 { try? await flush() }
+        if pending.count >= 1000 && !flushing {
+            flushing = true
+            Task { try? await self.flush(); self.doneFlushing() }
+        }
     }
 
-    /// Writes what has been noted. On failure the events are kept for the next flush (at most 10,000).
+    var flushing = false
+    func doneFlushing() { flushing = false }
+
+    /// Writes what has been noted, 500 events per statement. On failure the events are kept for
+    /// the next flush (at most 10,000).
     public func flush() async throws {
         guard !pending.isEmpty else { return }
         let batch = pending
         pending = []
         do {
-            try await store.appendAudit(batch)
+            for start in stride(from: 0, to: batch.count, by: 500) {
+                try await store.appendAudit(Array(batch[start..<min(start + 500, batch.count)]))
+            }
             written += batch.count
         } catch {
             pending = Array((batch + pending).suffix(10_000))

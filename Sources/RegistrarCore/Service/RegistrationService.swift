@@ -391,7 +391,7 @@ public struct RegistrationService: Sendable {
         let now = clock.now()
         // An expired client counts as deleted (the reaper removes it later).
         guard !client.isExpired(at: now) else { throw RegistrarError.invalidToken() }
-        await uses.record(client.clientID, at: now)
+        await uses.record(client.clientID, at: now, stored: client.lastUsedAt)
         return AuthenticatedClient(client: client, token: bearer)
     }
 

@@ -67,7 +67,7 @@ public struct ClientAuthenticator: Sendable {
             }
             try await verifyAssertion(jwt, client: client, now: now, refuse: refuse)
         }
-        await uses.record(clientID, at: now)
+        await uses.record(clientID, at: now, stored: client.lastUsedAt)
         return client
     }
 
