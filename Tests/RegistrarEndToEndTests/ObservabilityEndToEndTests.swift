@@ -66,6 +66,23 @@ extension EndToEnd {
             for secret in secrets { #expect(!text.contains(secret)) }
         }
 
+        @Test("a server that starts at trace level on an empty database logs neither the signing keys it makes nor the secrets it issues")
+        func traceOnFreshDatabase() async throws {
+            let server = try ServerProcess()
+            try await server.start(extraArguments: ["--log-level", "trace"], configuration: machineConfiguration)
+            let created = try await server.request(.POST, "/iam/api/client-registration", json: #"{"grant_types":["client_credentials"]}"#)
+            #expect(created.status == 201)
+            let secret = try #require(created.object?["client_secret"]?.stringValue)
+            let rat = try #require(created.object?["registration_access_token"]?.stringValue)
+            try await server.stop()
+            let log = server.log
+            #expect(log.contains(" trace "), "the server logged at trace level")
+            #expect(!log.contains("PRIVATE KEY"), "a signing key reached the log")
+            #expect(!log.contains(secret) && !log.contains(rat), "a secret reached the log")
+            // Digests at rest are secrets too: a stored digest must not be logged either.
+            #expect(!log.contains(String(SecretDigest.of(secret).dropFirst("sha256:".count))), "a secret's digest reached the log")
+        }
+
         @Test("`registrar clients` and `registrar audit` work on the database, with tables and JSON")
         func clientsCommands() async throws {
             let server = try ServerProcess()
