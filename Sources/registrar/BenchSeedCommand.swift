@@ -23,7 +23,7 @@ struct BenchSeedCommand: AsyncParsableCommand {
         var logger = Logger(label: "registrar")
         logger.logLevel = .warning
         let database = try await Database.open(options: databaseOptions, settings: settings, logger: logger)
-        guard let store = database.store as? SQLClientStore else { await database.close(); throw ValidationError("seeding needs a SQL store") }
+        guard let store = database.store as? SQLClientStore else { await database.close(); throw CommandFailure("seeding needs a SQL store") }
         let template = try MetadataValidator.standard.validate(try ClientMetadata(json: JSONObject([
             ("redirect_uris", .array([.string("https://bench.example/cb")])), ("client_name", .string("bench client")),
             ("grant_types", .array([.string("authorization_code"), .string("client_credentials")])),

@@ -16,8 +16,17 @@ struct AdminContext {
         do {
             let sealing = try (sealingKeyFile ?? Environment.value("REGISTRAR_SEALING_KEY_FILE") ?? settings.sealingKeyFile).map(ServeCommand.readSealingKey)
             let keys = try await ServerKeys.load(from: database.store, clock: SystemWallClock(), random: SystemRandomSource(), sealingKey: sealing)
-            var configuration = ServerConfiguration(issuer: try Environment.value("REGISTRAR_ISSUER") ?? settings.issuer ?? "http://127.0.0.1:8080")
-            configuration.registrationTokenAlgorithm = settings.registrationTokenAlgorithm ?? .rs256
+            // The same issuer and token algorithm as `registrar serve` works out from the same sources,
+            // so that the tokens and URLs this command hands out are the server's.
+            let host = try Environment.value("REGISTRAR_HOST") ?? settings.host ?? "127.0.0.1"
+            let port = try Environment.integer("REGISTRAR_PORT") ?? settings.port ?? 8080
+            let hostForURL = host.contains(":") ? "[\(host)]" : host
+            var configuration = ServerConfiguration(issuer: try Environment.value("REGISTRAR_ISSUER") ?? settings.issuer ?? "http://\(hostForURL):\(port)")
+            let algorithmName = try Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "ES256"
+            guard let algorithm = SigningAlgorithm(rawValue: algorithmName.uppercased()) else {
+                throw ValidationError("REGISTRAR_TOKEN_ALGORITHM must be RS256 or ES256, not \(algorithmName)")
+            }
+            configuration.registrationTokenAlgorithm = algorithm
             configuration.clientSecretLifetime = settings.registration.clientSecretLifetime
             let service = RegistrationService(configuration: configuration, store: database.store, keys: keys, settings: settings, logger: logger)
             return AdminContext(database: database, admin: AdminService(registration: service))
@@ -116,7 +125,8 @@ struct ClientsCommand: AsyncParsableCommand {
         @Argument(help: "The client_id.") var clientID: String
         @Flag(name: .long, help: "Print JSON.") var json = false
         func run() async throws {
-            let view = try await AdminContext.open(databaseOptions).run { admin in admin.view(try await admin.client(clientID)) }
+            var view = JSONObject()
+            try await ClientsCommand.operate(databaseOptions) { admin in view = admin.view(try await admin.client(clientID)) }
             ClientsCommand.printClient(view, json: json)
         }
     }
@@ -162,7 +172,7 @@ struct ClientsCommand: AsyncParsableCommand {
                     try await service.create(body: body, admin: admin, actor: .commandLine)
                 }
             } catch let error as RegistrarError {
-                throw ValidationError("\(error.code.rawValue): \(error.errorDescription)")
+                throw CommandFailure("\(error.code.rawValue): \(error.errorDescription)")
             }
             ClientsCommand.printClient(view, json: json)
             if !json { FileHandle.standardError.write(Data("the client secret is shown only this once\n".utf8)) }
@@ -235,7 +245,7 @@ struct ClientsCommand: AsyncParsableCommand {
         do {
             try await AdminContext.open(options, sealingKeyFile: sealing).run(body)
         } catch let error as RegistrarError {
-            throw ValidationError(error.errorDescription)
+            throw CommandFailure(error.errorDescription)
         }
     }
 }
@@ -258,7 +268,7 @@ struct AuditCommand: AsyncParsableCommand {
 
     func run() async throws {
         let start = try since.map { text -> Timestamp in
-            guard let seconds = DurationText.seconds(text) else { throw ValidationError("--since must be a duration such as 1h or 7d") }
+            guard let seconds = DurationText.seconds(text) else { throw ValidationError("--since must be a duration such as 1h or 7d (at most 100 years)") }
             return Timestamp(milliseconds: SystemWallClock().now().milliseconds - seconds.secondsAsMilliseconds)
         }
         let events = try await AdminContext.open(databaseOptions).run { try await $0.auditEvents(clientID: clientID, since: start, limit: count) }

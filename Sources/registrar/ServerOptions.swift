@@ -77,3 +77,10 @@ enum Environment {
         }
     }
 }
+
+/// A command that ran and failed (an unknown client, a refused change): ArgumentParser prints
+/// "Error: " and the text, without the usage that a mistyped command line gets, and exits 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -42,7 +42,7 @@ struct TokensCommand: AsyncParsableCommand {
                 throw ValidationError("no policy named \"\(policy)\" in the configuration (policies: \(settings.policies.keys.sorted().joined(separator: ", "))); pass --config with the file that defines it")
             }
             let expiresIn = try expiresIn.map { text -> Int64 in
-                guard let seconds = DurationText.seconds(text), seconds > 0 else { throw ValidationError("--expires-in must be a duration such as 30m, 12h or 7d") }
+                guard let seconds = DurationText.seconds(text), seconds > 0 else { throw ValidationError("--expires-in must be a duration such as 30m, 12h or 7d (at most 100 years)") }
                 return seconds
             }
             if let maxUses, maxUses < 1 { throw ValidationError("--max-uses must be at least 1") }
@@ -104,7 +104,7 @@ struct TokensCommand: AsyncParsableCommand {
             let found: Bool
             do { found = try await database.store.revokeInitialAccessToken(id: id, at: SystemWallClock().now()) } catch { await database.close(); throw error }
             await database.close()
-            guard found else { throw ValidationError("no initial access token with ID \(id)") }
+            guard found else { throw CommandFailure("no initial access token with ID \(id)") }
             print("initial access token \(id) revoked")
         }
     }

@@ -279,6 +279,16 @@ struct RegistrationServiceTests {
         let jwtSecret = try #require(toJWT["client_secret"]?.stringValue, "a recoverable secret must be issued for client_secret_jwt")
         let stored = try #require(await f.store.client(id: id))
         #expect(try f.service.keys.sealer.open(stored.sealedSecret!, clientID: id) == jwtSecret)
+
+        // An administrator who moves the client back to client_secret_basic keeps its secret
+        // (as a digest) and drops the sealed copy that only client_secret_jwt needs.
+        let admin = AdminService(registration: f.service)
+        let replaced = try await admin.replace(id, body: Array(
+            #"{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"client_secret_basic"}"#.utf8), actor: .commandLine)
+        #expect(replaced["client_secret"] == nil)
+        let afterAdmin = try #require(await f.store.client(id: id))
+        #expect(afterAdmin.sealedSecret == nil, "the sealed secret outlived client_secret_jwt")
+        #expect(afterAdmin.secretDigest == SecretDigest.of(jwtSecret))
     }
 
     @Test("delete removes the client; its token is dead afterwards")

@@ -160,3 +160,34 @@ struct CORSHTTPTests {
         }
     }
 }
+
+@Suite("HTTP: the published API description")
+struct OpenAPIHTTPTests {
+    @Test("/openapi.json serves openapi/openapi.json as it is in the repository, and it names the main routes")
+    func servedDocumentIsTheFile() async throws {
+        // Tests/RegistrarHTTPTests/<this file> → the package root.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = try Data(contentsOf: root.appendingPathComponent("openapi/openapi.json"))
+        var fileDocument = try #require(try JSONParser.parse(Array(file)).objectValue)
+        fileDocument["servers"] = nil
+        let expected = fileDocument
+        try await HTTPFixture.withRouter(settings: RegistrarSettings()) { client, _ in
+            try await client.execute(uri: "/openapi.json", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+                var served = try #require(try JSONParser.parse(Array(response.body.readableBytesView)).objectValue)
+                // The one difference: the server names itself by its configured issuer.
+                let servers = served["servers"]?.arrayValue?.compactMap { $0.objectValue?["url"]?.stringValue }
+                #expect(servers == [HTTPFixture.issuer])
+                served["servers"] = nil
+                let same = served == expected  // (not inside #expect: a failure would print both documents)
+                #expect(same, "the served document differs from openapi/openapi.json: run scripts/embed-openapi.py")
+                let paths = served["paths"]?.objectValue.map { Set($0.keys) } ?? []
+                for route in ["/iam/api/client-registration", "/iam/api/client-registration/{client_id}", "/token", "/introspect", "/revoke",
+                              "/.well-known/openid-configuration", "/jwks", "/iam/api/clients"] {
+                    #expect(paths.contains(route), "\(route) is missing from the API description")
+                }
+            }
+        }
+    }
+}

@@ -68,7 +68,7 @@ struct ConfigReader {
         default: throw fail(name, "must be a duration such as 30s, 15m, 12h, 7d or a number of seconds")
         }
         guard let seconds = DurationText.seconds(text) else {
-            throw fail(name, "must be a duration such as 30s, 15m, 12h, 7d or a number of seconds")
+            throw fail(name, "must be a duration such as 30s, 15m, 12h, 7d or a number of seconds, of at most 100 years")
         }
         return seconds
     }

@@ -125,6 +125,9 @@ public struct AdminService: Sendable {
             updated.secretDigest = issued?.digest
             updated.sealedSecret = issued?.sealed
             updated.secretExpiresAt = issued?.expiresAt ?? 0
+        } else if !method.needsRecoverableSecret {
+            // Leaving client_secret_jwt: the sealed copy of the secret is no longer needed, so it goes.
+            updated.sealedSecret = nil
         }
         guard try await registration.withStore({ try await store.update(updated, expectedVersion: current.version) }) else {
             throw RegistrarError.conflict
@@ -183,8 +186,8 @@ public struct AdminService: Sendable {
 
     /// Audit events, newest first.
     public func auditEvents(clientID: String?, since: Timestamp?, limit: Int = 1000) async throws -> [AuditEvent] {
-        guard let store = store as? any AuditStore else { return [] }
+        guard let store = store as? any AuditStore, limit > 0 else { return [] }
         try? await registration.audit?.flush()
-        return try await registration.withStore { try await store.auditEvents(clientID: clientID, since: since, limit: min(max(limit, 1), 10_000)) }
+        return try await registration.withStore { try await store.auditEvents(clientID: clientID, since: since, limit: min(limit, 10_000)) }
     }
 }
