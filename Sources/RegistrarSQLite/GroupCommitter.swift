@@ -112,12 +112,24 @@ actor GroupCommitter {
                     try await db.raw("RELEASE registrar_write").run()
                     outcomes.append(.success(()))
                 } catch {
-                    try? await db.raw("ROLLBACK TO registrar_write").run()
-                    try? await db.raw("RELEASE registrar_write").run()
+                    do {
+                        try await db.raw("ROLLBACK TO registrar_write").run()
+                        try await db.raw("RELEASE registrar_write").run()
+                    } catch {
+                        // SQLite rolled the whole transaction back itself (a full disk, an I/O
+                        // error): the savepoint is gone, and with it the earlier jobs' writes.
+                        // Every job fails; none may run on outside a transaction.
+                        try? await db.raw("ROLLBACK").run()
+                        for job in batch { job.done(.failure(error)) }
+                        return
+                    }
                     outcomes.append(.failure(error))
                 }
             } catch {
-                outcomes.append(.failure(error))
+                // No savepoint means no transaction to put this job in: stop here, as above.
+                try? await db.raw("ROLLBACK").run()
+                for job in batch { job.done(.failure(error)) }
+                return
             }
         }
         do {
