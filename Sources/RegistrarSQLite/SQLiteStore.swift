@@ -21,6 +21,8 @@ public final class SQLiteStore: Sendable {
     public let path: String
     let writer: SQLiteConnection
     let readers: [SQLiteConnection]
+    let checkpointer: SQLiteConnection
+    let checkpoints: Task<Void, Never>
     let logger: Logger
 
     /// Opens (creating the file and its folder if needed) and migrates the database at `path`.
@@ -50,11 +52,13 @@ public final class SQLiteStore: Sendable {
             throw StoreError.unavailable("cannot open the SQLite database \(path): \(error)")
         }
         var readers: [SQLiteConnection] = []
+        var checkpointer: SQLiteConnection?
         var applied: [Int] = []
         do {
             let synchronous = durability == .full ? "FULL" : "NORMAL"
             for statement in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(synchronous)", "PRAGMA busy_timeout = 5000",
-                              "PRAGMA foreign_keys = ON", "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -32000"] {
+                              "PRAGMA foreign_keys = ON", "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -16000",
+                              "PRAGMA wal_autocheckpoint = \(Self.checkpointPages)", "PRAGMA journal_size_limit = \(Self.walSizeLimit)"] {
                 _ = try await writer.query(statement, [])
             }
             let migrator = SQLMigrator(migrations: SQLiteMigrations.all, begin: "BEGIN IMMEDIATE")
@@ -62,15 +66,22 @@ public final class SQLiteStore: Sendable {
             for _ in 0..<max(readerCount, 0) {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: sqliteThreadPool, logger: logger,
                                                              on: MultiThreadedEventLoopGroup.singleton.any())
-                _ = try await reader.query("PRAGMA busy_timeout = 5000", [])
+                for statement in ["PRAGMA busy_timeout = 5000", "PRAGMA cache_size = -8000"] {
+                    _ = try await reader.query(statement, [])
+                }
                 readers.append(reader)
             }
+            let connection = try await SQLiteConnection.open(storage: .file(path: path), threadPool: sqliteThreadPool, logger: logger,
+                                                             on: MultiThreadedEventLoopGroup.singleton.any())
+            checkpointer = connection
+            _ = try await connection.query("PRAGMA busy_timeout = 5000", [])
         } catch {
+            try? await checkpointer?.close()
             for reader in readers { try? await reader.close() }
             try? await writer.close()
             throw StoreError.unavailable("cannot prepare the SQLite database \(path): \(error)")
         }
-        let opened = SQLiteStore(path: path, writer: writer, readers: readers, logger: logger)
+        let opened = SQLiteStore(path: path, writer: writer, readers: readers, checkpointer: checkpointer!, logger: logger)
         if applied.contains(5) {
             // Clients registered before search terms existed get theirs now.
             let count = try await opened.store.reindexSearchTerms()
@@ -79,17 +90,42 @@ public final class SQLiteStore: Sendable {
         return opened
     }
 
-    private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
+    /// WAL pages after which the writer checkpoints by itself: a backstop only. Checkpoints are
+    /// the background task's job (see ``checkpointEvery``): a checkpoint syncs the database file,
+    /// and a writer that did it inside a commit held every waiting registration for that long.
+    static let checkpointPages = 16_000
+    /// The WAL file is cut back to this size after a checkpoint.
+    static let walSizeLimit = 64 * 1024 * 1024
+    /// How often a connection of its own copies the WAL into the database (a passive checkpoint,
+    /// which never blocks the writer or the readers).
+    static let checkpointEvery = Duration.milliseconds(500)
+
+    private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], checkpointer: SQLiteConnection, logger: Logger) {
         self.path = path
         self.writer = writer
         self.readers = readers
+        self.checkpointer = checkpointer
         self.logger = logger
+        self.checkpoints = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.checkpointEvery)
+                if Task.isCancelled { break }
+                do {
+                    _ = try await checkpointer.query("PRAGMA wal_checkpoint(PASSIVE)", [])
+                } catch {
+                    logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         self.store = SQLClientStore(provider: SQLiteProvider(
             writer: writer.sql(queryLogLevel: nil), readers: readers.map { $0.sql(queryLogLevel: nil) }))
     }
 
     /// Closes every connection. Call once, after the last request.
     public func close() async {
+        checkpoints.cancel()
+        await checkpoints.value
+        try? await checkpointer.close()
         for reader in readers { try? await reader.close() }
         // Leave the WAL checkpointed so the file is self-contained.
         _ = try? await writer.query("PRAGMA wal_checkpoint(TRUNCATE)", [])

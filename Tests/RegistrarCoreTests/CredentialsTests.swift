@@ -46,6 +46,23 @@ struct CredentialsTests {
         #expect(SeededRandom(seed: 3).uuid() == SeededRandom(seed: 3).uuid())
     }
 
+    @Test("version 7 UUIDs for client IDs: the time in milliseconds first, so that later IDs sort after earlier ones")
+    func timeOrderedUUIDs() {
+        let random = SystemRandomSource()
+        let t = Timestamp(milliseconds: 1_700_000_000_123)  // 0x018BCFE5687B
+        let id = random.uuid(timeOrderedAt: t)
+        #expect(UUID(uuidString: id) != nil && id == id.lowercased())
+        #expect(id.hasPrefix("018bcfe5-687b-7"), "\(id)")
+        #expect("89ab".contains(Array(id)[19]))
+        #expect(random.uuid(timeOrderedAt: t) != id, "the rest is random")
+        var previous = ""
+        for ms in stride(from: Int64(1_700_000_000_000), to: 1_700_000_100_000, by: 997) {
+            let next = random.uuid(timeOrderedAt: Timestamp(milliseconds: ms))
+            #expect(next > previous)
+            previous = next
+        }
+    }
+
     @Test("tokens signed with each server key verify against the published JWK Set", arguments: SigningAlgorithm.allCases)
     func tokensVerify(_ algorithm: SigningAlgorithm) async throws {
         let keys = try await TestKeys.keys()

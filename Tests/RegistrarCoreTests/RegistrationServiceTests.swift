@@ -41,7 +41,7 @@ struct RegistrationServiceTests {
         let (response, json) = try await f.register(seedRequest)
         // The service draws, in order: the client ID, the secret, the token ID.
         let random = SeededRandom(seed: f.seed)
-        let expectedID = random.uuid()
+        let expectedID = random.uuid(timeOrderedAt: Timestamp(milliseconds: 1_700_000_000_123))
         let expectedSecret = Base64URL.encode(random.bytes(count: 64))
         #expect(json["client_id"] == .string(expectedID))
         #expect(json["client_secret"] == .string(expectedSecret))

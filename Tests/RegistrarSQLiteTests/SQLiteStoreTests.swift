@@ -46,6 +46,25 @@ struct SQLiteStoreTests {
         await second.close()
     }
 
+    @Test("the WAL is copied into the database file in the background, not by the writer inside a commit")
+    func backgroundCheckpoints() async throws {
+        let path = temporaryDatabasePath()
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        func size(_ file: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0 }
+        try await Task.sleep(for: .seconds(1))  // the migrations' pages reach the file first
+        let before = size(path)
+        // Far fewer pages than the writer's own checkpoint threshold.
+        for i in 0..<300 { try await database.store.insert(ClientStoreConformance.sampleClient(id: "client-\(i)")) }
+        #expect(size(path + "-wal") > 0, "the writes went to the WAL")
+        var grown = false
+        for _ in 0..<30 where !grown {
+            try await Task.sleep(for: .milliseconds(100))
+            grown = size(path) > before
+        }
+        #expect(grown, "no checkpoint reached the database file while the store was open")
+        await database.close()
+    }
+
     @Test("keys created on first start are the keys after a restart")
     func keysSurviveRestart() async throws {
         let path = temporaryDatabasePath()

@@ -11,12 +11,32 @@ extension RandomSource {
         var b = bytes(count: 16)
         b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
-        let hex = b.map { byte -> String in
-            let s = String(byte, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
-        let chars = Array(hex)
-        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(chars[$0]) }.joined(separator: "-")
+        return Self.format(b)
+    }
+
+    /// A version 7 UUID (RFC 9562 §5.7): the time in milliseconds, then 74 random bits. Client IDs
+    /// are made this way: they are public identifiers, not secrets, and because they grow with
+    /// time a new client's rows and index entries land at the end of each index instead of at a
+    /// random page, which makes registrations several times cheaper for the database.
+    public func uuid(timeOrderedAt time: Timestamp) -> String {
+        var b = bytes(count: 16)
+        let ms = UInt64(max(time.milliseconds, 0)) & 0xFFFF_FFFF_FFFF
+        for i in 0..<6 { b[i] = UInt8(truncatingIfNeeded: ms >> (8 * (5 - i))) }
+        b[6] = (b[6] & 0x0F) | 0x70
+        b[8] = (b[8] & 0x3F) | 0x80
+        return Self.format(b)
+    }
+
+    static func format(_ b: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (i, byte) in b.enumerated() {
+            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -85,7 +85,7 @@ public struct AdminService: Sendable {
         if requested.scope?.isEmpty == true { requested.scope = nil }
         let metadata = try registration.validator.validate(requested, configuration: registration.configuration)
         let now = registration.clock.now()
-        let clientID = registration.random.uuid()
+        let clientID = registration.random.uuid(timeOrderedAt: now)
         let credentials = try registration.issueSecret(for: metadata, clientID: clientID, now: now)
         var client = RegisteredClient(
             clientID: clientID, metadata: metadata, createdAt: now, secretDigest: credentials?.digest, sealedSecret: credentials?.sealed,

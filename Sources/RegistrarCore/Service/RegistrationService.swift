@@ -109,7 +109,7 @@ public struct RegistrationService: Sendable {
 
         // Step 4: credentials, then one transaction that spends the token, checks the caps and stores.
         let now = clock.now()
-        let clientID = random.uuid()
+        let clientID = random.uuid(timeOrderedAt: now)
         let expiresAt = policy.clientLifetime.map { Timestamp(milliseconds: now.milliseconds + $0 * 1000) }
         let credentials = try issueSecret(for: metadata, clientID: clientID, now: now, clientExpiresAt: expiresAt)
         let token = try makeRegistrationToken(clientID: clientID, now: now)
