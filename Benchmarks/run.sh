@@ -16,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 here=Benchmarks
 
+arguments="$*"
 duration=15
 connections=32
 threads=2
@@ -162,7 +163,7 @@ echo
 echo "- machine: $machine"
 echo "- binary: $binary; store: $store; durability: $durability"
 echo "- wrk: $threads threads, $connections connections, ${duration}s per scenario"
-echo "- command: Benchmarks/run.sh $*"
+echo "- command: Benchmarks/run.sh $arguments"
 
 if [ "$scale" = 1 ]; then
   for count in 1000 1000000; do

@@ -57,7 +57,7 @@ public final class SQLiteStore: Sendable {
         do {
             let synchronous = durability == .full ? "FULL" : "NORMAL"
             for statement in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(synchronous)", "PRAGMA busy_timeout = 5000",
-                              "PRAGMA foreign_keys = ON", "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -16000",
+                              "PRAGMA foreign_keys = ON", "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -8000",
                               "PRAGMA wal_autocheckpoint = \(Self.checkpointPages)", "PRAGMA journal_size_limit = \(Self.walSizeLimit)"] {
                 _ = try await writer.query(statement, [])
             }
@@ -66,7 +66,7 @@ public final class SQLiteStore: Sendable {
             for _ in 0..<max(readerCount, 0) {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: sqliteThreadPool, logger: logger,
                                                              on: MultiThreadedEventLoopGroup.singleton.any())
-                for statement in ["PRAGMA busy_timeout = 5000", "PRAGMA cache_size = -8000"] {
+                for statement in ["PRAGMA busy_timeout = 5000", "PRAGMA cache_size = -4000"] {
                     _ = try await reader.query(statement, [])
                 }
                 readers.append(reader)

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import Logging
 import RegistrarCore
@@ -84,6 +87,17 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = level
 
         let sealingKey = try (sealingKeyFile ?? Environment.value("REGISTRAR_SEALING_KEY_FILE") ?? settings.sealingKeyFile).map(Self.readSealingKey)
+        #if canImport(Glibc)
+        // glibc gives every thread that allocates its own heap arena (up to 8 per core); with the
+        // event loops, the task pool and SQLite's threads that fragments memory and inflates the
+        // resident size for no speed gain measured here. Two arenas, unless the operator set
+        // MALLOC_ARENA_MAX.
+        if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil, let mallopt = dlsym(dlopen(nil, RTLD_NOW), "mallopt") {
+            typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+            let arenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
+            _ = unsafeBitCast(mallopt, to: MallOpt.self)(arenaMax, 2)
+        }
+        #endif
         let database: Database
         do {
             database = try await Database.open(options: databaseOptions, settings: settings, logger: logger)
