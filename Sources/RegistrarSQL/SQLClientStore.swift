@@ -232,6 +232,10 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         try await read { db in try await Self.countDynamic(policy: policy, at: nil, in: db) }
     }
 
+    /// `expires_at` of a client that never expires, in counts: written without `OR`, the condition
+    /// is read from the `clients_dynamic` index alone, never from the clients' rows.
+    static let never = String(Int64.max)
+
     /// Dynamically registered clients, without those expired at `now` (they count as deleted).
     static func countDynamic(policy: String?, at now: Timestamp?, in db: any SQLDatabase) async throws -> Int {
         let cutoff = now?.milliseconds ?? Int64.min
@@ -239,11 +243,11 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         if let policy {
             row = try await db.raw("""
                 SELECT COUNT(*) AS n FROM clients WHERE dynamically_registered = 1 AND policy = \(bind: policy)
-                AND (expires_at IS NULL OR expires_at > \(bind: cutoff))
+                AND COALESCE(expires_at, \(unsafeRaw: Self.never)) > \(bind: cutoff)
                 """).first()
         } else {
             row = try await db.raw("""
-                SELECT COUNT(*) AS n FROM clients WHERE dynamically_registered = 1 AND (expires_at IS NULL OR expires_at > \(bind: cutoff))
+                SELECT COUNT(*) AS n FROM clients WHERE dynamically_registered = 1 AND COALESCE(expires_at, \(unsafeRaw: Self.never)) > \(bind: cutoff)
                 """).first()
         }
         return try row?.decode(column: "n", as: Int.self) ?? 0

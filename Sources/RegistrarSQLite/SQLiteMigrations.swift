@@ -101,5 +101,11 @@ enum SQLiteMigrations {
             "CREATE INDEX audit_events_client_time ON audit_events (client_id, time)",
             "CREATE INDEX audit_events_time ON audit_events (time)",
         ]),
+        // Counting dynamically registered clients (the caps, the clients metric) read every
+        // client's row through an OR of two index scans; this index answers it on its own.
+        SQLMigration(version: 6, name: "index for counting dynamically registered clients", statements: [
+            "DROP INDEX clients_policy",
+            "CREATE INDEX clients_dynamic ON clients (dynamically_registered, policy, expires_at)",
+        ]),
     ]
 }
