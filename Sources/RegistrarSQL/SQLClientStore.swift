@@ -55,11 +55,6 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// Inserts clients and their search terms with multi-row statements (all or nothing within the
     /// caller's transaction).
     public static func insertRows(_ clients: [RegisteredClient], into db: any SQLDatabase) async throws {
-        for statement in insertStatements(clients, for: db) { try await db.execute(sql: statement) { _ in } }
-    }
-
-    /// The statements of ``insertRows(_:into:)``: one for the clients, one per 1,000 search terms.
-    public static func insertStatements(_ clients: [RegisteredClient], for db: any SQLDatabase) -> [any SQLExpression] {
         var insert = db.insert(into: "clients").columns(
             "client_id", "document", "created_at", "updated_at", "secret_digest", "registration_token_digest", "version",
             "policy", "dynamically_registered", "expires_at", "last_used_at")
@@ -68,15 +63,14 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
                                     c.registrationTokenDigest, c.version, c.policy, c.dynamicallyRegistered ? 1 : 0,
                                     c.expiresAt?.milliseconds, c.lastUsedAt?.milliseconds] as [any Encodable & Sendable])
         }
-        var statements: [any SQLExpression] = [insert.query]
+        try await insert.run()
         let rows = clients.flatMap { c in ClientSearchKind.allTerms(of: c).map { (c.clientID, $0.0.rawValue, $0.1) } }
             .sorted { ($0.1, $0.2) < ($1.1, $1.2) }  // index order: better locality
         for start in stride(from: 0, to: rows.count, by: 1000) {
             var terms = db.insert(into: "client_search_terms").columns("client_id", "kind", "term")
             for row in rows[start..<min(start + 1000, rows.count)] { terms = terms.values([row.0, row.1, row.2]) }
-            statements.append(terms.query)
+            try await terms.run()
         }
-        return statements
     }
 
     static func insert(_ client: RegisteredClient, into db: any SQLDatabase) async throws {

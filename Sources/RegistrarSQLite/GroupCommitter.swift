@@ -1,6 +1,5 @@
 import RegistrarCore
 import RegistrarSQL
-import NIOCore
 import SQLKit
 import Synchronization
 
@@ -17,30 +16,12 @@ actor GroupCommitter {
     }
 
     let db: any SQLDatabase
-    /// The actor runs on the writer connection's event loop, a thread of its own (see
-    /// ``statement(_:)``).
-    nonisolated let executor: any SerialExecutor
-    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     var queue: [Job] = []
     var running = false
     /// Most writes in one transaction.
     static let maximumBatch = 256
 
-    init(db: any SQLDatabase) {
-        self.db = db
-        self.executor = db.eventLoop.executor
-    }
-
-    /// Runs one statement of the fast path. SQLite's call runs on its thread pool and completes
-    /// on the connection's event loop, which is this actor's executor: the committer resumes at
-    /// once. (SQLKit's `async` calls resume on the shared task pool instead, behind every request
-    /// that is parsing or signing: on a busy machine that wait, about 1.5 ms a statement, was most
-    /// of a batch's time.)
-    func statement(_ sql: any SQLExpression) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            db.execute(sql: sql) { _ in }.whenComplete { continuation.resume(with: $0) }
-        }
-    }
+    init(db: any SQLDatabase) { self.db = db }
 
     /// Runs `body` in the next group transaction and returns its result once that has committed.
     nonisolated func run<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -90,23 +71,21 @@ actor GroupCommitter {
     /// All jobs in one transaction; `false` (and nothing answered) if any job failed.
     func runTogether(_ batch: [Job]) async -> Bool {
         do {
-            try await statement(SQLRaw("BEGIN IMMEDIATE"))
+            try await db.raw("BEGIN IMMEDIATE").run()
         } catch {
             for job in batch { job.done(.failure(error)) }
             return true
         }
         let inserts = batch.compactMap(\.client)
         do {
-            if !inserts.isEmpty {
-                for sql in SQLClientStore.insertStatements(inserts, for: db) { try await statement(sql) }
-            }
+            if !inserts.isEmpty { try await SQLClientStore.insertRows(inserts, into: db) }
             for job in batch where job.client == nil { try await job.work(db) }
         } catch {
-            try? await statement(SQLRaw("ROLLBACK"))
+            try? await db.raw("ROLLBACK").run()
             return false
         }
         do {
-            try await statement(SQLRaw("COMMIT"))
+            try await db.raw("COMMIT").run()
             for job in batch { job.done(.success(())) }
         } catch {
             try? await db.raw("ROLLBACK").run()

@@ -47,7 +47,7 @@ public final class SQLiteStore: Sendable {
         let writer: SQLiteConnection
         do {
             writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: sqliteThreadPool, logger: logger,
-                                                     on: writerEventLoops.next())
+                                                     on: MultiThreadedEventLoopGroup.singleton.any())
         } catch {
             throw StoreError.unavailable("cannot open the SQLite database \(path): \(error)")
         }
@@ -191,10 +191,6 @@ let sqliteThreadPool: NIOThreadPool = {
     pool.start()
     return pool
 }()
-
-/// The event loop of the writer connection and its group committer, a thread that nothing else
-/// runs on (a server has one store; the stores of a test process share it).
-let writerEventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
 /// A round-robin counter behind a lock.
 final class Counter: @unchecked Sendable {
