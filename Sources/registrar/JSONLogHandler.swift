@@ -40,10 +40,10 @@ struct JSONLogHandler: LogHandler {
         }
     }
 
+    /// UTC with milliseconds, as 2026-11-27T19:09:50.123Z; a value built once (every request logs).
+    static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     static func timestamp() -> String {
-        let now = Date()
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: now)
+        Date().formatted(timestampStyle)
     }
 }

@@ -113,22 +113,7 @@ public struct AdminService: Sendable {
         updated.metadata = metadata
         updated.updatedAt = now
         updated.version += 1
-        var secret: String?
-        let method = metadata.tokenEndpointAuthMethod ?? .clientSecretBasic
-        if !method.usesSecret {
-            updated.secretDigest = nil
-            updated.sealedSecret = nil
-            updated.secretExpiresAt = 0
-        } else if current.secretDigest == nil || (method.needsRecoverableSecret && current.sealedSecret == nil) {
-            let issued = try registration.issueSecret(for: metadata, clientID: id, now: now, clientExpiresAt: current.expiresAt)
-            secret = issued?.secret
-            updated.secretDigest = issued?.digest
-            updated.sealedSecret = issued?.sealed
-            updated.secretExpiresAt = issued?.expiresAt ?? 0
-        } else if !method.needsRecoverableSecret {
-            // Leaving client_secret_jwt: the sealed copy of the secret is no longer needed, so it goes.
-            updated.sealedSecret = nil
-        }
+        let secret = try registration.reconcileSecret(of: &updated, current: current, now: now)
         guard try await registration.withStore({ try await store.update(updated, expectedVersion: current.version) }) else {
             throw RegistrarError.conflict
         }

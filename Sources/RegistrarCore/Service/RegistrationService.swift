@@ -273,23 +273,7 @@ public struct RegistrationService: Sendable {
             updated.registrationTokenDigest = SecretDigest.of(responseToken)
             updated.tokenIssuedAt = now
         }
-        var newSecret: String?
-        let method = metadata.tokenEndpointAuthMethod ?? .clientSecretBasic
-        if !method.usesSecret {
-            updated.secretDigest = nil
-            updated.sealedSecret = nil
-            updated.secretExpiresAt = 0
-        } else if current.secretDigest == nil || (method.needsRecoverableSecret && current.sealedSecret == nil) {
-            // Switching to a secret-based method (or to one that needs the secret recoverable,
-            // when only its digest is kept) issues a new secret, returned in this response.
-            let issued = try issueSecret(for: metadata, clientID: clientID, now: now, clientExpiresAt: current.expiresAt)
-            newSecret = issued?.secret
-            updated.secretDigest = issued?.digest
-            updated.sealedSecret = issued?.sealed
-            updated.secretExpiresAt = issued?.expiresAt ?? 0
-        } else if !method.needsRecoverableSecret {
-            updated.sealedSecret = nil
-        }
+        let newSecret = try reconcileSecret(of: &updated, current: current, now: now)
         let stored = try await withStore { try await store.update(updated, expectedVersion: current.version) }
         guard stored else {
             // Deleted or changed between our read and our write.
@@ -442,6 +426,28 @@ public struct RegistrationService: Sendable {
             expiresAt = expiresAt == 0 ? clientExpiresAt.seconds : min(expiresAt, clientExpiresAt.seconds)
         }
         return (secret, SecretDigest.of(secret), sealed, expiresAt)
+    }
+
+    /// Brings an updated client's secret in line with its new `token_endpoint_auth_method`: no
+    /// secret for a method without one; a new secret (returned, to be shown in this response only)
+    /// when the client moves to a secret-based method, or to `client_secret_jwt` while only a
+    /// digest is kept; the sealed copy dropped when the client leaves `client_secret_jwt`.
+    func reconcileSecret(of updated: inout RegisteredClient, current: RegisteredClient, now: Timestamp) throws -> String? {
+        let method = updated.metadata.tokenEndpointAuthMethod ?? .clientSecretBasic
+        if !method.usesSecret {
+            updated.secretDigest = nil
+            updated.sealedSecret = nil
+            updated.secretExpiresAt = 0
+        } else if current.secretDigest == nil || (method.needsRecoverableSecret && current.sealedSecret == nil) {
+            let issued = try issueSecret(for: updated.metadata, clientID: current.clientID, now: now, clientExpiresAt: current.expiresAt)
+            updated.secretDigest = issued?.digest
+            updated.sealedSecret = issued?.sealed
+            updated.secretExpiresAt = issued?.expiresAt ?? 0
+            return issued?.secret
+        } else if !method.needsRecoverableSecret {
+            updated.sealedSecret = nil
+        }
+        return nil
     }
 
     /// A registration access token as in the seed: a JWT with `kid` in its header and `iss`,
