@@ -362,10 +362,60 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
                 RETURNING client_id
                 """).first()
             guard row != nil else { return false }
-            try await db.raw("DELETE FROM client_search_terms WHERE client_id = \(bind: client.clientID)").run()
-            try await Self.insertTerms(of: client, into: db)
+            try await Self.replaceTerms(of: client, in: db)
             return true
         }
+    }
+
+    /// Writes only the columns that differ from `previous`: a column in the `SET` list rewrites
+    /// every index on it even when its value is unchanged (four pages instead of one for a
+    /// typical update, measured in WAL frames).
+    public func update(_ client: RegisteredClient, replacing previous: RegisteredClient) async throws -> Bool {
+        guard client.clientID == previous.clientID else { return false }
+        return try await transaction { db in
+            var set: [SQLQueryString] = [
+                "document = \(bind: client.document)", "updated_at = \(bind: client.updatedAt.milliseconds)",
+                "version = \(bind: client.version)",
+            ]
+            if client.secretDigest != previous.secretDigest { set.append("secret_digest = \(bind: client.secretDigest)") }
+            if client.registrationTokenDigest != previous.registrationTokenDigest {
+                set.append("registration_token_digest = \(bind: client.registrationTokenDigest)")
+            }
+            if client.policy != previous.policy { set.append("policy = \(bind: client.policy)") }
+            if client.dynamicallyRegistered != previous.dynamicallyRegistered {
+                set.append("dynamically_registered = \(bind: client.dynamicallyRegistered ? 1 : 0)")
+            }
+            if client.expiresAt != previous.expiresAt { set.append("expires_at = \(bind: client.expiresAt?.milliseconds)") }
+            let row = try await db.raw("""
+                UPDATE clients SET \(set.joined(separator: ", "))
+                WHERE client_id = \(bind: client.clientID) AND version = \(bind: previous.version)
+                RETURNING client_id
+                """).first()
+            guard row != nil else { return false }
+            try await Self.replaceTerms(of: client, in: db)
+            return true
+        }
+    }
+
+    /// Brings a client's search terms in line with its metadata, touching only the terms that
+    /// changed: the terms no longer wanted are deleted, the new ones inserted, and the others left
+    /// alone (deleting and re-inserting all of them dirtied about 50 scattered pages per update).
+    /// Whatever the table held before (terms of an older version of the rules included) is
+    /// compared, not assumed.
+    static func replaceTerms(of client: RegisteredClient, in db: any SQLDatabase) async throws {
+        let terms = ClientSearchKind.allTerms(of: client)
+        guard !terms.isEmpty else {
+            try await db.raw("DELETE FROM client_search_terms WHERE client_id = \(bind: client.clientID)").run()
+            return
+        }
+        let wanted = terms.map { kind, term -> SQLQueryString in "(\(bind: kind.rawValue), \(bind: term))" }.joined(separator: ", ")
+        try await db.raw("""
+            DELETE FROM client_search_terms
+            WHERE client_id = \(bind: client.clientID) AND (kind, term) NOT IN (VALUES \(wanted))
+            """).run()
+        var insert = db.insert(into: "client_search_terms").columns("client_id", "kind", "term").ignoringConflicts()
+        for (kind, term) in terms { insert = insert.values([client.clientID, kind.rawValue, term]) }
+        try await insert.run()
     }
 
     public func delete(id: String) async throws -> Bool {

@@ -102,6 +102,51 @@ public enum ClientStoreConformance {
             try expect(try await store.client(registrationTokenDigest: SecretDigest.of("token-t1")) == nil, "old digest still finds the client")
             try expect(try await store.client(registrationTokenDigest: SecretDigest.of("new-token"))?.clientID == "t1", "new digest does not find the client")
         },
+        Case(name: "an update replacing the record it read writes every change and nothing else") { store in
+            func ids(_ kind: ClientSearchKind, _ text: String) async throws -> [String] {
+                try await store.searchClients(kind: kind, prefix: text, offset: 0, limit: 10, dynamicOnly: false).clients.map(\.clientID)
+            }
+            try await store.insert(sampleClient(id: "r1"))
+            try await store.insert(sampleClient(id: "r2"))
+            let read = try await store.client(id: "r1")!
+            var changed = read
+            changed.metadata.clientName = "Renamed Portal"
+            changed.metadata.redirectURIs = ["https://moved.example/cb", "http://127.0.0.1:8400/cb"]
+            changed.registrationTokenDigest = SecretDigest.of("rotated-r1")
+            changed.secretDigest = SecretDigest.of("new-secret")
+            changed.policy = "partners"
+            changed.dynamicallyRegistered = false
+            changed.expiresAt = Timestamp(milliseconds: 1_900_000_000_000)
+            changed.version = read.version + 1
+            changed.updatedAt = Timestamp(milliseconds: read.updatedAt.milliseconds + 5)
+            try expect(try await store.update(changed, replacing: read), "update refused")
+            var expected = changed
+            expected.lastUsedAt = read.lastUsedAt
+            try expect(try await store.client(id: "r1") == expected, "stored record differs from the update")
+            try expect(try await store.client(registrationTokenDigest: SecretDigest.of("rotated-r1"))?.clientID == "r1", "new token digest not found")
+            try expect(try await store.client(registrationTokenDigest: SecretDigest.of("token-r1")) == nil, "old token digest still finds the client")
+            try expect(try await ids(.redirectUri, "moved.example") == ["r1"], "new redirect URI not searchable")
+            try expect(try await ids(.redirectUri, "app.example") == ["r2"], "removed redirect URI still finds the client")
+            try expect(try await ids(.redirectUri, "http://127.0.0.1:8400") == ["r1", "r2"], "kept redirect URI lost")
+            try expect(try await ids(.name, "renamed") == ["r1"], "new name not searchable")
+            try expect(try await store.countDynamicClients(policy: nil) == 1, "dynamic flag not written")
+            // A second writer that read the same version loses.
+            var stale = read
+            stale.metadata.clientName = "stale"
+            stale.version = read.version + 1
+            try expect(try await store.update(stale, replacing: read) == false, "stale update applied")
+            try expect(try await store.client(id: "r1") == expected, "stale update changed the record")
+            var back = changed
+            back.metadata = read.metadata
+            back.version = changed.version + 1
+            try expect(try await store.update(back, replacing: changed), "second update refused")
+            try expect(try await ids(.redirectUri, "app.example") == ["r1", "r2"], "restored redirect URI not searchable")
+            try expect(try await ids(.redirectUri, "moved").isEmpty, "dropped redirect URI still searchable")
+            var ghost = sampleClient(id: "ghost")
+            ghost.version = 2
+            try expect(try await store.update(ghost, replacing: sampleClient(id: "ghost")) == false, "update of a missing client reported success")
+            try expect(try await store.client(id: "ghost") == nil, "update created a client")
+        },
         Case(name: "a deleted client is gone with its token digest") { store in
             try await store.insert(sampleClient(id: "d1"))
             try await store.insert(sampleClient(id: "d2"))

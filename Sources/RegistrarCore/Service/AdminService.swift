@@ -114,7 +114,7 @@ public struct AdminService: Sendable {
         updated.updatedAt = now
         updated.version += 1
         let secret = try registration.reconcileSecret(of: &updated, current: current, now: now)
-        guard try await registration.withStore({ try await store.update(updated, expectedVersion: current.version) }) else {
+        guard try await registration.withStore({ try await store.update(updated, replacing: current) }) else {
             throw RegistrarError.conflict
         }
         await registration.record(.updated, id, actor)
@@ -147,7 +147,7 @@ public struct AdminService: Sendable {
         updated.tokenIssuedAt = now
         updated.updatedAt = now
         updated.version += 1
-        guard try await registration.withStore({ try await store.update(updated, expectedVersion: current.version) }) else {
+        guard try await registration.withStore({ try await store.update(updated, replacing: current) }) else {
             throw RegistrarError.conflict
         }
         await registration.record(.tokenRotated, id, actor)
@@ -163,7 +163,7 @@ public struct AdminService: Sendable {
         updated.statusChangedAt = registration.clock.now()
         updated.statusChangedBy = actor.adminClientID
         updated.version += 1
-        guard try await registration.withStore({ try await store.update(updated, expectedVersion: current.version) }) else {
+        guard try await registration.withStore({ try await store.update(updated, replacing: current) }) else {
             throw RegistrarError.conflict
         }
         await registration.record(active ? .enabled : .disabled, id, actor)

@@ -274,7 +274,7 @@ public struct RegistrationService: Sendable {
             updated.tokenIssuedAt = now
         }
         let newSecret = try reconcileSecret(of: &updated, current: current, now: now)
-        let stored = try await withStore { try await store.update(updated, expectedVersion: current.version) }
+        let stored = try await withStore { try await store.update(updated, replacing: current) }
         guard stored else {
             // Deleted or changed between our read and our write.
             if try await withStore({ try await store.client(id: clientID) }) == nil { throw RegistrarError.invalidToken() }
@@ -333,7 +333,7 @@ public struct RegistrationService: Sendable {
         updated.secretExpiresAt = issued.expiresAt
         updated.updatedAt = now
         updated.version = current.version + 1
-        guard try await withStore({ try await store.update(updated, expectedVersion: current.version) }) else { throw RegistrarError.conflict }
+        guard try await withStore({ try await store.update(updated, replacing: current) }) else { throw RegistrarError.conflict }
         logger.info("client secret rotated", metadata: ["client_id": .string(current.clientID)])
         return ClientResponse(client: updated, clientSecret: issued.secret, registrationAccessToken: token,
                               registrationClientURI: configuration.registrationClientURI(for: current.clientID))

@@ -12,6 +12,10 @@ public protocol ClientStore: Sendable {
     /// Replaces a client if its stored version is still `expectedVersion`; the new record carries
     /// its own (incremented) version. Returns `false` when another change won or it is gone.
     func update(_ client: RegisteredClient, expectedVersion: Int64) async throws -> Bool
+    /// Replaces `previous`, the client as it was read, by `client`, if the stored version is still
+    /// `previous.version`. The same as ``update(_:expectedVersion:)``; a store may use `previous`
+    /// to write only what changed (the version check makes `previous` the stored record).
+    func update(_ client: RegisteredClient, replacing previous: RegisteredClient) async throws -> Bool
     /// Deletes a client (and with it its token digest). Returns `false` if there was none.
     func delete(id: String) async throws -> Bool
     /// Revokes a client's registration access token if its digest is still this one.
@@ -121,4 +125,11 @@ public protocol TokenStateStore: Sendable {
     func isAccessTokenRevoked(jti: String) async throws -> Bool
     /// Forgets assertions and revocations whose tokens have expired by `now`.
     func purgeExpiredTokenState(now: Timestamp) async throws
+}
+
+extension ClientStore {
+    /// By default, a replacement of the whole record at `previous.version`.
+    public func update(_ client: RegisteredClient, replacing previous: RegisteredClient) async throws -> Bool {
+        try await update(client, expectedVersion: previous.version)
+    }
 }
