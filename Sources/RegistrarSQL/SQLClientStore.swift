@@ -11,6 +11,8 @@ import Metrics
 public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore {
     /// Where the database is.
     let provider: any SQLDatabaseProvider
+    /// Clients decoded by the single-client lookups, keyed by the rows they came from.
+    let decoded = DecodedClientCache()
 
     /// Creates a store over a provider.
     public init(provider: any SQLDatabaseProvider) {
@@ -340,14 +342,14 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     public func client(id: String) async throws -> RegisteredClient? {
         try await read { db in
             try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id = \(bind: id)")
-                .first().map(Self.decode)
+                .first().map(decoded.decode)
         }
     }
 
     public func client(registrationTokenDigest digest: String) async throws -> RegisteredClient? {
         try await read { db in
             try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE registration_token_digest = \(bind: digest)")
-                .first().map(Self.decode)
+                .first().map(decoded.decode)
         }
     }
 
@@ -525,17 +527,31 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     static func decode(_ row: any SQLRow) throws -> RegisteredClient {
-        try RegisteredClient(
+        let (id, values) = try rowValues(row)
+        return try values.client(id: id)
+    }
+
+    /// The client ID and the stored values of a row of ``columns``.
+    static func rowValues(_ row: any SQLRow) throws -> (String, DecodedClientCache.Row) {
+        (try row.decode(column: "client_id", as: String.self),
+         DecodedClientCache.Row(
             document: try row.decode(column: "document", as: String.self),
-            clientID: try row.decode(column: "client_id", as: String.self),
-            createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
-            updatedAt: Timestamp(milliseconds: try row.decode(column: "updated_at", as: Int64.self)),
+            createdAt: try row.decode(column: "created_at", as: Int64.self),
+            updatedAt: try row.decode(column: "updated_at", as: Int64.self),
             secretDigest: try row.decode(column: "secret_digest", as: String?.self),
             registrationTokenDigest: try row.decode(column: "registration_token_digest", as: String?.self),
             version: try row.decode(column: "version", as: Int64.self),
             policy: try row.decode(column: "policy", as: String.self),
             dynamicallyRegistered: try row.decode(column: "dynamically_registered", as: Int.self) != 0,
-            expiresAt: try row.decode(column: "expires_at", as: Int64?.self).map(Timestamp.init(milliseconds:)),
-            lastUsedAt: try row.decode(column: "last_used_at", as: Int64?.self).map(Timestamp.init(milliseconds:)))
+            expiresAt: try row.decode(column: "expires_at", as: Int64?.self),
+            lastUsedAt: try row.decode(column: "last_used_at", as: Int64?.self)))
+    }
+}
+
+extension DecodedClientCache {
+    /// The client of a row of ``SQLClientStore/columns``, decoded or from the cache.
+    func decode(_ row: any SQLRow) throws -> RegisteredClient {
+        let (id, values) = try SQLClientStore.rowValues(row)
+        return try client(id: id, row: values)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import RegistrarCore
-import RegistrarSQL
+@testable import RegistrarSQL
 import RegistrarSQLite
 import RegistrarTesting
 import Testing
@@ -114,5 +114,58 @@ struct SQLiteSearchPlanTests {
         await database.close()
         #expect(total == ["SEARCH clients USING COVERING INDEX clients_dynamic (dynamically_registered=?)"], "\(total)")
         #expect(perPolicy == ["SEARCH clients USING COVERING INDEX clients_dynamic (dynamically_registered=? AND policy=?)"], "\(perPolicy)")
+    }
+}
+
+/// The cache of decoded clients in front of the single-client lookups.
+@Suite("Decoded-client cache")
+struct DecodedClientCacheTests {
+    @Test("a client decoded once is reused only while its stored row is unchanged, whoever changed it")
+    func decodedClientsFollowTheRow() async throws {
+        let path = temporaryDatabasePath()
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        // A second store on the same file stands for another process (the command line tool).
+        let other = try await SQLiteStore.open(path: path, logger: testLogger)
+        let original = ClientStoreConformance.sampleClient(id: "cached")
+        try await database.store.insert(original)
+        #expect(try await database.store.client(id: "cached") == original)
+        #expect(database.store.decoded.count == 1)
+        #expect(try await database.store.client(registrationTokenDigest: SecretDigest.of("token-cached")) == original)
+
+        // A change of the document made elsewhere is seen at the next read.
+        var renamed = original
+        renamed.metadata.clientName = "renamed elsewhere"
+        renamed.version = 2
+        #expect(try await other.store.update(renamed, replacing: original))
+        #expect(try await database.store.client(id: "cached")?.metadata.clientName == "renamed elsewhere")
+
+        // So is a change of a column alone (last use, written in batches).
+        let used = Timestamp(milliseconds: 1_800_000_000_000)
+        try await other.store.recordUse(["cached": used])
+        #expect(try await database.store.client(id: "cached")?.lastUsedAt == used)
+
+        // And a deletion.
+        #expect(try await other.store.delete(id: "cached"))
+        #expect(try await database.store.client(id: "cached") == nil)
+        await other.close()
+        await database.close()
+    }
+
+    @Test("the decoded-client cache stays within its capacity and returns what decoding returns")
+    func decodedClientCacheBound() throws {
+        let cache = DecodedClientCache(capacity: 3)
+        for i in 0..<10 {
+            let client = ClientStoreConformance.sampleClient(id: "c\(i)")
+            let row = DecodedClientCache.Row(
+                document: client.document, createdAt: client.createdAt.milliseconds, updatedAt: client.updatedAt.milliseconds,
+                secretDigest: client.secretDigest, registrationTokenDigest: client.registrationTokenDigest, version: client.version,
+                policy: client.policy, dynamicallyRegistered: client.dynamicallyRegistered, expiresAt: nil, lastUsedAt: nil)
+            #expect(try cache.client(id: client.clientID, row: row) == client)
+            #expect(try cache.client(id: client.clientID, row: row) == client)
+            var changed = row
+            changed.version += 1
+            #expect(try cache.client(id: client.clientID, row: changed).version == client.version + 1)
+            #expect(cache.count <= 3)
+        }
     }
 }
