@@ -17,9 +17,10 @@ public protocol SQLDatabaseProvider: Sendable {
     var capLockStatement: String? { get }
     /// Turns a driver error into a `StoreError` (unavailable, duplicate or corrupt).
     func translate(_ error: any Error) -> any Error
-    /// Inserts a new client (with its search terms) together with other clients arriving at the
-    /// same time, in multi-row statements; `nil` when the provider has no such path (then the store
-    /// runs its own transaction).
+    /// Inserts a new client (with its search terms) in fewer round trips than a transaction of its
+    /// own: together with other clients arriving at the same time, in multi-row statements
+    /// (SQLite's group commit), or in one statement (PostgreSQL); `nil` when the provider has no
+    /// such path (then the store runs its own transaction).
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool?
 }
 

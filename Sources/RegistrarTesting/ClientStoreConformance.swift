@@ -147,6 +147,27 @@ public enum ClientStoreConformance {
             try expect(try await store.update(ghost, replacing: sampleClient(id: "ghost")) == false, "update of a missing client reported success")
             try expect(try await store.client(id: "ghost") == nil, "update created a client")
         },
+        Case(name: "a registration without token or cap stores the client and its search terms, and refuses a duplicate") { store in
+            let now = Timestamp(milliseconds: 1_700_000_000_000)
+            let client = sampleClient(id: "plain")
+            try await store.register(client, spendingToken: nil, limits: .none, now: now)
+            try expect(try await store.client(id: "plain") == client, "registered client differs")
+            try expect(try await store.client(registrationTokenDigest: SecretDigest.of("token-plain"))?.clientID == "plain", "token digest not stored")
+            let found = try await store.searchClients(kind: .redirectUri, prefix: "https://app.example", offset: 0, limit: 10, dynamicOnly: false)
+            try expect(found.clients.map(\.clientID) == ["plain"], "search terms not stored")
+            do {
+                try await store.register(sampleClient(id: "plain", tokenDigest: "other"), spendingToken: nil, limits: .none, now: now)
+                throw Failure(description: "duplicate client ID registered")
+            } catch StoreError.duplicate {}
+            do {
+                try await store.register(sampleClient(id: "plain-2", tokenDigest: SecretDigest.of("token-plain")), spendingToken: nil, limits: .none, now: now)
+                throw Failure(description: "duplicate token digest registered")
+            } catch StoreError.duplicate {}
+            try expect(try await store.client(id: "plain-2") == nil, "a refused registration left a client")
+            try expect(try await store.searchClients(kind: .name, prefix: "plain-2", offset: 0, limit: 10, dynamicOnly: false).total == 0,
+                       "a refused registration left search terms")
+            try expect(try await store.count() == 1, "count after refusals")
+        },
         Case(name: "a deleted client is gone with its token digest") { store in
             try await store.insert(sampleClient(id: "d1"))
             try await store.insert(sampleClient(id: "d2"))
