@@ -143,7 +143,8 @@ let package = Package(
         ),
         .testTarget(
             name: "RegistrarSQLiteTests",
-            dependencies: ["RegistrarCore", "RegistrarSQL", "RegistrarSQLite", "RegistrarTesting"],
+            dependencies: ["RegistrarCore", "RegistrarSQL", "RegistrarSQLite", "RegistrarTesting", .product(name: "SQLKit", package: "sql-kit"),
+                           .product(name: "SQLiteKit", package: "sqlite-kit")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

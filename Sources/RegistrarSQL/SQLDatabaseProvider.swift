@@ -7,6 +7,10 @@ public import RegistrarCore
 public protocol SQLDatabaseProvider: Sendable {
     /// Runs `body` with a database suitable for reads.
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// Runs `body` with a database suitable for long reads that no request waits for (the client
+    /// count of the metrics): SQLite runs them on a connection and a thread of their own, at a
+    /// lower scheduling priority, so that they use the CPU requests leave idle.
+    func backgroundRead<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` with a database suitable for writes.
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` inside one transaction on one connection: committed if it returns, rolled back
@@ -25,5 +29,8 @@ public protocol SQLDatabaseProvider: Sendable {
 }
 
 extension SQLDatabaseProvider {
+    public func backgroundRead<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await read(body)
+    }
     public func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? { nil }
 }

@@ -2,8 +2,11 @@ import Foundation
 import Logging
 import RegistrarCore
 @testable import RegistrarSQL
-import RegistrarSQLite
+@testable import RegistrarSQLite
 import RegistrarTesting
+import SQLKit
+import SQLiteKit
+import Synchronization
 import Testing
 
 /// A fresh database file in its own temporary folder.
@@ -114,6 +117,79 @@ struct SQLiteSearchPlanTests {
         await database.close()
         #expect(total == ["SEARCH clients USING COVERING INDEX clients_dynamic (dynamically_registered=?)"], "\(total)")
         #expect(perPolicy == ["SEARCH clients USING COVERING INDEX clients_dynamic (dynamically_registered=? AND policy=?)"], "\(perPolicy)")
+    }
+}
+
+/// How reads are dealt to the reader connections.
+@Suite("SQLite readers")
+struct SQLiteReaderTests {
+    @Test("a long read does not hold up the reads that arrive while it runs")
+    func longReadDoesNotBlock() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        try await database.store.insert(ClientStoreConformance.sampleClient(id: "quick"))
+        let provider = database.store.provider
+        let finished = Mutex(false)
+        // A statement that keeps its connection busy for a second or more (an administrator's
+        // search, the count of a million clients).
+        let slow = Task {
+            let n = try await provider.read { db in
+                try await db.raw("""
+                    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000) SELECT count(*) AS n FROM c
+                    """).first()?.decode(column: "n", as: Int.self)
+            }
+            finished.withLock { $0 = true }
+            return n
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!finished.withLock { $0 }, "the slow statement was not slow enough for this test")
+        // Twelve reads, more than the readers: with round-robin dealing, some would wait for the
+        // slow statement's connection.
+        for _ in 0..<12 {
+            #expect(try await database.store.client(id: "quick")?.clientID == "quick")
+        }
+        #expect(!finished.withLock { $0 }, "the quick reads waited for the slow one")
+        #expect(try await slow.value == 4_000_000)
+        await database.close()
+    }
+
+    #if os(Linux)
+    @Test("counts for the metrics run on a thread of lower priority than the requests' reads")
+    func backgroundReadsRunNiced() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        try await database.store.insert(ClientStoreConformance.sampleClient(id: "counted"))
+        #expect(try await database.store.countDynamicClients(policy: nil) == 1)
+        // A function that SQLite calls on the thread running the statement: that thread's nice
+        // value (field 19 of /proc/thread-self/stat).
+        let niceness = SQLiteCustomFunction("thread_nice", argumentCount: 0) { _ in
+            let stat = try String(contentsOfFile: "/proc/thread-self/stat", encoding: .utf8)
+            let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+            return Int(fields[16])
+        }
+        try await database.background.install(customFunction: niceness)
+        for reader in database.readers { try await reader.install(customFunction: niceness) }
+        let provider = database.store.provider
+        let query: @Sendable (any SQLDatabase) async throws -> Int? = { db in
+            try await db.raw("SELECT thread_nice() AS n").first()?.decode(column: "n", as: Int.self)
+        }
+        let background = try await provider.backgroundRead(query)
+        let request = try await provider.read(query)
+        await database.close()
+        #expect(background == 10, "the background connection's statements ran at nice \(String(describing: background))")
+        #expect(request == 0, "a request's statement ran at nice \(String(describing: request))")
+    }
+    #endif
+
+    @Test("reads go to the least busy reader, and idle readers take turns")
+    func readerLoad() {
+        let load = ReaderLoad(count: 3)
+        let first = load.acquire(), second = load.acquire(), third = load.acquire()
+        #expect(Set([first, second, third]) == [0, 1, 2], "idle readers are each used once")
+        load.release(second)
+        #expect(load.acquire() == second, "the one reader without a read in progress")
+        load.release(first)
+        load.release(second)
+        load.release(third)
+        #expect(load.inFlight == [0, 0, 0])
     }
 }
 
