@@ -79,31 +79,34 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// an `INSERT` (PostgreSQL, not SQLite): atomic without a transaction, so one round trip
     /// instead of four (`BEGIN`, two inserts, `COMMIT`).
     public static func insertInOneStatement(_ client: RegisteredClient) -> SQLQueryString {
-        let row: SQLQueryString = """
-            INSERT INTO clients (\(unsafeRaw: Self.columns))
-            VALUES (\(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
-                    \(bind: client.updatedAt.milliseconds), \(bind: client.secretDigest),
-                    \(bind: client.registrationTokenDigest), \(bind: client.version), \(bind: client.policy),
-                    \(bind: client.dynamicallyRegistered ? 1 : 0), \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
-            """
+        let row = insertStatement(client)
         let terms = ClientSearchKind.allTerms(of: client)
         guard !terms.isEmpty else { return row }
-        let values = terms.map { kind, term -> SQLQueryString in "(\(bind: kind.rawValue), \(bind: term))" }.joined(separator: ", ")
         return """
             WITH inserted AS (\(row) RETURNING client_id)
             INSERT INTO client_search_terms (client_id, kind, term)
-            SELECT inserted.client_id, t.kind, t.term FROM inserted CROSS JOIN (VALUES \(values)) AS t (kind, term)
+            SELECT inserted.client_id, t.kind, t.term FROM inserted CROSS JOIN (VALUES \(pairs(terms))) AS t (kind, term)
             """
     }
 
+    /// `(kind, term), ...` for a `VALUES` list.
+    static func pairs(_ terms: [(ClientSearchKind, String)]) -> SQLQueryString {
+        terms.map { kind, term -> SQLQueryString in "(\(bind: kind.rawValue), \(bind: term))" }.joined(separator: ", ")
+    }
+
+    /// The `INSERT` of a client's row.
+    static func insertStatement(_ client: RegisteredClient) -> SQLQueryString {
+        """
+        INSERT INTO clients (\(unsafeRaw: Self.columns))
+        VALUES (\(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
+                \(bind: client.updatedAt.milliseconds), \(bind: client.secretDigest),
+                \(bind: client.registrationTokenDigest), \(bind: client.version), \(bind: client.policy),
+                \(bind: client.dynamicallyRegistered ? 1 : 0), \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
+        """
+    }
+
     static func insert(_ client: RegisteredClient, into db: any SQLDatabase) async throws {
-        try await db.raw("""
-            INSERT INTO clients (\(unsafeRaw: Self.columns))
-            VALUES (\(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
-                    \(bind: client.updatedAt.milliseconds), \(bind: client.secretDigest),
-                    \(bind: client.registrationTokenDigest), \(bind: client.version), \(bind: client.policy),
-                    \(bind: client.dynamicallyRegistered ? 1 : 0), \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
-            """).run()
+        try await db.raw(insertStatement(client)).run()
         try await insertTerms(of: client, into: db)
     }
 
@@ -433,10 +436,9 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             try await db.raw("DELETE FROM client_search_terms WHERE client_id = \(bind: client.clientID)").run()
             return
         }
-        let wanted = terms.map { kind, term -> SQLQueryString in "(\(bind: kind.rawValue), \(bind: term))" }.joined(separator: ", ")
         try await db.raw("""
             DELETE FROM client_search_terms
-            WHERE client_id = \(bind: client.clientID) AND (kind, term) NOT IN (VALUES \(wanted))
+            WHERE client_id = \(bind: client.clientID) AND (kind, term) NOT IN (VALUES \(pairs(terms)))
             """).run()
         var insert = db.insert(into: "client_search_terms").columns("client_id", "kind", "term").ignoringConflicts()
         for (kind, term) in terms { insert = insert.values([client.clientID, kind.rawValue, term]) }

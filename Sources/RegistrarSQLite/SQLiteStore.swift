@@ -191,9 +191,8 @@ struct SQLiteProvider: SQLDatabaseProvider {
     }
 
     /// A read goes to the reader with the fewest reads in progress. A connection runs one
-    /// statement at a time, so a long read (the once-a-minute count of a million clients takes
-    /// about 110 ms; an administrator's search) would otherwise hold up every request dealt to
-    /// its connection in turn: up to 130 ms for a quarter of the token requests of that moment.
+    /// statement at a time, so a long read (an administrator's search or list over many clients)
+    /// would otherwise hold up every request dealt to its connection in turn (a test shows it).
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         guard !readers.isEmpty else { return try await body(writer) }
         let index = load.acquire()
@@ -235,7 +234,7 @@ let sqliteThreadPool: NIOThreadPool = {
 /// The thread of the background connection: one thread, at a lower scheduling priority (nice 10)
 /// where the system allows it, so that a count of every client uses the CPU that requests leave
 /// idle. With an equal priority, the once-a-minute count of a million clients (about 65 ms of one
-/// core) held token requests up to 230-345 ms on two busy cores; without the count, 24 ms.
+/// core) held token requests up to 110-345 ms on two busy cores; without the count, 24 ms.
 let backgroundThreadPool: NIOThreadPool = {
     let pool = NIOThreadPool(numberOfThreads: 1)
     pool.start()
