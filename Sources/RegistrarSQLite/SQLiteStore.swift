@@ -231,8 +231,8 @@ let sqliteThreadPool: NIOThreadPool = {
     return pool
 }()
 
-/// The thread of the background connection: one thread, at a lower scheduling priority (nice 10)
-/// where the system allows it, so that a count of every client uses the CPU that requests leave
+/// The thread of the background connection: one thread, at a lower scheduling priority (nice
+/// 10 steps above the process's) where the system allows it, so that a count of every client uses the CPU that requests leave
 /// idle. With an equal priority, the once-a-minute count of a million clients (about 65 ms of one
 /// core) held token requests up to 110-345 ms on two busy cores; without the count, 24 ms.
 let backgroundThreadPool: NIOThreadPool = {
@@ -244,7 +244,9 @@ let backgroundThreadPool: NIOThreadPool = {
         // (`gettid` is not in Swift's Glibc module; glibc exports it.)
         if let symbol = dlsym(dlopen(nil, RTLD_NOW), "gettid") {
             let gettid = unsafeBitCast(symbol, to: (@convention(c) () -> Int32).self)
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(gettid()), 10)
+            let thread = id_t(gettid()), which = __priority_which_t(PRIO_PROCESS.rawValue)
+            // Ten steps below the process's own priority (a process started under `nice` stays below).
+            _ = setpriority(which, thread, min(getpriority(which, thread) + 10, 19))
         }
         #endif
     }
