@@ -112,9 +112,16 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
 
     /// The search terms of a client (see ``ClientSearchKind``), in one statement.
     static func insertTerms(of client: RegisteredClient, into db: any SQLDatabase) async throws {
-        let terms = ClientSearchKind.allTerms(of: client)
+        try await insertTerms(ClientSearchKind.allTerms(of: client), of: client, into: db, ignoringExisting: false)
+    }
+
+    /// Inserts these terms of a client in one statement; with `ignoringExisting`, a term already
+    /// stored is left as it is.
+    static func insertTerms(_ terms: [(ClientSearchKind, String)], of client: RegisteredClient, into db: any SQLDatabase,
+                            ignoringExisting: Bool) async throws {
         guard !terms.isEmpty else { return }
         var insert = db.insert(into: "client_search_terms").columns("client_id", "kind", "term")
+        if ignoringExisting { insert = insert.ignoringConflicts() }
         for (kind, term) in terms { insert = insert.values([client.clientID, kind.rawValue, term]) }
         try await insert.run()
     }
@@ -223,8 +230,9 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     public func register(_ client: RegisteredClient, spendingToken tokenID: String?, limits: ClientLimits, now: Timestamp) async throws {
-        // The common case (no token to spend, no cap to check) can share statements with other
-        // registrations arriving at the same moment.
+        // The common case (no token to spend, no cap to check) has a shorter path: statements
+        // shared with other registrations arriving at the same moment (SQLite), or one statement
+        // (PostgreSQL).
         if tokenID == nil, !client.dynamicallyRegistered || (limits.total == nil && limits.perPolicy == nil) {
             let batched: Bool? = try await measured("write") { try await provider.insertClientBatched(client) }
             if batched != nil { return }
@@ -380,19 +388,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     public func update(_ client: RegisteredClient, expectedVersion: Int64) async throws -> Bool {
-        try await transaction { db in
-            let row = try await db.raw("""
-                UPDATE clients SET document = \(bind: client.document), updated_at = \(bind: client.updatedAt.milliseconds),
-                    secret_digest = \(bind: client.secretDigest), registration_token_digest = \(bind: client.registrationTokenDigest),
-                    version = \(bind: client.version), policy = \(bind: client.policy),
-                    dynamically_registered = \(bind: client.dynamicallyRegistered ? 1 : 0), expires_at = \(bind: client.expiresAt?.milliseconds)
-                WHERE client_id = \(bind: client.clientID) AND version = \(bind: expectedVersion)
-                RETURNING client_id
-                """).first()
-            guard row != nil else { return false }
-            try await Self.replaceTerms(of: client, in: db)
-            return true
-        }
+        try await update(client, changedFrom: nil, expectedVersion: expectedVersion)
     }
 
     /// Writes only the columns that differ from `previous`: a column in the `SET` list rewrites
@@ -400,26 +396,28 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// typical update, measured in WAL frames).
     public func update(_ client: RegisteredClient, replacing previous: RegisteredClient) async throws -> Bool {
         guard client.clientID == previous.clientID else { return false }
+        return try await update(client, changedFrom: previous, expectedVersion: previous.version)
+    }
+
+    /// The row's `UPDATE` (every column, or those that differ from `previous`) at `expectedVersion`,
+    /// then the search terms, in one transaction.
+    func update(_ client: RegisteredClient, changedFrom previous: RegisteredClient?, expectedVersion: Int64) async throws -> Bool {
+        var set: [SQLQueryString] = [
+            "document = \(bind: client.document)", "updated_at = \(bind: client.updatedAt.milliseconds)", "version = \(bind: client.version)",
+        ]
+        func changed<V: Equatable>(_ value: KeyPath<RegisteredClient, V>) -> Bool { previous.map { $0[keyPath: value] != client[keyPath: value] } ?? true }
+        if changed(\.secretDigest) { set.append("secret_digest = \(bind: client.secretDigest)") }
+        if changed(\.registrationTokenDigest) { set.append("registration_token_digest = \(bind: client.registrationTokenDigest)") }
+        if changed(\.policy) { set.append("policy = \(bind: client.policy)") }
+        if changed(\.dynamicallyRegistered) { set.append("dynamically_registered = \(bind: client.dynamicallyRegistered ? 1 : 0)") }
+        if changed(\.expiresAt) { set.append("expires_at = \(bind: client.expiresAt?.milliseconds)") }
+        let statement: SQLQueryString = """
+            UPDATE clients SET \(set.joined(separator: ", "))
+            WHERE client_id = \(bind: client.clientID) AND version = \(bind: expectedVersion)
+            RETURNING client_id
+            """
         return try await transaction { db in
-            var set: [SQLQueryString] = [
-                "document = \(bind: client.document)", "updated_at = \(bind: client.updatedAt.milliseconds)",
-                "version = \(bind: client.version)",
-            ]
-            if client.secretDigest != previous.secretDigest { set.append("secret_digest = \(bind: client.secretDigest)") }
-            if client.registrationTokenDigest != previous.registrationTokenDigest {
-                set.append("registration_token_digest = \(bind: client.registrationTokenDigest)")
-            }
-            if client.policy != previous.policy { set.append("policy = \(bind: client.policy)") }
-            if client.dynamicallyRegistered != previous.dynamicallyRegistered {
-                set.append("dynamically_registered = \(bind: client.dynamicallyRegistered ? 1 : 0)")
-            }
-            if client.expiresAt != previous.expiresAt { set.append("expires_at = \(bind: client.expiresAt?.milliseconds)") }
-            let row = try await db.raw("""
-                UPDATE clients SET \(set.joined(separator: ", "))
-                WHERE client_id = \(bind: client.clientID) AND version = \(bind: previous.version)
-                RETURNING client_id
-                """).first()
-            guard row != nil else { return false }
+            guard try await db.raw(statement).first() != nil else { return false }
             try await Self.replaceTerms(of: client, in: db)
             return true
         }
@@ -440,9 +438,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             DELETE FROM client_search_terms
             WHERE client_id = \(bind: client.clientID) AND (kind, term) NOT IN (VALUES \(pairs(terms)))
             """).run()
-        var insert = db.insert(into: "client_search_terms").columns("client_id", "kind", "term").ignoringConflicts()
-        for (kind, term) in terms { insert = insert.values([client.clientID, kind.rawValue, term]) }
-        try await insert.run()
+        try await insertTerms(terms, of: client, into: db, ignoringExisting: true)
     }
 
     public func delete(id: String) async throws -> Bool {

@@ -232,8 +232,8 @@ let sqliteThreadPool: NIOThreadPool = {
 }()
 
 /// The thread of the background connection: one thread, at a lower scheduling priority (nice
-/// 10 steps above the process's) where the system allows it, so that a count of every client uses the CPU that requests leave
-/// idle. With an equal priority, the once-a-minute count of a million clients (about 65 ms of one
+/// 10 steps above the process's) where the system allows it, so that a count of every client uses
+/// the CPU that requests leave idle. With an equal priority, the once-a-minute count of a million clients (about 65 ms of one
 /// core) held token requests up to 110-345 ms on two busy cores; without the count, 24 ms.
 let backgroundThreadPool: NIOThreadPool = {
     let pool = NIOThreadPool(numberOfThreads: 1)
@@ -260,12 +260,12 @@ final class ReaderLoad: Sendable {
     init(count: Int) { state = Mutex((Array(repeating: 0, count: count), 0)) }
 
     /// The index of a least busy reader, counted as busy one more read until ``release(_:)``.
-    /// Ties go round-robin, so idle readers share the work too.
+    /// Ties go round-robin, so idle readers share the work too. There must be a reader.
     func acquire() -> Int {
         state.withLock { state in
             let count = state.inFlight.count
-            var best = state.next % count
-            for offset in 1..<max(count, 1) {
+            var best = state.next
+            for offset in 1..<count {
                 let candidate = (state.next + offset) % count
                 if state.inFlight[candidate] < state.inFlight[best] { best = candidate }
             }
