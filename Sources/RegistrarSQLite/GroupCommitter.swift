@@ -1,6 +1,8 @@
 import RegistrarCore
 import RegistrarSQL
 import SQLKit
+import SQLiteKit
+import SQLiteNIO
 import Synchronization
 
 /// Group commit for the one SQLite writer: writes that arrive while a transaction is running wait,
@@ -11,17 +13,24 @@ actor GroupCommitter {
     struct Job {
         let work: @Sendable (any SQLDatabase) async throws -> Void
         let done: @Sendable (Result<Void, any Error>) -> Void
-        /// A new client to insert: such jobs share multi-row statements in the fast path.
-        var client: RegisteredClient?
+        /// A new client to insert, as the values of one row of ``ClientInserts/view``: such jobs
+        /// share one statement in the fast path. Encoded by the caller, outside the committer, so
+        /// that the one serial part of a registration does as little as it can.
+        var insert: [SQLiteData]?
     }
 
     let db: any SQLDatabase
+    /// The same connection as `db`, for the registrations' one statement with binds encoded ahead.
+    let connection: SQLiteConnection
     var queue: [Job] = []
     var running = false
     /// Most writes in one transaction.
     static let maximumBatch = 256
 
-    init(db: any SQLDatabase) { self.db = db }
+    init(connection: SQLiteConnection) {
+        self.connection = connection
+        self.db = connection.sql(queryLogLevel: nil)
+    }
 
     /// Runs `body` in the next group transaction and returns its result once that has committed.
     nonisolated func run<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -37,9 +46,10 @@ actor GroupCommitter {
     /// Inserts a client in the next group transaction, in statements shared with the other clients
     /// of that batch.
     nonisolated func insert(_ client: RegisteredClient) async throws {
+        let row = ClientInserts.row(client)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let job = Job(work: { db in try await SQLClientStore.insertRows([client], into: db) },
-                          done: { continuation.resume(with: $0) }, client: client)
+                          done: { continuation.resume(with: $0) }, insert: row)
             Task { await self.enqueue(job) }
         }
     }
@@ -53,6 +63,15 @@ actor GroupCommitter {
 
     func drain() async {
         while !queue.isEmpty {
+            // Let the requests already running reach the queue first (two turns of the executor):
+            // a commit's cost is mostly per transaction (the pages every registration touches are
+            // written once per commit), so larger batches write less per registration. Interleaved
+            // runs against the previous committer (four trips per batch, no turns): register +9 to
+            // +38 %, p99 23-27 ms against 24-33 ms. The one-trip commit without turns: p99 37-86 ms
+            // (small batches, more pages written per registration); one turn 28-44 ms; three no
+            // better than two.
+            await Task.yield()
+            await Task.yield()
             let batch = Array(queue.prefix(Self.maximumBatch))
             queue.removeFirst(batch.count)
             await commit(batch)
@@ -68,18 +87,29 @@ actor GroupCommitter {
         await runIsolated(batch)
     }
 
-    /// All jobs in one transaction; `false` (and nothing answered) if any job failed.
+    /// All jobs in one transaction; `false` (and nothing answered) if any job failed. A batch of
+    /// registrations only is one statement, which SQLite commits on its own: one trip to the
+    /// database thread instead of four (`BEGIN`, the client rows, their search terms, `COMMIT`).
     func runTogether(_ batch: [Job]) async -> Bool {
+        let rows = batch.compactMap(\.insert)
+        if rows.count == batch.count {
+            do {
+                try await insertClients(rows)
+            } catch {
+                return false  // the statement left nothing behind; the slow path says which failed
+            }
+            for job in batch { job.done(.success(())) }
+            return true
+        }
         do {
             try await db.raw("BEGIN IMMEDIATE").run()
         } catch {
             for job in batch { job.done(.failure(error)) }
             return true
         }
-        let inserts = batch.compactMap(\.client)
         do {
-            if !inserts.isEmpty { try await SQLClientStore.insertRows(inserts, into: db) }
-            for job in batch where job.client == nil { try await job.work(db) }
+            if !rows.isEmpty { try await insertClients(rows) }
+            for job in batch where job.insert == nil { try await job.work(db) }
         } catch {
             try? await db.raw("ROLLBACK").run()
             return false
@@ -92,6 +122,11 @@ actor GroupCommitter {
             for job in batch { job.done(.failure(error)) }
         }
         return true
+    }
+
+    /// New clients and their search terms, in one statement on ``ClientInserts/view``.
+    func insertClients(_ rows: [[SQLiteData]]) async throws {
+        _ = try await connection.query(ClientInserts.statement(rows: rows.count), Array(rows.joined()))
     }
 
     /// The slow path: each job in its own savepoint of one transaction.
@@ -147,4 +182,51 @@ final class ResultBox<T: Sendable>: Sendable {
     private let value = Mutex<T?>(nil)
     func set(_ new: T) { value.withLock { $0 = new } }
     func get() -> T? { value.withLock { $0 } }
+}
+
+/// Registrations in one statement: a `TEMP` view on the writer connection whose `INSTEAD OF INSERT`
+/// trigger writes the client's row and its search terms (passed as one JSON array of
+/// `"kind<TAB>term"` strings). Inserting several rows inserts several clients, all or none: a
+/// duplicate fails the whole statement, which then leaves nothing behind.
+enum ClientInserts {
+    static let view = "client_inserts"
+    static let columns = [
+        "client_id", "document", "created_at", "updated_at", "secret_digest", "registration_token_digest", "version",
+        "policy", "dynamically_registered", "expires_at", "last_used_at",
+    ]
+
+    /// Creates the view and its trigger; `TEMP` objects belong to the connection that made them.
+    static let setup = [
+        "CREATE TEMP VIEW \(view) AS SELECT \(columns.joined(separator: ", ")), NULL AS search_terms FROM clients",
+        """
+        CREATE TEMP TRIGGER \(view)_insert INSTEAD OF INSERT ON \(view) BEGIN
+            INSERT INTO clients (\(columns.joined(separator: ", ")))
+            VALUES (\(columns.map { "NEW." + $0 }.joined(separator: ", ")));
+            INSERT INTO client_search_terms (client_id, kind, term)
+            SELECT NEW.client_id, substr(value, 1, instr(value, char(9)) - 1), substr(value, instr(value, char(9)) + 1)
+            FROM json_each(NEW.search_terms);
+        END
+        """,
+    ]
+
+    /// The values of one row: the client's columns, then its search terms.
+    static func row(_ client: RegisteredClient) -> [SQLiteData] {
+        func text(_ value: String?) -> SQLiteData { value.map(SQLiteData.text) ?? .null }
+        func integer(_ value: Int64?) -> SQLiteData { value.map { .integer(Int($0)) } ?? .null }
+        let terms = ClientSearchKind.allTerms(of: client).map { JSONValue.string($0.0.rawValue + "\t" + $0.1) }
+        return [
+            .text(client.clientID), .text(client.document), integer(client.createdAt.milliseconds),
+            integer(client.updatedAt.milliseconds), text(client.secretDigest), text(client.registrationTokenDigest),
+            integer(client.version), .text(client.policy), .integer(client.dynamicallyRegistered ? 1 : 0),
+            integer(client.expiresAt?.milliseconds), integer(client.lastUsedAt?.milliseconds),
+            .text(JSONWriter.string(.array(terms))),
+        ]
+    }
+
+    /// `INSERT INTO client_inserts (...) VALUES (?, ...), ...` for this many rows.
+    static func statement(rows: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns.count + 1).joined(separator: ", ") + ")"
+        return "INSERT INTO \(view) (\(columns.joined(separator: ", ")), search_terms) VALUES "
+            + Array(repeating: row, count: rows).joined(separator: ", ")
+    }
 }

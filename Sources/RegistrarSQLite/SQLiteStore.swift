@@ -66,6 +66,7 @@ public final class SQLiteStore: Sendable {
             }
             let migrator = SQLMigrator(migrations: SQLiteMigrations.all, begin: "BEGIN IMMEDIATE")
             applied = try await migrator.migrate(on: writer.sql(queryLogLevel: nil), now: SystemWallClock().now().milliseconds, logger: logger)
+            for statement in ClientInserts.setup { _ = try await writer.query(statement, []) }
             for _ in 0..<max(readerCount, 0) {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: sqliteThreadPool, logger: logger,
                                                              on: MultiThreadedEventLoopGroup.singleton.any())
@@ -142,7 +143,7 @@ public final class SQLiteStore: Sendable {
             }
         }
         self.store = SQLClientStore(provider: SQLiteProvider(
-            writer: writer.sql(queryLogLevel: nil), readers: readers.map { $0.sql(queryLogLevel: nil) },
+            writer: writer, readers: readers.map { $0.sql(queryLogLevel: nil) },
             background: background.sql(queryLogLevel: nil)))
     }
 
@@ -182,12 +183,12 @@ struct SQLiteProvider: SQLDatabaseProvider {
     let load: ReaderLoad
     let committer: GroupCommitter
 
-    init(writer: any SQLDatabase, readers: [any SQLDatabase], background: any SQLDatabase) {
-        self.writer = writer
+    init(writer: SQLiteConnection, readers: [any SQLDatabase], background: any SQLDatabase) {
+        self.committer = GroupCommitter(connection: writer)
+        self.writer = committer.db
         self.readers = readers
         self.background = background
         self.load = ReaderLoad(count: readers.count)
-        self.committer = GroupCommitter(db: writer)
     }
 
     /// A read goes to the reader with the fewest reads in progress. A connection runs one

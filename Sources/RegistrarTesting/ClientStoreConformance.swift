@@ -168,6 +168,46 @@ public enum ClientStoreConformance {
                        "a refused registration left search terms")
             try expect(try await store.count() == 1, "count after refusals")
         },
+        Case(name: "registrations arriving together are stored with exactly their search terms; a duplicate among them fails alone") { store in
+            let now = Timestamp(milliseconds: 1_700_000_000_000)
+            try await store.register(sampleClient(id: "taken"), spendingToken: nil, limits: .none, now: now)
+            // Names with a tab, quotes, a backslash and non-ASCII letters: the terms survive the trip.
+            let names = ["tab\there", "quote \"q\" back\\slash", "naïve 東京", "plain"]
+            let clients = (0..<40).map { i -> RegisteredClient in
+                var client = sampleClient(id: i == 17 ? "taken" : "together-\(i)")
+                if i == 17 { client.registrationTokenDigest = SecretDigest.of("token-other") }
+                client.metadata.clientName = names[i % names.count] + " \(i)"
+                return client
+            }
+            let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
+                for client in clients {
+                    group.addTask {
+                        do {
+                            try await store.register(client, spendingToken: nil, limits: .none, now: now)
+                            return (client.clientID, true)
+                        } catch {
+                            return (client.clientID, false)
+                        }
+                    }
+                }
+                return await group.reduce(into: [(String, Bool)]()) { $0.append($1) }
+            }
+            try expect(outcomes.filter { !$0.1 }.map(\.0) == ["taken"], "failed registrations: \(outcomes.filter { !$0.1 })")
+            let count = try await store.count()
+            try expect(count == 40, "count is \(count), not 40")
+            for client in clients where client.clientID != "taken" {
+                try expect(try await store.client(id: client.clientID) == client, "\(client.clientID) differs")
+                for (kind, term) in ClientSearchKind.allTerms(of: client) {
+                    let found = try await store.searchClients(kind: kind, prefix: term, offset: 0, limit: 100, dynamicOnly: false)
+                    try expect(found.clients.contains { $0.clientID == client.clientID },
+                               "\(client.clientID) not found by its \(kind.rawValue) term \(term)")
+                }
+            }
+            let tabbed = try await store.searchClients(kind: .name, prefix: "tab\there 0", offset: 0, limit: 10, dynamicOnly: false)
+            try expect(tabbed.clients.map(\.clientID) == ["together-0"], "the name with a tab: \(tabbed.clients.map(\.clientID))")
+            try expect(try await store.client(id: "taken")?.registrationTokenDigest == SecretDigest.of("token-taken"),
+                       "the duplicate replaced the first client")
+        },
         Case(name: "a deleted client is gone with its token digest") { store in
             try await store.insert(sampleClient(id: "d1"))
             try await store.insert(sampleClient(id: "d2"))
