@@ -123,6 +123,21 @@ struct PostgresProvider: SQLDatabaseProvider {
     let timeout: Duration
     let logger: Logger
     let outage = OutageState()
+    let batcher: RegistrationBatcher
+
+    init(client: PostgresClient, timeout: Duration, logger: Logger) {
+        self.client = client
+        self.timeout = timeout
+        self.logger = logger
+        let outage = self.outage
+        // The batcher's statements run like any other call: a pooled connection, the deadline.
+        let run = { @Sendable (clients: [RegisteredClient]) async throws in
+            try await PostgresProvider.run(client: client, timeout: timeout, outage: outage) { db in
+                try await db.raw(SQLClientStore.insertInOneStatement(clients)).run()
+            }
+        }
+        self.batcher = RegistrationBatcher(insert: run)
+    }
     /// The deadline while an outage is known.
     static let outageDeadline: Duration = .milliseconds(250)
 
@@ -135,7 +150,11 @@ struct PostgresProvider: SQLDatabaseProvider {
     }
 
     func run<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let client = self.client
+        try await Self.run(client: client, timeout: timeout, outage: outage, body)
+    }
+
+    static func run<T: Sendable>(client: PostgresClient, timeout: Duration, outage: OutageState,
+                                 _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let deadline = outage.isRecent ? min(timeout, Self.outageDeadline) : timeout
         do {
             let result = try await withDeadline(deadline) {
@@ -146,7 +165,7 @@ struct PostgresProvider: SQLDatabaseProvider {
             outage.clear()
             return result
         } catch {
-            if case StoreError.unavailable = translate(error) { outage.record() }
+            if case StoreError.unavailable = translate(error, timeout: timeout) { outage.record() }
             throw error
         }
     }
@@ -174,18 +193,22 @@ struct PostgresProvider: SQLDatabaseProvider {
     }
 
     /// A registration without a token to spend or a cap to check is one statement, atomic on its
-    /// own: one round trip to the server instead of a transaction's four.
+    /// own (one round trip to the server instead of a transaction's four), shared with the
+    /// registrations that arrive at the same moment (see ``RegistrationBatcher``).
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? {
-        try await run { db in try await db.raw(SQLClientStore.insertInOneStatement(client)).run() }
+        try await batcher.register(client)
         return true
     }
 
     /// Registrations under a cap take turns on one advisory lock until they commit.
     var capLockStatement: String? { "SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockKey + 1))" }
 
-    func translate(_ error: any Error) -> any Error {
+    func translate(_ error: any Error) -> any Error { Self.translate(error, timeout: timeout) }
+
+    static func translate(_ error: any Error, timeout: Duration) -> any Error {
         if let error = error as? PostgresTransactionError {
-            return translate(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? StoreError.corrupt("transaction"))
+            return translate(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? StoreError.corrupt("transaction"),
+                             timeout: timeout)
         }
         if let error = error as? PSQLError {
             if error.code == .server, let state = error.serverInfo?[.sqlState] {

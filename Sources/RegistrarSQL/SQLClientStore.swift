@@ -75,17 +75,25 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         }
     }
 
-    /// A client and its search terms in one statement, for databases whose `WITH` clauses may hold
+    /// Clients and their search terms in one statement, for databases whose `WITH` clauses may hold
     /// an `INSERT` (PostgreSQL, not SQLite): atomic without a transaction, so one round trip
-    /// instead of four (`BEGIN`, two inserts, `COMMIT`).
-    public static func insertInOneStatement(_ client: RegisteredClient) -> SQLQueryString {
-        let row = insertStatement(client)
-        let terms = ClientSearchKind.allTerms(of: client)
-        guard !terms.isEmpty else { return row }
+    /// instead of four (`BEGIN`, two inserts, `COMMIT`), and one commit for all of them. A duplicate
+    /// fails the whole statement, which then leaves nothing behind.
+    public static func insertInOneStatement(_ clients: [RegisteredClient]) -> SQLQueryString {
+        let rows = clients.map { valuesRow($0) }.joined(separator: ", ")
+        let insert: SQLQueryString = "INSERT INTO clients (\(unsafeRaw: Self.columns)) VALUES \(rows)"
+        let terms = clients.flatMap { client in
+            ClientSearchKind.allTerms(of: client).map { kind, term -> SQLQueryString in
+                "(\(bind: client.clientID), \(bind: kind.rawValue), \(bind: term))"
+            }
+        }
+        guard !terms.isEmpty else { return insert }
         return """
-            WITH inserted AS (\(row) RETURNING client_id)
+            WITH inserted AS (\(insert) RETURNING client_id)
             INSERT INTO client_search_terms (client_id, kind, term)
-            SELECT inserted.client_id, t.kind, t.term FROM inserted CROSS JOIN (VALUES \(pairs(terms))) AS t (kind, term)
+            SELECT t.client_id, t.kind, t.term
+            FROM (VALUES \(terms.joined(separator: ", "))) AS t (client_id, kind, term)
+            JOIN inserted ON inserted.client_id = t.client_id
             """
     }
 
@@ -96,12 +104,16 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
 
     /// The `INSERT` of a client's row.
     static func insertStatement(_ client: RegisteredClient) -> SQLQueryString {
+        "INSERT INTO clients (\(unsafeRaw: Self.columns)) VALUES \(valuesRow(client))"
+    }
+
+    /// `(...)`: a client's row for a `VALUES` list, in the order of ``columns``.
+    static func valuesRow(_ client: RegisteredClient) -> SQLQueryString {
         """
-        INSERT INTO clients (\(unsafeRaw: Self.columns))
-        VALUES (\(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
-                \(bind: client.updatedAt.milliseconds), \(bind: client.secretDigest),
-                \(bind: client.registrationTokenDigest), \(bind: client.version), \(bind: client.policy),
-                \(bind: client.dynamicallyRegistered ? 1 : 0), \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
+        (\(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
+         \(bind: client.updatedAt.milliseconds), \(bind: client.secretDigest),
+         \(bind: client.registrationTokenDigest), \(bind: client.version), \(bind: client.policy),
+         \(bind: client.dynamicallyRegistered ? 1 : 0), \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
         """
     }
 

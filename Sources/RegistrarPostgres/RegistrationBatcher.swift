@@ -1,0 +1,83 @@
+import RegistrarCore
+import Synchronization
+
+/// Registrations that arrive together share one statement, one round trip and one commit on
+/// PostgreSQL (the server's commit, with its WAL flush, is most of a registration's cost there).
+///
+/// The first registration to find no batch forming leads one: it lets the requests already running
+/// reach the queue (two turns of the executor), then takes everything queued (at most
+/// ``maximumBatch``) and inserts it in one statement, while the next arrival starts the next batch;
+/// batches run side by side on the pool's connections. A statement that fails (a duplicate client
+/// ID or token digest among the batch, a lost connection) is answered client by client: each
+/// registration of that batch is retried alone, so only the failing one fails. Until the statement
+/// commits, nothing of the batch is stored, so retrying is safe.
+final class RegistrationBatcher: Sendable {
+    typealias Insert = @Sendable ([RegisteredClient]) async throws -> Void
+
+    private struct Waiting {
+        let client: RegisteredClient
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var queue: [Waiting] = []
+        var forming = false
+    }
+
+    /// Most registrations in one statement (about 60 parameters each; PostgreSQL allows 65,535).
+    static let maximumBatch = 256
+
+    private let state = Mutex(State())
+    private let insert: Insert
+
+    /// `insert` writes the clients it is given in one statement, all or none.
+    init(insert: @escaping Insert) { self.insert = insert }
+
+    /// Stores `client` in the next batch; returns once that batch (or, after a failure, the client's
+    /// own statement) has committed.
+    func register(_ client: RegisteredClient) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let lead = state.withLock { state -> Bool in
+                state.queue.append(Waiting(client: client, continuation: continuation))
+                guard !state.forming else { return false }
+                state.forming = true
+                return true
+            }
+            if lead { Task { await self.lead() } }
+        }
+    }
+
+    private func lead() async {
+        await Task.yield()
+        await Task.yield()
+        let (batch, more) = state.withLock { state -> ([Waiting], Bool) in
+            let batch = Array(state.queue.prefix(Self.maximumBatch))
+            state.queue.removeFirst(batch.count)
+            state.forming = !state.queue.isEmpty
+            return (batch, state.forming)
+        }
+        if more { Task { await self.lead() } }
+        guard !batch.isEmpty else { return }
+        do {
+            try await insert(batch.map(\.client))
+            for waiting in batch { waiting.continuation.resume() }
+        } catch {
+            guard batch.count > 1 else {
+                batch[0].continuation.resume(throwing: error)
+                return
+            }
+            await withTaskGroup(of: Void.self) { group in
+                for waiting in batch {
+                    group.addTask {
+                        do {
+                            try await self.insert([waiting.client])
+                            waiting.continuation.resume()
+                        } catch {
+                            waiting.continuation.resume(throwing: error)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
