@@ -149,6 +149,9 @@ header() {
 seed() {
   local database=$1 count=$2
   "$binary" bench-seed --database "$database" --config "$work/registrar.yaml" --durability "$durability" --count "$count" >&2
+  # Seeding leaves up to gigabytes of dirty pages: flush them now, so that their write-back does
+  # not compete with the server's own writes during the scenarios.
+  sync
 }
 
 prepare_token() {

@@ -1,5 +1,12 @@
-import RegistrarCore
+public import RegistrarCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The clients decoded most recently, each with the stored row it was decoded from.
 ///
@@ -8,9 +15,9 @@ import Synchronization
 /// read again from the database every time, but decoded only when its row differs from the one
 /// cached: a hit requires every stored value to be equal, so the cache can never return anything
 /// but what decoding the row would. Bounded: past ``capacity`` entries, an arbitrary one leaves.
-final class DecodedClientCache: Sendable {
+public final class DecodedClientCache: Sendable {
     /// What a client is decoded from: the document and the indexed columns.
-    struct Row: Equatable, Sendable {
+    public struct Row: Equatable, Sendable {
         var document: String
         var createdAt: Int64
         var updatedAt: Int64
@@ -22,6 +29,20 @@ final class DecodedClientCache: Sendable {
         var expiresAt: Int64?
         var lastUsedAt: Int64?
 
+        public init(document: String, createdAt: Int64, updatedAt: Int64, secretDigest: String?, registrationTokenDigest: String?,
+                    version: Int64, policy: String, dynamicallyRegistered: Bool, expiresAt: Int64?, lastUsedAt: Int64?) {
+            self.document = document
+            self.createdAt = createdAt
+            self.updatedAt = updatedAt
+            self.secretDigest = secretDigest
+            self.registrationTokenDigest = registrationTokenDigest
+            self.version = version
+            self.policy = policy
+            self.dynamicallyRegistered = dynamicallyRegistered
+            self.expiresAt = expiresAt
+            self.lastUsedAt = lastUsedAt
+        }
+
         /// Decodes the client.
         func client(id: String) throws -> RegisteredClient {
             try RegisteredClient(
@@ -32,12 +53,25 @@ final class DecodedClientCache: Sendable {
                 lastUsedAt: lastUsedAt.map(Timestamp.init(milliseconds:)))
         }
 
-        static func == (a: Row, b: Row) -> Bool {
+        public static func == (a: Row, b: Row) -> Bool {
             // Cheap columns first; the document compared as bytes (no Unicode normalization).
             a.version == b.version && a.updatedAt == b.updatedAt && a.createdAt == b.createdAt && a.lastUsedAt == b.lastUsedAt
                 && a.expiresAt == b.expiresAt && a.dynamicallyRegistered == b.dynamicallyRegistered && a.policy == b.policy
                 && a.secretDigest == b.secretDigest && a.registrationTokenDigest == b.registrationTokenDigest
-                && a.document.utf8.count == b.document.utf8.count && a.document.utf8.elementsEqual(b.document.utf8)
+                && Self.sameBytes(a.document, b.document)
+        }
+
+        /// Byte-for-byte equality (no Unicode normalization), with `memcmp` when both strings are
+        /// contiguous UTF-8 (native strings are).
+        static func sameBytes(_ a: String, _ b: String) -> Bool {
+            guard a.utf8.count == b.utf8.count else { return false }
+            let compared = a.utf8.withContiguousStorageIfAvailable { x in
+                b.utf8.withContiguousStorageIfAvailable { y in
+                    x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0
+                }
+            }
+            if let compared, let compared { return compared }
+            return a.utf8.elementsEqual(b.utf8)
         }
     }
 

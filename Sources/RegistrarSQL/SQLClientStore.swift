@@ -386,17 +386,29 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     public func client(id: String) async throws -> RegisteredClient? {
-        try await read { db in
-            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id = \(bind: id)")
+        try await client(where: .clientID, equals: id)
+    }
+
+    public func client(registrationTokenDigest digest: String) async throws -> RegisteredClient? {
+        try await client(where: .registrationTokenDigest, equals: digest)
+    }
+
+    /// A client by one of its unique columns: through the provider's direct path if it has one.
+    func client(where key: ClientRowKey, equals value: String) async throws -> RegisteredClient? {
+        let decoded = self.decoded
+        if let reader = provider.clientRows {
+            let found = try await measured("read") { try await reader.row(where: key, equals: value) }
+            return try found.map { try decoded.client(id: $0.clientID, row: $0.row) }
+        }
+        return try await read { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE \(unsafeRaw: key.rawValue) = \(bind: value)")
                 .first().map(decoded.decode)
         }
     }
 
-    public func client(registrationTokenDigest digest: String) async throws -> RegisteredClient? {
-        try await read { db in
-            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE registration_token_digest = \(bind: digest)")
-                .first().map(decoded.decode)
-        }
+    /// `SELECT <columns> FROM clients WHERE <key> = ?`, in the order of ``columns``.
+    public static func selectStatement(where key: ClientRowKey) -> String {
+        "SELECT \(columns) FROM clients WHERE \(key.rawValue) = ?"
     }
 
     public func update(_ client: RegisteredClient, expectedVersion: Int64) async throws -> Bool {

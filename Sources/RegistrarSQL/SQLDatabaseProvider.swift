@@ -26,6 +26,21 @@ public protocol SQLDatabaseProvider: Sendable {
     /// (SQLite's group commit), or in one statement (PostgreSQL); `nil` when the provider has no
     /// such path (then the store runs its own transaction).
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool?
+    /// Reads clients' rows through the driver itself, without SQLKit's statement building and row
+    /// decoding; `nil` when the provider has no such path (then the store uses SQLKit).
+    var clientRows: (any ClientRowReader)? { get }
+}
+
+/// Reads one client's row by a unique column, straight from the driver.
+public protocol ClientRowReader: Sendable {
+    /// The client ID and row values of the client whose `key` column equals `value`, if any.
+    func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)?
+}
+
+/// The unique columns a client is looked up by.
+public enum ClientRowKey: String, Sendable {
+    case clientID = "client_id"
+    case registrationTokenDigest = "registration_token_digest"
 }
 
 extension SQLDatabaseProvider {
@@ -33,4 +48,5 @@ extension SQLDatabaseProvider {
         try await read(body)
     }
     public func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? { nil }
+    public var clientRows: (any ClientRowReader)? { nil }
 }

@@ -26,6 +26,8 @@ public final class SQLiteStore: Sendable {
     let background: SQLiteConnection
     let checkpoints: Task<Void, Never>
     let logger: Logger
+    /// The single-client reads without SQLKit (for tests).
+    let clientRows: (any ClientRowReader)?
 
     /// Opens (creating the file and its folder if needed) and migrates the database at `path`.
     /// How durable a write is when the request that made it is answered.
@@ -142,9 +144,9 @@ public final class SQLiteStore: Sendable {
                 }
             }
         }
-        self.store = SQLClientStore(provider: SQLiteProvider(
-            writer: writer, readers: readers.map { $0.sql(queryLogLevel: nil) },
-            background: background.sql(queryLogLevel: nil)))
+        let provider = SQLiteProvider(writer: writer, readers: readers, background: background.sql(queryLogLevel: nil))
+        self.clientRows = provider.clientRows
+        self.store = SQLClientStore(provider: provider)
     }
 
     /// Closes every connection. Call once, after the last request.
@@ -182,13 +184,15 @@ struct SQLiteProvider: SQLDatabaseProvider {
     let background: any SQLDatabase
     let load: ReaderLoad
     let committer: GroupCommitter
+    let clientRows: (any ClientRowReader)?
 
-    init(writer: SQLiteConnection, readers: [any SQLDatabase], background: any SQLDatabase) {
+    init(writer: SQLiteConnection, readers: [SQLiteConnection], background: any SQLDatabase) {
         self.committer = GroupCommitter(connection: writer)
         self.writer = committer.db
-        self.readers = readers
+        self.readers = readers.map { $0.sql(queryLogLevel: nil) }
         self.background = background
         self.load = ReaderLoad(count: readers.count)
+        self.clientRows = readers.isEmpty ? nil : SQLiteClientRows(readers: readers, load: load)
     }
 
     /// A read goes to the reader with the fewest reads in progress. A connection runs one
@@ -255,6 +259,50 @@ let backgroundThreadPool: NIOThreadPool = {
 }()
 
 /// How many reads each reader connection has in progress.
+/// Single-client reads on the reader connections, without SQLKit: the statement is a constant
+/// string and the row's values are taken as SQLite returns them. Measured against SQLKit's path
+/// (statement building, the row decoded through `Decodable`): see docs/benchmarks.md.
+struct SQLiteClientRows: ClientRowReader {
+    let readers: [SQLiteConnection]
+    let load: ReaderLoad
+    static let byClientID = SQLClientStore.selectStatement(where: .clientID)
+    static let byTokenDigest = SQLClientStore.selectStatement(where: .registrationTokenDigest)
+
+    func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
+        let index = load.acquire()
+        defer { load.release(index) }
+        let statement = key == .clientID ? Self.byClientID : Self.byTokenDigest
+        guard let row = try await readers[index].query(statement, [.text(value)]).first else { return nil }
+        return try Self.values(row.columns.map(\.data))
+    }
+
+    /// The values of a row of ``SQLClientStore/columns``, in that order; a value of another type
+    /// than its column's is a damaged row.
+    static func values(_ data: [SQLiteData]) throws -> (clientID: String, row: DecodedClientCache.Row) {
+        guard data.count == 11 else { throw StoreError.corrupt("a client row has \(data.count) columns, not 11") }
+        func text(_ i: Int) throws -> String {
+            guard case .text(let value) = data[i] else { throw StoreError.corrupt("client column \(i) is not text") }
+            return value
+        }
+        func optionalText(_ i: Int) throws -> String? {
+            if case .null = data[i] { return nil }
+            return try text(i)
+        }
+        func integer(_ i: Int) throws -> Int64 {
+            guard case .integer(let value) = data[i] else { throw StoreError.corrupt("client column \(i) is not an integer") }
+            return Int64(value)
+        }
+        func optionalInteger(_ i: Int) throws -> Int64? {
+            if case .null = data[i] { return nil }
+            return try integer(i)
+        }
+        return (try text(0), DecodedClientCache.Row(
+            document: try text(1), createdAt: try integer(2), updatedAt: try integer(3), secretDigest: try optionalText(4),
+            registrationTokenDigest: try optionalText(5), version: try integer(6), policy: try text(7),
+            dynamicallyRegistered: try integer(8) != 0, expiresAt: try optionalInteger(9), lastUsedAt: try optionalInteger(10)))
+    }
+}
+
 final class ReaderLoad: Sendable {
     private let state: Mutex<(inFlight: [Int], next: Int)>
 

@@ -195,6 +195,39 @@ struct SQLiteReaderTests {
 }
 
 /// The cache of decoded clients in front of the single-client lookups.
+@Suite("SQLite direct client reads")
+struct SQLiteDirectReadTests {
+    @Test("single-client reads without SQLKit return what SQLKit's path returns, and a damaged row is a clear error")
+    func directReads() async throws {
+        let path = temporaryDatabasePath()
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        var client = ClientStoreConformance.sampleClient(id: "direct")
+        client.expiresAt = Timestamp(milliseconds: 1_900_000_000_000)
+        client.secretDigest = nil
+        try await database.store.insert(client)
+        try await database.store.recordUse(["direct": Timestamp(milliseconds: 1_800_000_000_000)])
+        client.lastUsedAt = Timestamp(milliseconds: 1_800_000_000_000)
+
+        let rows = try #require(database.clientRows)
+        // Both lookups go through the direct path and agree with a read through SQLKit.
+        let direct = try #require(try await rows.row(where: .clientID, equals: "direct"))
+        #expect(direct.clientID == "direct")
+        #expect(try direct.row.client(id: "direct") == client)
+        let byToken = try #require(try await rows.row(where: .registrationTokenDigest, equals: SecretDigest.of("token-direct")))
+        #expect(byToken.row == direct.row)
+        let viaSQLKit = try await database.writer.sql().raw(
+            "SELECT \(unsafeRaw: SQLClientStore.columns) FROM clients WHERE client_id = 'direct'").first()
+        #expect(try SQLClientStore.rowValues(#require(viaSQLKit)).1 == direct.row)
+        #expect(try await rows.row(where: .clientID, equals: "absent") == nil)
+        #expect(try await database.store.client(id: "direct") == client)
+
+        // A value of the wrong type (written by hand, say) is reported, not misread.
+        _ = try await database.writer.query("UPDATE clients SET created_at = 'yesterday' WHERE client_id = 'direct'", [])
+        await #expect(throws: StoreError.self) { try await database.store.client(id: "direct") }
+        await database.close()
+    }
+}
+
 @Suite("Decoded-client cache")
 struct DecodedClientCacheTests {
     @Test("a client decoded once is reused only while its stored row is unchanged, whoever changed it")
