@@ -136,7 +136,7 @@ struct PostgresProvider: SQLDatabaseProvider {
                 try await db.raw(SQLClientStore.insertInOneStatement(clients)).run()
             }
         }
-        self.batcher = RegistrationBatcher(insert: run)
+        self.batcher = RegistrationBatcher(parameters: SQLClientStore.parameterCount(inserting:), insert: run)
     }
     /// The deadline while an outage is known.
     static let outageDeadline: Duration = .milliseconds(250)

@@ -24,14 +24,23 @@ final class RegistrationBatcher: Sendable {
         var forming = false
     }
 
-    /// Most registrations in one statement (about 60 parameters each; PostgreSQL allows 65,535).
+    /// Most registrations in one statement.
     static let maximumBatch = 256
+    /// Most bound parameters in one statement: PostgreSQL allows 65,535. A client takes 11 plus 3
+    /// per search term (about 60 for a typical one; a client with many redirect URIs or contacts
+    /// takes more, and its batch is then smaller).
+    static let maximumParameters = 60_000
 
     private let state = Mutex(State())
     private let insert: Insert
+    private let parameters: @Sendable (RegisteredClient) -> Int
 
-    /// `insert` writes the clients it is given in one statement, all or none.
-    init(insert: @escaping Insert) { self.insert = insert }
+    /// `insert` writes the clients it is given in one statement, all or none; `parameters` says how
+    /// many bound parameters a client takes in that statement.
+    init(parameters: @escaping @Sendable (RegisteredClient) -> Int, insert: @escaping Insert) {
+        self.parameters = parameters
+        self.insert = insert
+    }
 
     /// Stores `client` in the next batch; returns once that batch (or, after a failure, the client's
     /// own statement) has committed.
@@ -51,8 +60,14 @@ final class RegistrationBatcher: Sendable {
         await Task.yield()
         await Task.yield()
         let (batch, more) = state.withLock { state -> ([Waiting], Bool) in
-            let batch = Array(state.queue.prefix(Self.maximumBatch))
-            state.queue.removeFirst(batch.count)
+            var count = 0, total = 0
+            for waiting in state.queue.prefix(Self.maximumBatch) {
+                total += parameters(waiting.client)
+                if count > 0 && total > Self.maximumParameters { break }
+                count += 1
+            }
+            let batch = Array(state.queue.prefix(count))
+            state.queue.removeFirst(count)
             state.forming = !state.queue.isEmpty
             return (batch, state.forming)
         }

@@ -97,6 +97,11 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             """
     }
 
+    /// How many bound parameters ``insertInOneStatement(_:)`` takes for this client.
+    public static func parameterCount(inserting client: RegisteredClient) -> Int {
+        11 + 3 * ClientSearchKind.allTerms(of: client).count
+    }
+
     /// `(kind, term), ...` for a `VALUES` list.
     static func pairs(_ terms: [(ClientSearchKind, String)]) -> SQLQueryString {
         terms.map { kind, term -> SQLQueryString in "(\(bind: kind.rawValue), \(bind: term))" }.joined(separator: ", ")

@@ -1,9 +1,10 @@
 import Foundation
 import Logging
 import RegistrarCore
-import RegistrarPostgres
+@testable import RegistrarPostgres
 import RegistrarSQL
 import RegistrarTesting
+import Synchronization
 import Testing
 
 let logger = Logger(label: "registrar.tests")
@@ -76,5 +77,63 @@ struct PostgresStoreTests {
             _ = try await PostgresStore.open(url: "postgres://nobody@127.0.0.1:1/none?sslmode=disable", settings: settings, logger: logger)
         }
         #expect(ContinuousClock.now - start < .seconds(10), "start-up against a missing server must fail fast")
+    }
+}
+
+/// The batching of registrations, with the statement replaced by a recorder (the real statement is
+/// exercised by the conformance suite above).
+@Suite("PostgreSQL registration batches")
+struct RegistrationBatcherTests {
+    final class Recorder: Sendable {
+        let batches = Mutex<[[String]]>([])
+        func record(_ clients: [RegisteredClient]) { batches.withLock { $0.append(clients.map(\.clientID)) } }
+    }
+
+    static func register(_ ids: [String], with batcher: RegistrationBatcher) async -> [String: Bool] {
+        await withTaskGroup(of: (String, Bool).self) { group in
+            for id in ids {
+                group.addTask {
+                    do {
+                        try await batcher.register(ClientStoreConformance.sampleClient(id: id))
+                        return (id, true)
+                    } catch {
+                        return (id, false)
+                    }
+                }
+            }
+            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+    }
+
+    @Test("a batch stays within PostgreSQL's limit of bound parameters, and a client over it goes alone")
+    func parameterLimit() async throws {
+        let recorder = Recorder()
+        let batcher = RegistrationBatcher(parameters: { $0.clientID == "huge" ? 70_000 : 25_000 }) { clients in
+            recorder.record(clients)
+        }
+        let ids = (0..<8).map { "c\($0)" } + ["huge"]
+        let outcomes = await Self.register(ids, with: batcher)
+        #expect(outcomes.values.allSatisfy { $0 }, "\(outcomes)")
+        let batches = recorder.batches.withLock { $0 }
+        #expect(batches.flatMap { $0 }.sorted() == ids.sorted())
+        for batch in batches {
+            let parameters = batch.map { $0 == "huge" ? 70_000 : 25_000 }.reduce(0, +)
+            #expect(batch.count == 1 || parameters <= RegistrationBatcher.maximumParameters, "\(batch)")
+        }
+        #expect(batches.contains { $0.count > 1 }, "no batch formed: \(batches)")
+    }
+
+    @Test("when a batch's statement fails, each of its clients is retried alone and only the failing one fails")
+    func fallback() async throws {
+        let recorder = Recorder()
+        let batcher = RegistrationBatcher(parameters: { _ in 60 }) { clients in
+            recorder.record(clients)
+            if clients.contains(where: { $0.clientID == "bad" }) { throw StoreError.duplicate("clients_pkey") }
+        }
+        let ids = (0..<20).map { "c\($0)" } + ["bad"]
+        let outcomes = await Self.register(ids, with: batcher)
+        #expect(outcomes.filter { !$0.value }.map(\.key) == ["bad"], "\(outcomes)")
+        let batches = recorder.batches.withLock { $0 }
+        #expect(batches.contains { $0 == ["bad"] }, "bad was not retried alone: \(batches)")
     }
 }
