@@ -16,6 +16,8 @@ final class RegistrationBatcher: Sendable {
 
     private struct Waiting {
         let client: RegisteredClient
+        /// Its bound parameters in the statement, counted before it queues (not under the lock).
+        let parameters: Int
         let continuation: CheckedContinuation<Void, any Error>
     }
 
@@ -45,9 +47,10 @@ final class RegistrationBatcher: Sendable {
     /// Stores `client` in the next batch; returns once that batch (or, after a failure, the client's
     /// own statement) has committed.
     func register(_ client: RegisteredClient) async throws {
+        let parameters = self.parameters(client)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let lead = state.withLock { state -> Bool in
-                state.queue.append(Waiting(client: client, continuation: continuation))
+                state.queue.append(Waiting(client: client, parameters: parameters, continuation: continuation))
                 guard !state.forming else { return false }
                 state.forming = true
                 return true
@@ -62,7 +65,7 @@ final class RegistrationBatcher: Sendable {
         let (batch, more) = state.withLock { state -> ([Waiting], Bool) in
             var count = 0, total = 0
             for waiting in state.queue.prefix(Self.maximumBatch) {
-                total += parameters(waiting.client)
+                total += waiting.parameters
                 if count > 0 && total > Self.maximumParameters { break }
                 count += 1
             }
