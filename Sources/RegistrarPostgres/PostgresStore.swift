@@ -138,6 +138,7 @@ struct PostgresProvider: SQLDatabaseProvider {
         }
         self.batcher = RegistrationBatcher(parameters: SQLClientStore.parameterCount(inserting:), insert: run)
     }
+
     /// The deadline while an outage is known.
     static let outageDeadline: Duration = .milliseconds(250)
 

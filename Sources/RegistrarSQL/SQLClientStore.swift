@@ -45,10 +45,12 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         try await measured("transaction") { try await provider.transaction(body) }
     }
 
-    static let columns = """
-        client_id, document, created_at, updated_at, secret_digest, registration_token_digest, version, \
-        policy, dynamically_registered, expires_at, last_used_at
-        """
+    /// The columns of a client's row, in the order every statement here reads and writes them.
+    public static let columnNames = [
+        "client_id", "document", "created_at", "updated_at", "secret_digest", "registration_token_digest", "version",
+        "policy", "dynamically_registered", "expires_at", "last_used_at",
+    ]
+    static let columns = columnNames.joined(separator: ", ")
 
     public func insert(_ client: RegisteredClient) async throws {
         try await transaction { db in try await Self.insert(client, into: db) }
@@ -57,15 +59,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// Inserts clients and their search terms with multi-row statements (all or nothing within the
     /// caller's transaction).
     public static func insertRows(_ clients: [RegisteredClient], into db: any SQLDatabase) async throws {
-        var insert = db.insert(into: "clients").columns(
-            "client_id", "document", "created_at", "updated_at", "secret_digest", "registration_token_digest", "version",
-            "policy", "dynamically_registered", "expires_at", "last_used_at")
-        for c in clients {
-            insert = insert.values([c.clientID, c.document, c.createdAt.milliseconds, c.updatedAt.milliseconds, c.secretDigest,
-                                    c.registrationTokenDigest, c.version, c.policy, c.dynamicallyRegistered ? 1 : 0,
-                                    c.expiresAt?.milliseconds, c.lastUsedAt?.milliseconds] as [any Encodable & Sendable])
-        }
-        try await insert.run()
+        try await db.raw(insertStatement(clients)).run()
         let rows = clients.flatMap { c in ClientSearchKind.allTerms(of: c).map { (c.clientID, $0.0.rawValue, $0.1) } }
             .sorted { ($0.1, $0.2) < ($1.1, $1.2) }  // index order: better locality
         for start in stride(from: 0, to: rows.count, by: 1000) {
@@ -80,8 +74,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// instead of four (`BEGIN`, two inserts, `COMMIT`), and one commit for all of them. A duplicate
     /// fails the whole statement, which then leaves nothing behind.
     public static func insertInOneStatement(_ clients: [RegisteredClient]) -> SQLQueryString {
-        let rows = clients.map { valuesRow($0) }.joined(separator: ", ")
-        let insert: SQLQueryString = "INSERT INTO clients (\(unsafeRaw: Self.columns)) VALUES \(rows)"
+        let insert = insertStatement(clients)
         let terms = clients.flatMap { client in
             ClientSearchKind.allTerms(of: client).map { kind, term -> SQLQueryString in
                 "(\(bind: client.clientID), \(bind: kind.rawValue), \(bind: term))"
@@ -99,7 +92,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
 
     /// How many bound parameters ``insertInOneStatement(_:)`` takes for this client.
     public static func parameterCount(inserting client: RegisteredClient) -> Int {
-        11 + 3 * ClientSearchKind.allTerms(of: client).count
+        columnNames.count + 3 * ClientSearchKind.allTerms(of: client).count
     }
 
     /// `(kind, term), ...` for a `VALUES` list.
@@ -107,9 +100,9 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         terms.map { kind, term -> SQLQueryString in "(\(bind: kind.rawValue), \(bind: term))" }.joined(separator: ", ")
     }
 
-    /// The `INSERT` of a client's row.
-    static func insertStatement(_ client: RegisteredClient) -> SQLQueryString {
-        "INSERT INTO clients (\(unsafeRaw: Self.columns)) VALUES \(valuesRow(client))"
+    /// The `INSERT` of clients' rows (one statement).
+    static func insertStatement(_ clients: [RegisteredClient]) -> SQLQueryString {
+        "INSERT INTO clients (\(unsafeRaw: Self.columns)) VALUES \(clients.map(valuesRow).joined(separator: ", "))"
     }
 
     /// `(...)`: a client's row for a `VALUES` list, in the order of ``columns``.
@@ -123,7 +116,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     static func insert(_ client: RegisteredClient, into db: any SQLDatabase) async throws {
-        try await db.raw(insertStatement(client)).run()
+        try await db.raw(insertStatement([client])).run()
         try await insertTerms(of: client, into: db)
     }
 

@@ -190,10 +190,7 @@ final class ResultBox<T: Sendable>: Sendable {
 /// duplicate fails the whole statement, which then leaves nothing behind.
 enum ClientInserts {
     static let view = "client_inserts"
-    static let columns = [
-        "client_id", "document", "created_at", "updated_at", "secret_digest", "registration_token_digest", "version",
-        "policy", "dynamically_registered", "expires_at", "last_used_at",
-    ]
+    static let columns = SQLClientStore.columnNames
 
     /// Creates the view and its trigger; `TEMP` objects belong to the connection that made them.
     static let setup = [
@@ -225,8 +222,8 @@ enum ClientInserts {
 
     /// `INSERT INTO client_inserts (...) VALUES (?, ...), ...` for this many rows.
     static func statement(rows: Int) -> String {
-        let row = "(" + Array(repeating: "?", count: columns.count + 1).joined(separator: ", ") + ")"
-        return "INSERT INTO \(view) (\(columns.joined(separator: ", ")), search_terms) VALUES "
-            + Array(repeating: row, count: rows).joined(separator: ", ")
+        insertHead + Array(repeating: rowPlaceholders, count: rows).joined(separator: ", ")
     }
+    private static let insertHead = "INSERT INTO \(view) (\(columns.joined(separator: ", ")), search_terms) VALUES "
+    private static let rowPlaceholders = "(" + Array(repeating: "?", count: columns.count + 1).joined(separator: ", ") + ")"
 }

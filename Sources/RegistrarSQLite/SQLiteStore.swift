@@ -26,8 +26,6 @@ public final class SQLiteStore: Sendable {
     let background: SQLiteConnection
     let checkpoints: Task<Void, Never>
     let logger: Logger
-    /// The single-client reads without SQLKit (for tests).
-    let clientRows: (any ClientRowReader)?
 
     /// Opens (creating the file and its folder if needed) and migrates the database at `path`.
     /// How durable a write is when the request that made it is answered.
@@ -144,9 +142,8 @@ public final class SQLiteStore: Sendable {
                 }
             }
         }
-        let provider = SQLiteProvider(writer: writer, readers: readers, background: background.sql(queryLogLevel: nil))
-        self.clientRows = provider.clientRows
-        self.store = SQLClientStore(provider: provider)
+        self.store = SQLClientStore(provider: SQLiteProvider(
+            writer: writer, readers: readers, background: background.sql(queryLogLevel: nil)))
     }
 
     /// Closes every connection. Call once, after the last request.
@@ -200,9 +197,7 @@ struct SQLiteProvider: SQLDatabaseProvider {
     /// would otherwise hold up every request dealt to its connection in turn (a test shows it).
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         guard !readers.isEmpty else { return try await body(writer) }
-        let index = load.acquire()
-        defer { load.release(index) }
-        return try await body(readers[index])
+        return try await load.onLeastBusy { try await body(readers[$0]) }
     }
 
     func backgroundRead<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -238,8 +233,9 @@ let sqliteThreadPool: NIOThreadPool = {
 
 /// The thread of the background connection: one thread, at a lower scheduling priority (nice
 /// 10 steps above the process's) where the system allows it, so that a count of every client uses
-/// the CPU that requests leave idle. With an equal priority, the once-a-minute count of a million clients (about 65 ms of one
-/// core) held token requests up to 110-345 ms on two busy cores; without the count, 24 ms.
+/// the CPU that requests leave idle. With an equal priority, the once-a-minute count of a million
+/// clients (about 65 ms of one core) held token requests up to 110-345 ms on two busy cores;
+/// without the count, 24 ms.
 let backgroundThreadPool: NIOThreadPool = {
     let pool = NIOThreadPool(numberOfThreads: 1)
     pool.start()
@@ -258,7 +254,6 @@ let backgroundThreadPool: NIOThreadPool = {
     return pool
 }()
 
-/// How many reads each reader connection has in progress.
 /// Single-client reads on the reader connections, without SQLKit: the statement is a constant
 /// string and the row's values are taken as SQLite returns them. Measured against SQLKit's path
 /// (statement building, the row decoded through `Decodable`): see docs/benchmarks.md.
@@ -269,17 +264,16 @@ struct SQLiteClientRows: ClientRowReader {
     static let byTokenDigest = SQLClientStore.selectStatement(where: .registrationTokenDigest)
 
     func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
-        let index = load.acquire()
-        defer { load.release(index) }
         let statement = key == .clientID ? Self.byClientID : Self.byTokenDigest
-        guard let row = try await readers[index].query(statement, [.text(value)]).first else { return nil }
-        return try Self.values(row.columns.map(\.data))
+        let rows = try await load.onLeastBusy { try await readers[$0].query(statement, [.text(value)]) }
+        return try rows.first.map { try Self.values($0.columns.map(\.data)) }
     }
 
     /// The values of a row of ``SQLClientStore/columns``, in that order; a value of another type
     /// than its column's is a damaged row.
     static func values(_ data: [SQLiteData]) throws -> (clientID: String, row: DecodedClientCache.Row) {
-        guard data.count == 11 else { throw StoreError.corrupt("a client row has \(data.count) columns, not 11") }
+        let expected = SQLClientStore.columnNames.count
+        guard data.count == expected else { throw StoreError.corrupt("a client row has \(data.count) columns, not \(expected)") }
         func text(_ i: Int) throws -> String {
             guard case .text(let value) = data[i] else { throw StoreError.corrupt("client column \(i) is not text") }
             return value
@@ -303,6 +297,7 @@ struct SQLiteClientRows: ClientRowReader {
     }
 }
 
+/// How many reads each reader connection has in progress.
 final class ReaderLoad: Sendable {
     private let state: Mutex<(inFlight: [Int], next: Int)>
 
@@ -327,6 +322,13 @@ final class ReaderLoad: Sendable {
     /// Ends a read started with ``acquire()``.
     func release(_ index: Int) {
         state.withLock { $0.inFlight[index] -= 1 }
+    }
+
+    /// Runs `body` with the index of a least busy reader, counted busy until it returns.
+    func onLeastBusy<T>(_ body: (Int) async throws -> T) async rethrows -> T {
+        let index = acquire()
+        defer { release(index) }
+        return try await body(index)
     }
 
     /// Reads in progress on each reader (for tests).

@@ -194,7 +194,7 @@ struct SQLiteReaderTests {
     }
 }
 
-/// The cache of decoded clients in front of the single-client lookups.
+/// Single-client reads straight from sqlite-nio, beside SQLKit's path.
 @Suite("SQLite direct client reads")
 struct SQLiteDirectReadTests {
     @Test("single-client reads without SQLKit return what SQLKit's path returns, and a damaged row is a clear error")
@@ -208,7 +208,7 @@ struct SQLiteDirectReadTests {
         try await database.store.recordUse(["direct": Timestamp(milliseconds: 1_800_000_000_000)])
         client.lastUsedAt = Timestamp(milliseconds: 1_800_000_000_000)
 
-        let rows = try #require(database.clientRows)
+        let rows = try #require(database.store.provider.clientRows)
         // Both lookups go through the direct path and agree with a read through SQLKit.
         let direct = try #require(try await rows.row(where: .clientID, equals: "direct"))
         #expect(direct.clientID == "direct")
@@ -228,6 +228,7 @@ struct SQLiteDirectReadTests {
     }
 }
 
+/// The cache of decoded clients in front of the single-client lookups.
 @Suite("Decoded-client cache")
 struct DecodedClientCacheTests {
     @Test("a client decoded once is reused only while its stored row is unchanged, whoever changed it")
