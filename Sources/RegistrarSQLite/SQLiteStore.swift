@@ -25,6 +25,7 @@ public final class SQLiteStore: Sendable {
     let checkpointer: SQLiteConnection
     let background: SQLiteConnection
     let checkpoints: Task<Void, Never>
+    let direct: DirectClientReader?
     let logger: Logger
 
     /// Opens (creating the file and its folder if needed) and migrates the database at `path`.
@@ -92,8 +93,19 @@ public final class SQLiteStore: Sendable {
             try? await writer.close()
             throw StoreError.unavailable("cannot prepare the SQLite database \(path): \(error)")
         }
+        let load = ReaderLoad(count: readers.count)
+        let direct: DirectClientReader?
+        do {
+            direct = readers.isEmpty ? nil : try DirectClientReader(path: path, fallback: SQLiteClientRows(readers: readers, load: load))
+        } catch {
+            try? await background?.close()
+            try? await checkpointer?.close()
+            for reader in readers { try? await reader.close() }
+            try? await writer.close()
+            throw error
+        }
         let opened = SQLiteStore(path: path, writer: writer, readers: readers, checkpointer: checkpointer!, background: background!,
-                                 logger: logger)
+                                 load: load, direct: direct, logger: logger)
         if applied.contains(5) {
             // Clients registered before search terms existed get theirs now.
             let count = try await opened.store.reindexSearchTerms()
@@ -118,8 +130,9 @@ public final class SQLiteStore: Sendable {
     static let idleCheckpointEvery = Duration.milliseconds(500)
 
     private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], checkpointer: SQLiteConnection,
-                 background: SQLiteConnection, logger: Logger) {
+                 background: SQLiteConnection, load: ReaderLoad, direct: DirectClientReader?, logger: Logger) {
         self.background = background
+        self.direct = direct
         self.path = path
         self.writer = writer
         self.readers = readers
@@ -143,13 +156,14 @@ public final class SQLiteStore: Sendable {
             }
         }
         self.store = SQLClientStore(provider: SQLiteProvider(
-            writer: writer, readers: readers, background: background.sql(queryLogLevel: nil)))
+            writer: writer, readers: readers, background: background.sql(queryLogLevel: nil), load: load, clientRows: direct))
     }
 
     /// Closes every connection. Call once, after the last request.
     public func close() async {
         checkpoints.cancel()
         await checkpoints.value
+        direct?.close()
         try? await checkpointer.close()
         try? await background.close()
         for reader in readers { try? await reader.close() }
@@ -183,13 +197,14 @@ struct SQLiteProvider: SQLDatabaseProvider {
     let committer: GroupCommitter
     let clientRows: (any ClientRowReader)?
 
-    init(writer: SQLiteConnection, readers: [SQLiteConnection], background: any SQLDatabase) {
+    init(writer: SQLiteConnection, readers: [SQLiteConnection], background: any SQLDatabase, load: ReaderLoad,
+         clientRows: (any ClientRowReader)?) {
         self.committer = GroupCommitter(connection: writer)
         self.writer = committer.db
         self.readers = readers.map { $0.sql(queryLogLevel: nil) }
         self.background = background
-        self.load = ReaderLoad(count: readers.count)
-        self.clientRows = readers.isEmpty ? nil : SQLiteClientRows(readers: readers, load: load)
+        self.load = load
+        self.clientRows = clientRows
     }
 
     /// A read goes to the reader with the fewest reads in progress. A connection runs one

@@ -228,6 +228,75 @@ struct SQLiteDirectReadTests {
     }
 }
 
+@Suite("SQLite lookups through the C API")
+struct SQLiteDirectConnectionTests {
+    @Test("lookups on the calling thread see every commit, hold no snapshot between them, and give way to the thread-pool readers")
+    func directConnections() async throws {
+        let path = temporaryDatabasePath()
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        let direct = try #require(database.direct)
+        #expect(database.store.provider.clientRows as? DirectClientReader === direct)
+        var client = ClientStoreConformance.sampleClient(id: "seen")
+        try await database.store.insert(client)
+
+        // A commit is visible to the next lookup, which found the client with no thread hop.
+        #expect(try await direct.row(where: .clientID, equals: "seen")?.row.version == 1)
+        var changed = client
+        changed.metadata.clientName = "changed"
+        changed.version = 2
+        #expect(try await database.store.update(changed, replacing: client))
+        client = changed
+        #expect(try await database.store.client(id: "seen") == client)
+
+        // An empty key is a text of no bytes, not NULL: nothing matches it, and nothing fails.
+        #expect(try await direct.row(where: .clientID, equals: "") == nil)
+
+        // Many lookups at once open connections as needed, within the limit.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    let found = try await direct.row(where: .clientID, equals: "seen")
+                    #expect(found?.clientID == "seen")
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(direct.openConnections >= 1 && direct.openConnections <= direct.limit)
+
+        // No connection keeps a read transaction open after its lookup: a TRUNCATE checkpoint,
+        // which must wait for every reader's snapshot, empties the WAL entirely.
+        for i in 0..<20 {
+            try await database.store.insert(ClientStoreConformance.sampleClient(id: "more-\(i)"))
+            _ = try await direct.row(where: .clientID, equals: "more-\(i)")
+        }
+        let checkpoint = try #require(try await database.writer.query("PRAGMA wal_checkpoint(TRUNCATE)", []).first)
+        #expect(checkpoint.column("busy")?.integer == 0)
+        #expect(checkpoint.column("log")?.integer == 0)
+
+        // With no connection to have, lookups go to the thread-pool readers and answer the same.
+        let fallbackOnly = try DirectClientReader(path: path, connections: 0, limit: 0, fallback: direct.fallback)
+        let viaFallback = try await fallbackOnly.row(where: .clientID, equals: "seen")
+        let viaDirect = try await direct.row(where: .clientID, equals: "seen")
+        #expect(viaFallback != nil && viaFallback?.row == viaDirect?.row)
+        #expect(fallbackOnly.openConnections == 0)
+        // After close, too (the store closes its direct connections first).
+        direct.close()
+        #expect(direct.openConnections == 0)
+        #expect(try await database.store.client(id: "seen") == client)
+        await database.close()
+    }
+
+    @Test("a direct connection opens only an existing, migrated database, and creates no file")
+    func openOnlyExisting() async throws {
+        let path = temporaryDatabasePath()
+        #expect(throws: StoreError.self) { try DirectConnection(path: path) }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        await database.close()
+        _ = try DirectConnection(path: path)
+    }
+}
+
 /// The cache of decoded clients in front of the single-client lookups.
 @Suite("Decoded-client cache")
 struct DecodedClientCacheTests {

@@ -1,0 +1,230 @@
+import Foundation
+import RegistrarCore
+import RegistrarSQL
+import Synchronization
+import VaporCSQLite
+
+/// Single-client reads (a client by its ID or by its registration access token's digest) on SQLite
+/// connections of their own, through SQLite's C API, on the calling thread.
+///
+/// Through SQLiteNIO, a read of one indexed row (a few microseconds inside SQLite) cost four thread
+/// switches (the request's task, SQLite's thread pool, an event loop for the row and the promise,
+/// the task again) and a fresh `sqlite3_prepare` of the statement: together about a fifth of the CPU
+/// of a registration read or a token request. Here each connection keeps its two statements
+/// prepared, and the lookup runs where the request already is.
+///
+/// Running SQLite on a task's thread blocks that thread for the lookup: one index probe and one
+/// row, pages from SQLite's cache or the operating system's. It never waits for a lock: the
+/// connections have no busy timeout, and a lookup SQLite answers `SQLITE_BUSY` (or any other
+/// error) is handed to `fallback`, the thread-pool readers, which wait (`busy_timeout`) and turn
+/// errors into ``StoreError``s as every other statement does.
+final class DirectClientReader: ClientRowReader {
+    let path: String
+    let fallback: any ClientRowReader
+    /// Connections beyond which a lookup that finds none idle goes to `fallback` rather than opening
+    /// another (the lookups in progress at once are bounded by the threads that run tasks anyway).
+    let limit: Int
+    private let pool: Mutex<(idle: [DirectConnection], open: Int, closed: Bool)>
+
+    /// Opens `count` connections at once; more are opened when more lookups run at the same time.
+    init(path: String, connections count: Int = 2, limit: Int = 16, fallback: any ClientRowReader) throws {
+        self.path = path
+        self.fallback = fallback
+        self.limit = limit
+        var idle: [DirectConnection] = []
+        for _ in 0..<count { idle.append(try DirectConnection(path: path)) }
+        pool = Mutex((idle, idle.count, false))
+    }
+
+    func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
+        if let connection = take() {
+            let result = connection.row(where: key, equals: value)
+            switch result {
+            case .found(let found):
+                give(back: connection)
+                return found
+            case .none:
+                give(back: connection)
+                return nil
+            case .retry(let keep):
+                if keep { give(back: connection) } else { discard(connection) }
+            case .corrupt(let error):
+                give(back: connection)
+                throw error
+            }
+        }
+        return try await fallback.row(where: key, equals: value)
+    }
+
+    /// An idle connection, or a new one below ``limit``; `nil` when there is none to have.
+    private func take() -> DirectConnection? {
+        enum Taken { case idle(DirectConnection), open, none }
+        let taken: Taken = pool.withLock { pool in
+            if pool.closed { return .none }
+            if let connection = pool.idle.popLast() { return .idle(connection) }
+            guard pool.open < limit else { return .none }
+            pool.open += 1
+            return .open
+        }
+        switch taken {
+        case .idle(let connection): return connection
+        case .none: return nil
+        case .open:
+            // Opened outside the lock; a failure to open leaves the lookup to the fallback.
+            if let connection = try? DirectConnection(path: path) { return connection }
+            pool.withLock { $0.open -= 1 }
+            return nil
+        }
+    }
+
+    private func give(back connection: DirectConnection) {
+        pool.withLock { pool in
+            if pool.closed { pool.open -= 1 } else { pool.idle.append(connection) }
+        }
+    }
+
+    private func discard(_ connection: DirectConnection) {
+        pool.withLock { $0.open -= 1 }
+    }
+
+    /// Closes the idle connections; one in use closes when its lookup ends. Later lookups go to the
+    /// fallback.
+    func close() {
+        let idle = pool.withLock { pool in
+            pool.closed = true
+            pool.open -= pool.idle.count
+            defer { pool.idle.removeAll() }
+            return pool.idle
+        }
+        _ = idle  // released here: each connection closes in its deinit
+    }
+
+    /// Connections open, idle or in use (for tests).
+    var openConnections: Int { pool.withLock { $0.open } }
+}
+
+/// One SQLite connection with the two client lookups prepared. Used by one thread at a time: the
+/// pool hands it to one lookup and takes it back when the lookup is over.
+final class DirectConnection: @unchecked Sendable {
+    enum Result {
+        case found((clientID: String, row: DecodedClientCache.Row))
+        case none
+        /// SQLite did not answer (busy, locked, an I/O error, ...): ask the fallback; `keep` is
+        /// whether this connection is still fit for use.
+        case retry(keep: Bool)
+        case corrupt(StoreError)
+    }
+
+    private let db: OpaquePointer
+    private let byClientID: OpaquePointer
+    private let byTokenDigest: OpaquePointer
+
+    init(path: String) throws {
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        guard sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil) == SQLITE_OK, let handle else {
+            if let handle { sqlite_nio_sqlite3_close_v2(handle) }
+            throw StoreError.unavailable("cannot open the SQLite database \(path) for reading")
+        }
+        // No busy timeout (a busy database goes to the fallback instead of sleeping on this
+        // thread); statements of this connection can never write.
+        sqlite_nio_sqlite3_busy_timeout(handle, 0)
+        var statements: [OpaquePointer] = []
+        func prepare(_ sql: String) throws -> OpaquePointer {
+            var statement: OpaquePointer?
+            let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+            guard code == SQLITE_OK, let statement else {
+                let message = String(cString: sqlite_nio_sqlite3_errmsg(handle))
+                for statement in statements { sqlite_nio_sqlite3_finalize(statement) }
+                sqlite_nio_sqlite3_finalize(statement)
+                sqlite_nio_sqlite3_close_v2(handle)
+                throw StoreError.unavailable("cannot prepare a client lookup: \(message)")
+            }
+            statements.append(statement)
+            return statement
+        }
+        _ = try prepare("PRAGMA query_only = 1")
+        let pragma = statements.removeLast()
+        let code = sqlite_nio_sqlite3_step(pragma)
+        sqlite_nio_sqlite3_finalize(pragma)
+        guard code == SQLITE_DONE || code == SQLITE_ROW else {
+            sqlite_nio_sqlite3_close_v2(handle)
+            throw StoreError.unavailable("cannot make a reading connection read-only")
+        }
+        _ = try prepare("PRAGMA cache_size = -4000")
+        let cache = statements.removeLast()
+        _ = sqlite_nio_sqlite3_step(cache)
+        sqlite_nio_sqlite3_finalize(cache)
+        byClientID = try prepare(SQLClientStore.selectStatement(where: .clientID))
+        byTokenDigest = try prepare(SQLClientStore.selectStatement(where: .registrationTokenDigest))
+        db = handle
+    }
+
+    deinit {
+        sqlite_nio_sqlite3_finalize(byClientID)
+        sqlite_nio_sqlite3_finalize(byTokenDigest)
+        sqlite_nio_sqlite3_close_v2(db)
+    }
+
+    /// The client whose `key` column equals `value`. The statement is reset before returning, so
+    /// the connection holds no read transaction (and no snapshot that would hold back checkpoints)
+    /// between lookups.
+    func row(where key: ClientRowKey, equals value: String) -> Result {
+        let statement = key == .clientID ? byClientID : byTokenDigest
+        defer {
+            sqlite_nio_sqlite3_reset(statement)
+            sqlite_nio_sqlite3_clear_bindings(statement)
+        }
+        var value = value
+        let code: Int32 = value.withUTF8 { bytes in
+            // SQLITE_STATIC (nil): the bytes outlive the step; the binding is cleared before return.
+            // (An empty string has no storage: it is bound as a zero-length text, not as NULL.)
+            let start = UnsafeRawPointer(bytes.baseAddress ?? ("" as StaticString).utf8Start)
+            let bound = sqlite_nio_sqlite3_bind_text(statement, 1, start.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+            guard bound == SQLITE_OK else { return bound }
+            return sqlite_nio_sqlite3_step(statement)
+        }
+        switch code {
+        case SQLITE_DONE:
+            return .none
+        case SQLITE_ROW:
+            do { return .found(try Self.values(of: statement)) } catch let error as StoreError {
+                return .corrupt(error)
+            } catch {
+                return .corrupt(StoreError.corrupt("\(error)"))
+            }
+        default:
+            let primary = code & 0xff
+            return .retry(keep: primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        }
+    }
+
+    /// The values of the current row, in the order of ``SQLClientStore/columnNames``; a value of
+    /// another type than its column's is a damaged row (as on the thread-pool path).
+    static func values(of statement: OpaquePointer) throws -> (clientID: String, row: DecodedClientCache.Row) {
+        let expected = Int32(SQLClientStore.columnNames.count)
+        let columns = sqlite_nio_sqlite3_column_count(statement)
+        guard columns == expected else { throw StoreError.corrupt("a client row has \(columns) columns, not \(expected)") }
+        func type(_ i: Int32) -> Int32 { sqlite_nio_sqlite3_column_type(statement, i) }
+        func text(_ i: Int32) throws -> String {
+            guard type(i) == SQLITE_TEXT else { throw StoreError.corrupt("client column \(i) is not text") }
+            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, i))
+            guard count > 0, let bytes = sqlite_nio_sqlite3_column_text(statement, i) else { return "" }
+            return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+        }
+        func optionalText(_ i: Int32) throws -> String? {
+            type(i) == SQLITE_NULL ? nil : try text(i)
+        }
+        func integer(_ i: Int32) throws -> Int64 {
+            guard type(i) == SQLITE_INTEGER else { throw StoreError.corrupt("client column \(i) is not an integer") }
+            return sqlite_nio_sqlite3_column_int64(statement, i)
+        }
+        func optionalInteger(_ i: Int32) throws -> Int64? {
+            type(i) == SQLITE_NULL ? nil : try integer(i)
+        }
+        return (try text(0), DecodedClientCache.Row(
+            document: try text(1), createdAt: try integer(2), updatedAt: try integer(3), secretDigest: try optionalText(4),
+            registrationTokenDigest: try optionalText(5), version: try integer(6), policy: try text(7),
+            dynamicallyRegistered: try integer(8) != 0, expiresAt: try optionalInteger(9), lastUsedAt: try optionalInteger(10)))
+    }
+}
