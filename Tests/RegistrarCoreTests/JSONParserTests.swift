@@ -1,4 +1,4 @@
-import RegistrarCore
+@testable import RegistrarCore
 import Testing
 
 @Suite("JSON parser")
@@ -55,6 +55,46 @@ struct JSONParserTests {
     func writer() {
         let object = JSONObject([("z", .string("https://a/b")), ("a", .string("q\"\\\u{01}é")), ("n", .int(-3)), ("d", .double(2.5))])
         #expect(JSONWriter.string(.object(object)) == #"{"z":"https://a/b","a":"q\"\\\u0001é","n":-3,"d":2.5}"#)
+    }
+
+    @Test("escapes at the start, the end and side by side, and copies the runs between them unchanged")
+    func writerRuns() throws {
+        #expect(JSONWriter.string(.string("\"a\"")) == #""\"a\"""#)
+        #expect(JSONWriter.string(.string("\n\t\r\u{7f}\u{00}")) == #""\n\t\r\u007f\u0000""#)
+        #expect(JSONWriter.string(.string("")) == #""""#)
+        #expect(JSONWriter.string(.string("plain/run-é€")) == #""plain/run-é€""#)
+        // Every byte below 0x80, alone and between runs, survives a round trip.
+        for scalar in 0..<0x80 {
+            let character = String(UnicodeScalar(UInt8(scalar)))
+            for text in [character, "ab" + character, character + "cd", "é" + character + character + "x"] {
+                #expect(try JSONParser.parse(JSONWriter.bytes(.string(text))) == .string(text))
+            }
+        }
+    }
+
+    @Test("an object keeps its order, replaces and removes members by name, small or large, and compares regardless of order")
+    func objectMembers() throws {
+        for size in [3, JSONObject.indexedFrom, JSONObject.indexedFrom + 1, 60] {
+            var object = JSONObject()
+            for i in 0..<size { object["m\(i)"] = .int(Int64(i)) }
+            #expect(object.count == size)
+            #expect(object.keys == (0..<size).map { "m\($0)" })
+            object["m1"] = .string("replaced")
+            #expect(object["m1"] == .string("replaced") && object.count == size && object.keys[1] == "m1")
+            object["m0"] = nil
+            #expect(object["m0"] == nil && object.count == size - 1 && object.keys.first == "m1")
+            // Every remaining member is still found after the removal shifted the others.
+            for i in 1..<size { #expect(object["m\(i)"] != nil) }
+            object["m0"] = .null
+            #expect(object.keys.last == "m0" && object["m0"] == .null)
+            let reversed = JSONObject(object.members.reversed().map { ($0.key, $0.value) })
+            #expect(reversed == object)
+            var different = reversed
+            different["m2"] = .int(-1)
+            #expect(different != object)
+            different["m2"] = nil
+            #expect(different != object)
+        }
     }
 
     @Test("round-trips what it writes")

@@ -46,37 +46,67 @@ public enum JSONValue: Sendable, Equatable {
 /// A JSON object that remembers the order of its members (responses list members in a stable,
 /// documented order) and looks members up by name.
 public struct JSONObject: Sendable, Equatable {
-    /// Member names in insertion order.
-    public private(set) var keys: [String] = []
-    private var storage: [String: JSONValue] = [:]
+    /// The members in insertion order.
+    public private(set) var members: [(key: String, value: JSONValue)] = []
+    /// Positions by name, kept only for objects of more than ``indexedFrom`` members: a client's
+    /// metadata (a dozen to thirty members) is searched faster by comparing names than by hashing
+    /// them, and building the dictionary was a good part of decoding a stored client.
+    private var index: [String: Int]?
+    static let indexedFrom = 24
 
     /// An empty object.
     public init() {}
 
     /// An object with these members, in this order.
     public init(_ pairs: [(String, JSONValue)]) {
+        members.reserveCapacity(pairs.count)
         for (key, value) in pairs { self[key] = value }
+    }
+
+    /// Member names in insertion order.
+    public var keys: [String] { members.map(\.key) }
+
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return members.firstIndex { $0.key == key }
     }
 
     /// The member with this name; setting `nil` removes it.
     public subscript(key: String) -> JSONValue? {
-        get { storage[key] }
+        get { position(of: key).map { members[$0].value } }
         set {
             if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if let i = position(of: key) {
+                    members[i].value = newValue
+                } else {
+                    members.append((key, newValue))
+                    if index != nil {
+                        index![key] = members.count - 1
+                    } else if members.count > Self.indexedFrom {
+                        reindex()
+                    }
+                }
+            } else if let i = position(of: key) {
+                members.remove(at: i)
+                if index != nil { reindex() }
             }
         }
     }
 
-    /// The number of members.
-    public var count: Int { keys.count }
-
-    /// Members in order.
-    public var members: [(key: String, value: JSONValue)] {
-        keys.map { ($0, storage[$0]!) }
+    private mutating func reindex() {
+        guard members.count > Self.indexedFrom else { index = nil; return }
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(members.count)
+        for (i, member) in members.enumerated() { positions[member.key] = i }
+        index = positions
     }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.storage == rhs.storage }
+    /// The number of members.
+    public var count: Int { members.count }
+
+    /// Equal when both have the same members with equal values, in any order.
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        return lhs.members.allSatisfy { rhs[$0.key] == $0.value }
+    }
 }
