@@ -347,5 +347,24 @@ struct DecodedClientCacheTests {
             #expect(try cache.client(id: client.clientID, row: changed).version == client.version + 1)
             #expect(cache.count <= 3)
         }
+        // A client read again with an unchanged row is a hit, and stays one entry.
+        let hot = ClientStoreConformance.sampleClient(id: "hot")
+        let row = DecodedClientCache.Row(
+            document: hot.document, createdAt: hot.createdAt.milliseconds, updatedAt: hot.updatedAt.milliseconds,
+            secretDigest: hot.secretDigest, registrationTokenDigest: hot.registrationTokenDigest, version: hot.version,
+            policy: hot.policy, dynamicallyRegistered: hot.dynamicallyRegistered, expiresAt: nil, lastUsedAt: nil)
+        let large = DecodedClientCache(capacity: 64)
+        #expect(try large.client(id: "hot", row: row) == hot)
+        #expect(try large.client(id: "hot", row: row) == hot)
+        #expect(large.count == 1)
+        // Another client never gets the hot one's entry, even when it takes over the slot, and a
+        // row that cannot be decoded is an error, never a cached client.
+        for i in 0..<200 {
+            var other = row
+            other.document = "{}"
+            #expect(throws: StoreError.self) { try large.client(id: "other-\(i)", row: other) }
+        }
+        #expect(try large.client(id: "hot", row: row) == hot)
+        #expect(large.count <= 64)
     }
 }

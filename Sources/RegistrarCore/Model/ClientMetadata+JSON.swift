@@ -49,7 +49,9 @@ extension ClientMetadata {
         backchannelLogoutURI = try reader.string(M.backchannelLogoutURI)
         backchannelLogoutSessionRequired = try reader.bool(M.backchannelLogoutSessionRequired)
 
-        for key in object.keys {
+        // Localized variants (`client_name#fr`); most names have no `#`, found without walking
+        // the name's characters.
+        for (key, _) in object.members where key.utf8.contains(UInt8(ascii: "#")) {
             guard let hash = key.firstIndex(of: "#") else { continue }
             let base = String(key[..<hash])
             guard Member.localizable.contains(base) else { continue }
