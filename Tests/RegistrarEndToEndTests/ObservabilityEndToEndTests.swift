@@ -81,6 +81,11 @@ extension EndToEnd {
             #expect(!log.contains(secret) && !log.contains(rat), "a secret reached the log")
             // Digests at rest are secrets too: a stored digest must not be logged either.
             #expect(!log.contains(String(SecretDigest.of(secret).dropFirst("sha256:".count))), "a secret's digest reached the log")
+            // Text lines: time, level, label, the metadata sorted by key (the request's own and the
+            // request ID the HTTP server set on its logger), the source module, the message.
+            let requestLine = try #require(log.split(separator: "\n").first { $0.hasSuffix("[RegistrarHTTP] request") && $0.contains("status=201") })
+            let pattern = #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info registrar: duration_ms=[0-9.]+ hb\.request\.id=[0-9a-f]+ method=POST path=/iam/api/client-registration status=201 \[RegistrarHTTP\] request$/#
+            #expect(requestLine.wholeMatch(of: pattern) != nil, "unexpected text log line: \(requestLine)")
         }
 
         @Test("`registrar clients` and `registrar audit` work on the database, with tables and JSON")
