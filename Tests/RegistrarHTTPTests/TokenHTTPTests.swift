@@ -163,5 +163,13 @@ struct TokenHTTPTests {
         #expect(TokenController.formDecode("caf%C3%A9") == "café")
         #expect(TokenController.formDecode("bad%2") == nil)
         #expect(TokenController.formDecode("%FF") == nil)
+        #expect(TokenController.formDecode("plain-value_1.2~") == "plain-value_1.2~")
+        #expect(TokenController.formDecode("") == "")
+        #expect(TokenController.formDecode("%41%42a%2fb%2F") == "ABa/b/")
+        // Only two hexadecimal digits follow a `%`: no sign, no other letters.
+        #expect(TokenController.formDecode("%+f") == nil)
+        #expect(TokenController.formDecode("%-0") == nil)
+        #expect(TokenController.formDecode("%2g") == nil)
+        #expect(TokenController.formDecode("%") == nil)
     }
 }
