@@ -31,6 +31,19 @@ struct JSONParserTests {
     func invalidUTF8() {
         let bytes: [UInt8] = [0x22, 0xC3, 0x28, 0x22]
         #expect(throws: JSONParseError.self) { try JSONParser.parse(bytes) }
+        // The same with an escape before or after the bad bytes (strings with escapes are decoded
+        // on another path than strings without).
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0x5C, 0x6E, 0xC3, 0x28, 0x22]) }
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x5C, 0x6E, 0x22]) }
+    }
+
+    @Test("strings with and without escapes, in names and values, decode the same way")
+    func stringPaths() throws {
+        let value = try JSONParser.parse(Array(#"{"plain":"https://a.example/cb","esc\"aped":"a\/b\u00e9\n","é":"ü"}"#.utf8))
+        #expect(value == .object(JSONObject([("plain", .string("https://a.example/cb")), ("esc\"aped", .string("a/bé\n")), ("é", .string("ü"))])))
+        for bad in [#""unterminated"#, #""unterminated\n"#, "\"tab\there\"", "\"esc\\n then tab\t\""] {
+            #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(bad.utf8)) }
+        }
     }
 
     @Test("limits nesting depth instead of exhausting the stack")

@@ -130,8 +130,24 @@ public struct JSONParser: Sendable {
 
         mutating func parseString() throws(JSONParseError) -> String {
             index += 1  // opening quote
-            var scalars: [UInt8] = []
             var start = index
+            // Most strings (member names, URIs, tokens) have no escape: made straight from the bytes.
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    let end = index
+                    index += 1
+                    let string = bytes.withUnsafeBufferPointer { all in
+                        String(validating: UnsafeBufferPointer(rebasing: all[start..<end]), as: UTF8.self)
+                    }
+                    guard let string else { throw fail("string is not valid UTF-8") }
+                    return string
+                }
+                if byte < 0x20 || byte == UInt8(ascii: "\\") { break }
+                index += 1
+            }
+            // With escapes (or malformed): decoded into a buffer.
+            var scalars: [UInt8] = []
             while true {
                 guard index < bytes.count else { throw fail("unterminated string") }
                 let byte = bytes[index]
