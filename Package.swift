@@ -149,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RegistrarPostgresTests",
-            dependencies: ["RegistrarCore", "RegistrarSQL", "RegistrarPostgres", "RegistrarTesting", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: ["RegistrarCore", "RegistrarSQL", "RegistrarPostgres", "RegistrarTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -108,20 +108,6 @@ enum PostgresMigrations {
             "DROP INDEX clients_policy",
             "CREATE INDEX clients_dynamic ON clients (dynamically_registered, policy, expires_at)",
         ]),
-        // A client's last use in a narrow table of its own: recording a first use inserts a small
-        // row instead of updating the client's, an update that could never be heap-only (the
-        // partial index clients_unused names last_used_at), so each wrote a new version of the
-        // whole row and an entry in every index of clients. `clients.last_used_at` keeps what
-        // was recorded before; reads take the newer table first.
-        SQLMigration(version: 7, name: "client last use in a table of its own", statements: [
-            """
-            CREATE TABLE client_last_use (
-                client_id TEXT PRIMARY KEY REFERENCES clients (client_id) ON DELETE CASCADE,
-                last_used_at BIGINT NOT NULL
-            )
-            """,
-            "INSERT INTO client_last_use (client_id, last_used_at) SELECT client_id, last_used_at FROM clients WHERE last_used_at IS NOT NULL",
-        ]),
     ]
 
     /// An arbitrary constant naming Registrar's migration lock among advisory locks.

@@ -27,11 +27,6 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         try await measured("write") { try await provider.write(body) }
     }
 
-    /// A read no request waits for (see ``SQLDatabaseProvider/backgroundRead(_:)``).
-    func backgroundRead<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await measured("read") { try await provider.backgroundRead(body) }
-    }
-
     /// Runs a database call, timing it and counting it as in flight (how busy the pool is).
     func measured<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
         let inFlight = Meter(label: "registrar_database_operations_in_flight")
@@ -56,14 +51,6 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         "policy", "dynamically_registered", "expires_at", "last_used_at",
     ]
     static let columns = columnNames.joined(separator: ", ")
-    /// ``columns`` for a `SELECT ... FROM clients`: the last use from `client_last_use` (where
-    /// uses are recorded since migration 7), else the column (uses recorded before, or a client
-    /// inserted with one).
-    static let selectColumns = columnNames.map { name in
-        name == "last_used_at"
-            ? "COALESCE((SELECT u.last_used_at FROM client_last_use u WHERE u.client_id = clients.client_id), clients.last_used_at) AS last_used_at"
-            : name
-    }.joined(separator: ", ")
 
     public func insert(_ client: RegisteredClient) async throws {
         try await transaction { db in try await Self.insert(client, into: db) }
@@ -154,7 +141,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             let filter: SQLQueryString = dynamicOnly ? "WHERE dynamically_registered = 1" : ""
             let total = try await db.raw("SELECT COUNT(*) AS n FROM clients \(filter)").first()?.decode(column: "n", as: Int.self) ?? 0
             let rows = try await db.raw("""
-                SELECT \(unsafeRaw: Self.selectColumns) FROM clients \(filter) ORDER BY client_id LIMIT \(bind: limit) OFFSET \(bind: offset)
+                SELECT \(unsafeRaw: Self.columns) FROM clients \(filter) ORDER BY client_id LIMIT \(bind: limit) OFFSET \(bind: offset)
                 """).all()
             return ClientPage(clients: try rows.map(Self.decode), total: total)
         }
@@ -172,7 +159,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
                 """
             let total = try await db.raw("SELECT COUNT(*) AS n FROM (\(matches)) m").first()?.decode(column: "n", as: Int.self) ?? 0
             let rows = try await db.raw("""
-                SELECT \(unsafeRaw: Self.selectColumns) FROM clients WHERE client_id IN (\(matches))
+                SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id IN (\(matches))
                 ORDER BY client_id LIMIT \(bind: limit) OFFSET \(bind: offset)
                 """).all()
             return ClientPage(clients: try rows.map(Self.decode), total: total)
@@ -315,8 +302,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     public func recordUse(_ uses: [String: Timestamp]) async throws {
         guard !uses.isEmpty else { return }
         let batch = uses.sorted { $0.key < $1.key }
-        // One statement per 500 clients: an upsert into the narrow table from (VALUES ...), which
-        // SQLite and PostgreSQL both name column1, column2; a client deleted since is skipped.
+        // One statement per 500 clients: UPDATE ... FROM (VALUES ...), which SQLite and PostgreSQL
+        // both name column1, column2.
         for chunk in stride(from: 0, to: batch.count, by: 500).map({ Array(batch[$0..<min($0 + 500, batch.count)]) }) {
             try await write { db in
                 var values = SQLQueryString("")
@@ -325,66 +312,26 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
                     values.appendInterpolation("(\(bind: id), \(bind: time.milliseconds))" as SQLQueryString)
                 }
                 try await db.raw("""
-                    INSERT INTO client_last_use (client_id, last_used_at)
-                    SELECT v.column1, v.column2 FROM (VALUES \(values)) AS v
-                    WHERE EXISTS (SELECT 1 FROM clients c WHERE c.client_id = v.column1)
-                    ON CONFLICT (client_id) DO UPDATE SET last_used_at = excluded.last_used_at
-                    WHERE client_last_use.last_used_at < excluded.last_used_at
+                    UPDATE clients SET last_used_at = v.column2 FROM (VALUES \(values)) AS v
+                    WHERE clients.client_id = v.column1 AND (clients.last_used_at IS NULL OR clients.last_used_at < v.column2)
                     """).run()
             }
         }
     }
 
-    /// How many never-used candidates the reaper reads at a time.
-    static let reapPage = 5_000
-
     public func deleteStaleClients(now: Timestamp, unusedSince: Timestamp?) async throws -> Int {
-        try await deleteStaleClients(now: now, unusedSince: unusedSince, pageSize: Self.reapPage)
-    }
-
-    /// ``deleteStaleClients(now:unusedSince:)`` reading `pageSize` never-used candidates at a time.
-    func deleteStaleClients(now: Timestamp, unusedSince: Timestamp?, pageSize: Int) async throws -> Int {
-        let expired = try await write { db in
-            try await db.raw("""
+        try await write { db in
+            let expired = try await db.raw("""
                 DELETE FROM clients WHERE dynamically_registered = 1 AND expires_at IS NOT NULL AND expires_at <= \(bind: now.milliseconds)
                 RETURNING client_id
                 """).all().count
+            guard let unusedSince else { return expired }
+            let unused = try await db.raw("""
+                DELETE FROM clients WHERE dynamically_registered = 1 AND last_used_at IS NULL AND created_at < \(bind: unusedSince.milliseconds)
+                RETURNING client_id
+                """).all().count
+            return expired + unused
         }
-        guard let unusedSince else { return expired }
-        // Never used: no row in client_last_use and none recorded before it existed. Candidates
-        // are read a page at a time where no request waits (the scan covers every client older
-        // than the cutoff), then deleted by ID on the writer, the condition checked again there.
-        let cutoff = unusedSince.milliseconds
-        let unused: SQLQueryString = """
-            dynamically_registered = 1 AND last_used_at IS NULL AND created_at < \(bind: cutoff)
-            AND NOT EXISTS (SELECT 1 FROM client_last_use u WHERE u.client_id = clients.client_id)
-            """
-        var deleted = 0
-        var after: (createdAt: Int64, clientID: String)?
-        while true {
-            let position: SQLQueryString = after.map { "AND (created_at, client_id) > (\(bind: $0.createdAt), \(bind: $0.clientID))" } ?? ""
-            let page = try await backgroundRead { db in
-                try await db.raw("""
-                    SELECT client_id, created_at FROM clients WHERE \(unused) \(position)
-                    ORDER BY created_at, client_id LIMIT \(bind: pageSize)
-                    """).all().map { (try $0.decode(column: "created_at", as: Int64.self), try $0.decode(column: "client_id", as: String.self)) }
-            }
-            for start in stride(from: 0, to: page.count, by: 500) {
-                let ids = page[start..<min(start + 500, page.count)].map(\.1)
-                var built = SQLQueryString("")
-                for (index, id) in ids.enumerated() {
-                    if index > 0 { built.appendLiteral(", ") }
-                    built.appendInterpolation("\(bind: id)" as SQLQueryString)
-                }
-                let list = built
-                deleted += try await write { db in
-                    try await db.raw("DELETE FROM clients WHERE client_id IN (\(list)) AND \(unused) RETURNING client_id").all().count
-                }
-            }
-            guard page.count == pageSize, let last = page.last else { break }
-            after = (last.0, last.1)
-        }
-        return expired + deleted
     }
 
     static let tokenColumns = "id, digest, policy, note, created_at, expires_at, max_uses, uses, revoked_at"
@@ -452,14 +399,14 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             return try found.map { try decoded.client(id: $0.clientID, row: $0.row) }
         }
         return try await read { db in
-            try await db.raw("SELECT \(unsafeRaw: Self.selectColumns) FROM clients WHERE \(unsafeRaw: key.rawValue) = \(bind: value)")
+            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE \(unsafeRaw: key.rawValue) = \(bind: value)")
                 .first().map(decoded.decode)
         }
     }
 
     /// `SELECT <columns> FROM clients WHERE <key> = ?`, in the order of ``columns``.
     public static func selectStatement(where key: ClientRowKey) -> String {
-        "SELECT \(selectColumns) FROM clients WHERE \(key.rawValue) = ?"
+        "SELECT \(columns) FROM clients WHERE \(key.rawValue) = ?"
     }
 
     public func update(_ client: RegisteredClient, expectedVersion: Int64) async throws -> Bool {

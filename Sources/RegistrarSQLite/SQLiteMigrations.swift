@@ -107,17 +107,5 @@ enum SQLiteMigrations {
             "DROP INDEX clients_policy",
             "CREATE INDEX clients_dynamic ON clients (dynamically_registered, policy, expires_at)",
         ]),
-        // A client's last use in a narrow table of its own: recording a first use inserts a small
-        // row instead of rewriting the client's (with its document) and its partial index entry.
-        // `clients.last_used_at` keeps what was recorded before; reads take the newer table first.
-        SQLMigration(version: 7, name: "client last use in a table of its own", statements: [
-            """
-            CREATE TABLE client_last_use (
-                client_id TEXT PRIMARY KEY NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
-                last_used_at INTEGER NOT NULL
-            ) WITHOUT ROWID
-            """,
-            "INSERT INTO client_last_use (client_id, last_used_at) SELECT client_id, last_used_at FROM clients WHERE last_used_at IS NOT NULL",
-        ]),
     ]
 }

@@ -2,8 +2,7 @@ import Foundation
 import Logging
 import RegistrarCore
 @testable import RegistrarPostgres
-@testable import RegistrarSQL
-import SQLKit
+import RegistrarSQL
 import RegistrarTesting
 import Synchronization
 import Testing
@@ -63,34 +62,6 @@ struct PostgresStoreTests {
         for (_, keys) in opened { #expect(try keys.sealer.open(sealed, clientID: "c") == "s") }
         for (store, _) in opened { await store.close() }
         await TestPostgres.dropDatabase(url, serverURL: server)
-    }
-
-    @Test("a recorded use goes to client_last_use and leaves the client's row alone; a use recorded in the row before migration 7 still counts")
-    func lastUseTable() async throws {
-        try await withFreshStore { database, _ in
-            let store = database.store
-            let base: Int64 = 1_700_000_000_000
-            for id in ["quiet", "legacy", "never"] { try await store.insert(ClientStoreConformance.sampleClient(id: id, createdAt: base)) }
-            try await store.recordUse(["quiet": Timestamp(milliseconds: base + 7)])
-            // As a database used before migration 7 has it: the use in the row's own column.
-            try await store.write { db in try await db.raw("UPDATE clients SET last_used_at = \(bind: base + 9) WHERE client_id = 'legacy'").run() }
-            let row = try await store.read { db in
-                try await db.raw("SELECT last_used_at, version FROM clients WHERE client_id = 'quiet'").first()
-                    .map { (try $0.decode(column: "last_used_at", as: Int64?.self), try $0.decode(column: "version", as: Int64.self)) }
-            }
-            #expect(row?.0 == nil && row?.1 == 1)
-            #expect(try await store.client(id: "quiet")?.lastUsedAt == Timestamp(milliseconds: base + 7))
-            #expect(try await store.client(id: "legacy")?.lastUsedAt == Timestamp(milliseconds: base + 9))
-            let page = try await store.listClients(offset: 0, limit: 10, dynamicOnly: false)
-            #expect(page.clients.first { $0.clientID == "legacy" }?.lastUsedAt == Timestamp(milliseconds: base + 9))
-            // Only the client never used goes, read a page at a time.
-            let deleted = try await store.deleteStaleClients(now: Timestamp(milliseconds: base + 100), unusedSince: Timestamp(milliseconds: base + 50), pageSize: 1)
-            #expect(deleted == 1)
-            #expect(try await store.client(id: "never") == nil)
-            #expect(try await store.delete(id: "quiet"))
-            let left = try await store.read { db in try await db.raw("SELECT COUNT(*) AS n FROM client_last_use").first()?.decode(column: "n", as: Int.self) }
-            #expect(left == 0)
-        }
     }
 
     @Test("a URL that is not a PostgreSQL URL, or a server that is not there, is a clear error")

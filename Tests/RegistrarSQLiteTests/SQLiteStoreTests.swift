@@ -216,7 +216,7 @@ struct SQLiteDirectReadTests {
         let byToken = try #require(try await rows.row(where: .registrationTokenDigest, equals: SecretDigest.of("token-direct")))
         #expect(byToken.row == direct.row)
         let viaSQLKit = try await database.writer.sql().raw(
-            "SELECT \(unsafeRaw: SQLClientStore.selectColumns) FROM clients WHERE client_id = 'direct'").first()
+            "SELECT \(unsafeRaw: SQLClientStore.columns) FROM clients WHERE client_id = 'direct'").first()
         #expect(try SQLClientStore.rowValues(#require(viaSQLKit)).1 == direct.row)
         #expect(try await rows.row(where: .clientID, equals: "absent") == nil)
         #expect(try await database.store.client(id: "direct") == client)
@@ -370,77 +370,5 @@ struct DecodedClientCacheTests {
         }
         #expect(try large.client(id: "hot", row: row) == hot)
         #expect(large.count <= 64)
-    }
-}
-
-/// Last use in `client_last_use` (migration 7).
-@Suite("SQLite: client last use in a table of its own")
-struct SQLiteLastUseTests {
-    static let base: Int64 = 1_700_000_000_000
-
-    @Test("a database migrated from version 6 keeps each client's last use; the reaper still tells used from never used")
-    func migrationKeepsLastUse() async throws {
-        let path = temporaryDatabasePath()
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        // A database as version 6 left it: one client used (in the row's column), one never used.
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
-        let v6 = SQLMigrator(migrations: Array(SQLiteMigrations.all.prefix(6)), begin: "BEGIN IMMEDIATE")
-        #expect(try await v6.migrate(on: connection.sql(), now: Self.base, logger: testLogger) == [1, 2, 3, 4, 5, 6])
-        var used = ClientStoreConformance.sampleClient(id: "used-before", createdAt: Self.base)
-        used.lastUsedAt = Timestamp(milliseconds: Self.base + 1_000)
-        let unused = ClientStoreConformance.sampleClient(id: "never-used", createdAt: Self.base)
-        try await SQLClientStore.insert(used, into: connection.sql())
-        try await SQLClientStore.insert(unused, into: connection.sql())
-        try await connection.close()
-
-        let database = try await SQLiteStore.open(path: path, logger: testLogger)
-        #expect(try await database.schemaVersions().last == 7)
-        #expect(try await database.store.client(id: "used-before")?.lastUsedAt == Timestamp(milliseconds: Self.base + 1_000))
-        #expect(try await database.store.client(id: "never-used")?.lastUsedAt == nil)
-        // An older use changes nothing; a newer one is recorded.
-        try await database.store.recordUse(["used-before": Timestamp(milliseconds: Self.base + 500)])
-        #expect(try await database.store.client(id: "used-before")?.lastUsedAt == Timestamp(milliseconds: Self.base + 1_000))
-        let now = Timestamp(milliseconds: Self.base + 100_000)
-        #expect(try await database.store.deleteStaleClients(now: now, unusedSince: Timestamp(milliseconds: Self.base + 50_000)) == 1)
-        #expect(try await database.store.client(id: "never-used") == nil)
-        #expect(try await database.store.client(id: "used-before") != nil)
-        await database.close()
-    }
-
-    @Test("recording a use writes the narrow table only: the client's row is untouched, and a deleted client takes its last use with it")
-    func recordingLeavesTheRowAlone() async throws {
-        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
-        let client = ClientStoreConformance.sampleClient(id: "quiet", createdAt: Self.base)
-        try await database.store.insert(client)
-        try await database.store.recordUse(["quiet": Timestamp(milliseconds: Self.base + 7)])
-        let row = try #require(try await database.writer.query(
-            "SELECT last_used_at, version, updated_at, document FROM clients WHERE client_id = 'quiet'", []).first)
-        #expect(row.column("last_used_at")?.isNull == true)
-        #expect(row.column("version")?.integer == 1 && row.column("updated_at")?.integer.map(Int64.init) == client.updatedAt.milliseconds)
-        #expect(row.column("document")?.string == client.document)
-        #expect(try await database.store.client(id: "quiet")?.lastUsedAt == Timestamp(milliseconds: Self.base + 7))
-        #expect(try await database.store.delete(id: "quiet"))
-        #expect(try await database.writer.query("SELECT COUNT(*) AS n FROM client_last_use", []).first?.column("n")?.integer == 0)
-        await database.close()
-    }
-
-    @Test("the reaper reads never-used clients a page at a time and deletes all of them, and only them")
-    func reaperPages() async throws {
-        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
-        // Seven never used, four used, two of each sharing a creation time (the page boundary is
-        // on (created_at, client_id)).
-        var uses: [String: Timestamp] = [:]
-        for i in 0..<11 {
-            try await database.store.insert(ClientStoreConformance.sampleClient(id: "c\(i)", createdAt: Self.base + Int64(i / 2)))
-            if i % 3 == 0 { uses["c\(i)"] = Timestamp(milliseconds: Self.base + 50) }
-        }
-        try await database.store.recordUse(uses)
-        let deleted = try await database.store.deleteStaleClients(
-            now: Timestamp(milliseconds: Self.base + 100), unusedSince: Timestamp(milliseconds: Self.base + 90), pageSize: 2)
-        #expect(deleted == 7)
-        for i in 0..<11 {
-            #expect((try await database.store.client(id: "c\(i)") != nil) == (i % 3 == 0), "c\(i)")
-        }
-        await database.close()
     }
 }
