@@ -269,9 +269,10 @@ let backgroundThreadPool: NIOThreadPool = {
     return pool
 }()
 
-/// Single-client reads on the reader connections, without SQLKit: the statement is a constant
-/// string and the row's values are taken as SQLite returns them. Measured against SQLKit's path
-/// (statement building, the row decoded through `Decodable`): see docs/benchmarks.md.
+/// Single-client reads on the thread-pool reader connections, without SQLKit: the statement is a
+/// constant string and the row's values are taken as SQLite returns them. The fallback of
+/// ``DirectClientReader`` (which runs the same statements through SQLite's C API on the calling
+/// thread) when SQLite is busy or a direct connection cannot be had.
 struct SQLiteClientRows: ClientRowReader {
     let readers: [SQLiteConnection]
     let load: ReaderLoad

@@ -194,7 +194,7 @@ struct SQLiteReaderTests {
     }
 }
 
-/// Single-client reads straight from sqlite-nio, beside SQLKit's path.
+/// Single-client reads through the store's direct path (SQLite's C API), beside SQLKit's path.
 @Suite("SQLite direct client reads")
 struct SQLiteDirectReadTests {
     @Test("single-client reads without SQLKit return what SQLKit's path returns, and a damaged row is a clear error")
@@ -335,15 +335,20 @@ struct DecodedClientCacheTests {
         await database.close()
     }
 
+    /// The stored values of a client with no lifetime and no recorded use.
+    static func row(of client: RegisteredClient) -> DecodedClientCache.Row {
+        DecodedClientCache.Row(
+            document: client.document, createdAt: client.createdAt.milliseconds, updatedAt: client.updatedAt.milliseconds,
+            secretDigest: client.secretDigest, registrationTokenDigest: client.registrationTokenDigest, version: client.version,
+            policy: client.policy, dynamicallyRegistered: client.dynamicallyRegistered, expiresAt: nil, lastUsedAt: nil)
+    }
+
     @Test("the decoded-client cache stays within its capacity and returns what decoding returns")
     func decodedClientCacheBound() throws {
         let cache = DecodedClientCache(capacity: 3)
         for i in 0..<10 {
             let client = ClientStoreConformance.sampleClient(id: "c\(i)")
-            let row = DecodedClientCache.Row(
-                document: client.document, createdAt: client.createdAt.milliseconds, updatedAt: client.updatedAt.milliseconds,
-                secretDigest: client.secretDigest, registrationTokenDigest: client.registrationTokenDigest, version: client.version,
-                policy: client.policy, dynamicallyRegistered: client.dynamicallyRegistered, expiresAt: nil, lastUsedAt: nil)
+            let row = Self.row(of: client)
             #expect(try cache.client(id: client.clientID, row: row) == client)
             #expect(try cache.client(id: client.clientID, row: row) == client)
             var changed = row
@@ -353,10 +358,7 @@ struct DecodedClientCacheTests {
         }
         // A client read again with an unchanged row is a hit, and stays one entry.
         let hot = ClientStoreConformance.sampleClient(id: "hot")
-        let row = DecodedClientCache.Row(
-            document: hot.document, createdAt: hot.createdAt.milliseconds, updatedAt: hot.updatedAt.milliseconds,
-            secretDigest: hot.secretDigest, registrationTokenDigest: hot.registrationTokenDigest, version: hot.version,
-            policy: hot.policy, dynamicallyRegistered: hot.dynamicallyRegistered, expiresAt: nil, lastUsedAt: nil)
+        let row = Self.row(of: hot)
         let large = DecodedClientCache(capacity: 64)
         #expect(try large.client(id: "hot", row: row) == hot)
         #expect(try large.client(id: "hot", row: row) == hot)
