@@ -35,6 +35,17 @@ struct CredentialsTests {
         #expect(throws: RegistrarError.self) { try SecretSealer(keyBytes: [1, 2, 3]) }
     }
 
+    @Test("the system source fills buffers of any size, and never twice the same")
+    func systemBytes() {
+        let source = SystemRandomSource()
+        for count in [0, 1, 7, 8, 9, 31, 64, 1000] { #expect(source.bytes(count: count).count == count) }
+        #expect(source.bytes(count: 32) != source.bytes(count: 32))
+        // 4,096 random bytes take nearly all 256 values; a buffer left partly unfilled would not.
+        let many = source.bytes(count: 4096)
+        #expect(Set(many).count > 240)
+        #expect(Set(many[2048...]).count > 200)
+    }
+
     @Test("version 4 UUIDs from the random source")
     func uuids() {
         let id = SystemRandomSource().uuid()

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where Registrar's randomness comes from: client IDs, secrets, token IDs and keys. Injected so
 /// that tests can be exact.
 public protocol RandomSource: Sendable {
@@ -43,9 +47,30 @@ extension RandomSource {
 /// The operating system's cryptographically secure generator (`getrandom` on Linux).
 public struct SystemRandomSource: RandomSource {
     public init() {}
+
+    #if canImport(Glibc)
+    /// glibc's `getrandom` (not in Swift's Glibc module), if the C library has it.
+    static let getrandom: (@convention(c) (UnsafeMutableRawPointer?, Int, UInt32) -> Int)? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "getrandom") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutableRawPointer?, Int, UInt32) -> Int).self)
+    }()
+    #endif
+
     public func bytes(count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
         var out = [UInt8](repeating: 0, count: count)
+        #if canImport(Glibc)
+        // One getrandom(2) call for the whole buffer (the kernel's CSPRNG, as Swift's
+        // SystemRandomNumberGenerator uses, which makes one call per 8 bytes).
+        if let getrandom = Self.getrandom, out.withUnsafeMutableBytes({ buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let n = getrandom(buffer.baseAddress! + offset, buffer.count - offset, 0)
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return false }
+            }
+            return true
+        }) { return out }
+        #endif
+        var generator = SystemRandomNumberGenerator()
         var i = 0
         while i < count {
             var word = generator.next()
