@@ -39,18 +39,12 @@ final class DirectClientReader: ClientRowReader {
     func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
         if let connection = take() {
             let result = connection.row(where: key, equals: value)
+            if case .retry(keep: false) = result { release(connection, keep: false) } else { release(connection, keep: true) }
             switch result {
-            case .found(let found):
-                give(back: connection)
-                return found
-            case .none:
-                give(back: connection)
-                return nil
-            case .retry(let keep):
-                if keep { give(back: connection) } else { discard(connection) }
-            case .corrupt(let error):
-                give(back: connection)
-                throw error
+            case .found(let found): return found
+            case .none: return nil
+            case .corrupt(let error): throw error
+            case .retry: break
             }
         }
         return try await fallback.row(where: key, equals: value)
@@ -77,26 +71,21 @@ final class DirectClientReader: ClientRowReader {
         }
     }
 
-    private func give(back connection: DirectConnection) {
+    /// Returns a connection to the pool after a lookup, or drops it (it closes when released).
+    private func release(_ connection: DirectConnection, keep: Bool) {
         pool.withLock { pool in
-            if pool.closed { pool.open -= 1 } else { pool.idle.append(connection) }
+            if keep && !pool.closed { pool.idle.append(connection) } else { pool.open -= 1 }
         }
-    }
-
-    private func discard(_ connection: DirectConnection) {
-        pool.withLock { $0.open -= 1 }
     }
 
     /// Closes the idle connections; one in use closes when its lookup ends. Later lookups go to the
     /// fallback.
     func close() {
-        let idle = pool.withLock { pool in
+        pool.withLock { pool in
             pool.closed = true
             pool.open -= pool.idle.count
-            defer { pool.idle.removeAll() }
-            return pool.idle
+            pool.idle.removeAll()  // each connection closes in its deinit
         }
-        _ = idle  // released here: each connection closes in its deinit
     }
 
     /// Connections open, idle or in use (for tests).
@@ -121,43 +110,36 @@ final class DirectConnection: @unchecked Sendable {
 
     init(path: String) throws {
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
-        guard sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil) == SQLITE_OK, let handle else {
+        guard sqlite_nio_sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK, let handle else {
             if let handle { sqlite_nio_sqlite3_close_v2(handle) }
             throw StoreError.unavailable("cannot open the SQLite database \(path) for reading")
         }
         // No busy timeout (a busy database goes to the fallback instead of sleeping on this
         // thread); statements of this connection can never write.
         sqlite_nio_sqlite3_busy_timeout(handle, 0)
-        var statements: [OpaquePointer] = []
-        func prepare(_ sql: String) throws -> OpaquePointer {
-            var statement: OpaquePointer?
-            let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
-            guard code == SQLITE_OK, let statement else {
-                let message = String(cString: sqlite_nio_sqlite3_errmsg(handle))
-                for statement in statements { sqlite_nio_sqlite3_finalize(statement) }
-                sqlite_nio_sqlite3_finalize(statement)
-                sqlite_nio_sqlite3_close_v2(handle)
-                throw StoreError.unavailable("cannot prepare a client lookup: \(message)")
+        var lookups: [OpaquePointer] = []
+        do {
+            func failure(_ what: String) -> StoreError {
+                StoreError.unavailable("\(what): \(String(cString: sqlite_nio_sqlite3_errmsg(handle)))")
             }
-            statements.append(statement)
-            return statement
-        }
-        _ = try prepare("PRAGMA query_only = 1")
-        let pragma = statements.removeLast()
-        let code = sqlite_nio_sqlite3_step(pragma)
-        sqlite_nio_sqlite3_finalize(pragma)
-        guard code == SQLITE_DONE || code == SQLITE_ROW else {
+            guard sqlite_nio_sqlite3_exec(handle, "PRAGMA query_only = 1; PRAGMA cache_size = -4000", nil, nil, nil) == SQLITE_OK else {
+                throw failure("cannot set up a reading connection")
+            }
+            for key in [ClientRowKey.clientID, .registrationTokenDigest] {
+                var statement: OpaquePointer?
+                let code = sqlite_nio_sqlite3_prepare_v3(
+                    handle, SQLClientStore.selectStatement(where: key), -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+                guard code == SQLITE_OK, let statement else { throw failure("cannot prepare a client lookup") }
+                lookups.append(statement)
+            }
+        } catch {
+            for statement in lookups { sqlite_nio_sqlite3_finalize(statement) }
             sqlite_nio_sqlite3_close_v2(handle)
-            throw StoreError.unavailable("cannot make a reading connection read-only")
+            throw error
         }
-        _ = try prepare("PRAGMA cache_size = -4000")
-        let cache = statements.removeLast()
-        _ = sqlite_nio_sqlite3_step(cache)
-        sqlite_nio_sqlite3_finalize(cache)
-        byClientID = try prepare(SQLClientStore.selectStatement(where: .clientID))
-        byTokenDigest = try prepare(SQLClientStore.selectStatement(where: .registrationTokenDigest))
         db = handle
+        byClientID = lookups[0]
+        byTokenDigest = lookups[1]
     }
 
     deinit {
@@ -199,32 +181,20 @@ final class DirectConnection: @unchecked Sendable {
         }
     }
 
-    /// The values of the current row, in the order of ``SQLClientStore/columnNames``; a value of
-    /// another type than its column's is a damaged row (as on the thread-pool path).
+    /// The values of the current row, in the order of ``SQLClientStore/columnNames``, with the types
+    /// the thread-pool path requires.
     static func values(of statement: OpaquePointer) throws -> (clientID: String, row: DecodedClientCache.Row) {
-        let expected = Int32(SQLClientStore.columnNames.count)
-        let columns = sqlite_nio_sqlite3_column_count(statement)
-        guard columns == expected else { throw StoreError.corrupt("a client row has \(columns) columns, not \(expected)") }
-        func type(_ i: Int32) -> Int32 { sqlite_nio_sqlite3_column_type(statement, i) }
-        func text(_ i: Int32) throws -> String {
-            guard type(i) == SQLITE_TEXT else { throw StoreError.corrupt("client column \(i) is not text") }
-            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, i))
-            guard count > 0, let bytes = sqlite_nio_sqlite3_column_text(statement, i) else { return "" }
-            return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+        try ClientColumns.decode(count: Int(sqlite_nio_sqlite3_column_count(statement))) { i in
+            let column = Int32(i)
+            switch sqlite_nio_sqlite3_column_type(statement, column) {
+            case SQLITE_TEXT:
+                let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+                guard count > 0, let bytes = sqlite_nio_sqlite3_column_text(statement, column) else { return .text("") }
+                return .text(String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self))
+            case SQLITE_INTEGER: return .integer(sqlite_nio_sqlite3_column_int64(statement, column))
+            case SQLITE_NULL: return .null
+            default: return .other
+            }
         }
-        func optionalText(_ i: Int32) throws -> String? {
-            type(i) == SQLITE_NULL ? nil : try text(i)
-        }
-        func integer(_ i: Int32) throws -> Int64 {
-            guard type(i) == SQLITE_INTEGER else { throw StoreError.corrupt("client column \(i) is not an integer") }
-            return sqlite_nio_sqlite3_column_int64(statement, i)
-        }
-        func optionalInteger(_ i: Int32) throws -> Int64? {
-            type(i) == SQLITE_NULL ? nil : try integer(i)
-        }
-        return (try text(0), DecodedClientCache.Row(
-            document: try text(1), createdAt: try integer(2), updatedAt: try integer(3), secretDigest: try optionalText(4),
-            registrationTokenDigest: try optionalText(5), version: try integer(6), policy: try text(7),
-            dynamicallyRegistered: try integer(8) != 0, expiresAt: try optionalInteger(9), lastUsedAt: try optionalInteger(10)))
     }
 }

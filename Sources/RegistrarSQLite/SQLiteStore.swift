@@ -57,7 +57,9 @@ public final class SQLiteStore: Sendable {
         var readers: [SQLiteConnection] = []
         var checkpointer: SQLiteConnection?
         var background: SQLiteConnection?
+        var direct: DirectClientReader?
         var applied: [Int] = []
+        let load = ReaderLoad(count: max(readerCount, 0))
         do {
             let synchronous = durability == .full ? "FULL" : "NORMAL"
             for statement in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(synchronous)", "PRAGMA busy_timeout = 5000",
@@ -86,23 +88,15 @@ public final class SQLiteStore: Sendable {
             for statement in ["PRAGMA busy_timeout = 5000", "PRAGMA cache_size = -2000"] {
                 _ = try await slow.query(statement, [])
             }
+            if !readers.isEmpty {
+                direct = try DirectClientReader(path: path, fallback: SQLiteClientRows(readers: readers, load: load))
+            }
         } catch {
             try? await background?.close()
             try? await checkpointer?.close()
             for reader in readers { try? await reader.close() }
             try? await writer.close()
             throw StoreError.unavailable("cannot prepare the SQLite database \(path): \(error)")
-        }
-        let load = ReaderLoad(count: readers.count)
-        let direct: DirectClientReader?
-        do {
-            direct = readers.isEmpty ? nil : try DirectClientReader(path: path, fallback: SQLiteClientRows(readers: readers, load: load))
-        } catch {
-            try? await background?.close()
-            try? await checkpointer?.close()
-            for reader in readers { try? await reader.close() }
-            try? await writer.close()
-            throw error
         }
         let opened = SQLiteStore(path: path, writer: writer, readers: readers, checkpointer: checkpointer!, background: background!,
                                  load: load, direct: direct, logger: logger)
@@ -285,25 +279,47 @@ struct SQLiteClientRows: ClientRowReader {
         return try rows.first.map { try Self.values($0.columns.map(\.data)) }
     }
 
-    /// The values of a row of ``SQLClientStore/columns``, in that order; a value of another type
-    /// than its column's is a damaged row.
+    /// The values of a row of ``SQLClientStore/columns``, in that order.
     static func values(_ data: [SQLiteData]) throws -> (clientID: String, row: DecodedClientCache.Row) {
+        try ClientColumns.decode(count: data.count) { i in
+            switch data[i] {
+            case .text(let value): .text(value)
+            case .integer(let value): .integer(Int64(value))
+            case .null: .null
+            default: .other
+            }
+        }
+    }
+}
+
+/// A client's row as SQLite returns it, whichever way it was read (SQLiteNIO's values or the C
+/// API's columns): the same types are required of both.
+enum ClientColumns {
+    enum Value {
+        case text(String), integer(Int64), null, other
+    }
+
+    /// The client ID and stored values from the `count` columns of a row of
+    /// ``SQLClientStore/columnNames``, in that order, each given by `value`; a value of another
+    /// type than its column's is a damaged row.
+    static func decode(count: Int, _ value: (Int) -> Value) throws -> (clientID: String, row: DecodedClientCache.Row) {
         let expected = SQLClientStore.columnNames.count
-        guard data.count == expected else { throw StoreError.corrupt("a client row has \(data.count) columns, not \(expected)") }
+        guard count == expected else { throw StoreError.corrupt("a client row has \(count) columns, not \(expected)") }
+        let values = (0..<count).map(value)  // each column read once
         func text(_ i: Int) throws -> String {
-            guard case .text(let value) = data[i] else { throw StoreError.corrupt("client column \(i) is not text") }
-            return value
+            guard case .text(let text) = values[i] else { throw StoreError.corrupt("client column \(i) is not text") }
+            return text
         }
         func optionalText(_ i: Int) throws -> String? {
-            if case .null = data[i] { return nil }
+            if case .null = values[i] { return nil }
             return try text(i)
         }
         func integer(_ i: Int) throws -> Int64 {
-            guard case .integer(let value) = data[i] else { throw StoreError.corrupt("client column \(i) is not an integer") }
-            return Int64(value)
+            guard case .integer(let integer) = values[i] else { throw StoreError.corrupt("client column \(i) is not an integer") }
+            return integer
         }
         func optionalInteger(_ i: Int) throws -> Int64? {
-            if case .null = data[i] { return nil }
+            if case .null = values[i] { return nil }
             return try integer(i)
         }
         return (try text(0), DecodedClientCache.Row(
