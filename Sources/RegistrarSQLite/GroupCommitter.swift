@@ -177,6 +177,20 @@ actor GroupCommitter {
     }
 }
 
+/// A client's search terms go when the client goes. The schema declares this as a foreign key with
+/// `ON DELETE CASCADE`, which any connection with foreign keys on still honours; the writer runs with
+/// foreign keys off (their check cost a lookup of the client for every search term inserted) and
+/// deletes the terms with this `TEMP` trigger instead, for every statement that deletes clients.
+enum SearchTermCascade {
+    static let setup = [
+        """
+        CREATE TEMP TRIGGER clients_delete_search_terms AFTER DELETE ON main.clients BEGIN
+            DELETE FROM client_search_terms WHERE client_id = OLD.client_id;
+        END
+        """,
+    ]
+}
+
 /// Carries a job's result out of the batch.
 final class ResultBox<T: Sendable>: Sendable {
     private let value = Mutex<T?>(nil)

@@ -157,6 +157,16 @@ struct TokenHTTPTests {
         }
     }
 
+    @Test("form parsing: pairs split at & and the first =, empty pairs skipped, repeats and bad escapes refused")
+    func formParsing() throws {
+        #expect(try TokenController.parseForm("a=b=c&&d&e=&f%C3%A9=%C3%BC+x") == ["a": "b=c", "d": "", "e": "", "fé": "ü x"])
+        #expect(try TokenController.parseForm("") == [:])
+        #expect(try TokenController.parseForm("émoji=🙂&x=1") == ["émoji": "🙂", "x": "1"])
+        #expect(throws: RegistrarError.self) { try TokenController.parseForm("scope=a&scope=b") }
+        #expect(throws: RegistrarError.self) { try TokenController.parseForm("scope=%ZZ") }
+        #expect(throws: RegistrarError.self) { try TokenController.parseForm("%2=x") }
+    }
+
     @Test("form decoding: + is a space, percent escapes are bytes, bad escapes are refused")
     func formDecoding() {
         #expect(TokenController.formDecode("a+b%2Bc%3D%25") == "a b+c=%")

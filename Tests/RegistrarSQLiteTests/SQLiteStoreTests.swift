@@ -120,6 +120,54 @@ struct SQLiteSearchPlanTests {
     }
 }
 
+@Suite("SQLite search terms")
+struct SQLiteSearchTermTests {
+    /// Search terms per client ID, and terms whose client is gone, read straight from the tables.
+    func termCounts(_ database: SQLiteStore) async throws -> (perClient: [String: Int], orphans: Int) {
+        try await database.store.provider.read { db in
+            var perClient: [String: Int] = [:]
+            for row in try await db.raw("SELECT client_id, COUNT(*) AS n FROM client_search_terms GROUP BY client_id").all() {
+                perClient[try row.decode(column: "client_id", as: String.self)] = try row.decode(column: "n", as: Int.self)
+            }
+            let orphans = try await db.raw("""
+                SELECT COUNT(*) AS n FROM client_search_terms WHERE client_id NOT IN (SELECT client_id FROM clients)
+                """).first()?.decode(column: "n", as: Int.self) ?? -1
+            return (perClient, orphans)
+        }
+    }
+
+    @Test("deleting clients deletes their search terms, by ID and by the reaper, with the writer's foreign keys off")
+    func deletesCascade() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        let store = database.store
+        var expiring = ClientStoreConformance.sampleClient(id: "expiring")
+        expiring.expiresAt = Timestamp(milliseconds: 1_700_000_500_000)
+        var unused = ClientStoreConformance.sampleClient(id: "unused", createdAt: 1_600_000_000_000)
+        unused.expiresAt = nil
+        // Both ways in: a registration (the group committer's batched statement and its trigger)
+        // and a plain insert (imports, the administrator's API).
+        for client in [ClientStoreConformance.sampleClient(id: "kept"), expiring] {
+            try await store.register(client, spendingToken: nil, limits: .none, now: client.createdAt)
+        }
+        for client in [ClientStoreConformance.sampleClient(id: "deleted"), unused] { try await store.insert(client) }
+        let before = try await termCounts(database)
+        let foreignKeys = try await store.provider.write { db in
+            try await db.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)
+        }
+        #expect(foreignKeys == 0)
+        #expect(before.perClient.count == 4 && before.perClient.values.allSatisfy { $0 > 5 }, "\(before.perClient)")
+
+        #expect(try await store.delete(id: "deleted"))
+        let reaped = try await store.deleteStaleClients(now: Timestamp(milliseconds: 1_700_001_000_000),
+                                                        unusedSince: Timestamp(milliseconds: 1_650_000_000_000))
+        #expect(reaped == 2)
+        let after = try await termCounts(database)
+        await database.close()
+        #expect(after.perClient == ["kept": before.perClient["kept"]!])
+        #expect(after.orphans == 0)
+    }
+}
+
 /// How reads are dealt to the reader connections.
 @Suite("SQLite readers")
 struct SQLiteReaderTests {
