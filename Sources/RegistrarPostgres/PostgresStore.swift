@@ -256,23 +256,3 @@ final class OutageState: Sendable {
     func record() { last.withLock { $0 = ContinuousClock.now } }
     func clear() { last.withLock { $0 = nil } }
 }
-
-/// A call ran past its deadline.
-struct DeadlineExceeded: Error, CustomStringConvertible {
-    var description: String { "deadline exceeded" }
-}
-
-/// Runs `body`, throwing ``DeadlineExceeded`` if it has not finished within `duration` (the body is
-/// cancelled then).
-func withDeadline<T: Sendable>(_ duration: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: duration)
-            throw DeadlineExceeded()
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw DeadlineExceeded() }
-        return first
-    }
-}

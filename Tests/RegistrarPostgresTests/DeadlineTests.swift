@@ -1,0 +1,84 @@
+@testable import RegistrarPostgres
+import Synchronization
+import Testing
+
+/// The per-call deadline of the PostgreSQL store (no server needed).
+@Suite("PostgreSQL call deadlines")
+struct DeadlineTests {
+    @Test("a call that finishes in time returns its value or its own error, and is no longer watched")
+    func inTime() async throws {
+        let watch = DeadlineWatch(tick: .milliseconds(10))
+        #expect(try await withDeadline(.seconds(5), watch: watch) { 42 } == 42)
+        struct Failure: Error {}
+        await #expect(throws: Failure.self) { try await withDeadline(.seconds(5), watch: watch) { throw Failure() } }
+        #expect(watch.count == 0)
+    }
+
+    @Test("a call past its deadline is cancelled and fails with DeadlineExceeded within a few ticks")
+    func pastDeadline() async throws {
+        let watch = DeadlineWatch(tick: .milliseconds(10))
+        let start = ContinuousClock.now
+        await #expect(throws: DeadlineExceeded.self) {
+            try await withDeadline(.milliseconds(100), watch: watch) { try await Task.sleep(for: .seconds(30)) }
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(100) && elapsed < .seconds(5), "\(elapsed)")
+        #expect(watch.count == 0)
+        // The watcher went idle and wakes again for the next call.
+        try await Task.sleep(for: .milliseconds(50))
+        await #expect(throws: DeadlineExceeded.self) {
+            try await withDeadline(.milliseconds(50), watch: watch) { try await Task.sleep(for: .seconds(30)) }
+        }
+    }
+
+    @Test("a body that completes in spite of the cancellation returns its result")
+    func completesAnyway() async throws {
+        let watch = DeadlineWatch(tick: .milliseconds(10))
+        let sawCancel = Mutex(false)
+        let value = try await withDeadline(.milliseconds(30), watch: watch) { () async throws -> String in
+            let start = ContinuousClock.now
+            while !Task.isCancelled && ContinuousClock.now - start < .seconds(5) { await Task.yield() }
+            sawCancel.withLock { $0 = Task.isCancelled }
+            return "committed"
+        }
+        #expect(value == "committed")
+        #expect(sawCancel.withLock { $0 })
+    }
+
+    @Test("cancelling the caller cancels the body")
+    func callerCancelled() async throws {
+        let watch = DeadlineWatch(tick: .milliseconds(10))
+        let caller = Task {
+            try await withDeadline(.seconds(30), watch: watch) { try await Task.sleep(for: .seconds(30)) }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let start = ContinuousClock.now
+        caller.cancel()
+        await #expect(throws: CancellationError.self) { try await caller.value }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(watch.count == 0)
+    }
+
+    @Test("many calls at once each meet their own deadline")
+    func many() async throws {
+        let watch = DeadlineWatch(tick: .milliseconds(10))
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    do {
+                        // Even calls outlive their 50 ms deadline; odd ones finish at once.
+                        try await withDeadline(.milliseconds(50), watch: watch) { if i % 2 == 0 { try await Task.sleep(for: .seconds(30)) } }
+                        return i % 2 == 1
+                    } catch is DeadlineExceeded {
+                        return i % 2 == 0
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.count == 200 && outcomes.allSatisfy { $0 })
+        #expect(watch.count == 0)
+    }
+}
