@@ -124,12 +124,14 @@ struct PostgresProvider: SQLDatabaseProvider {
     let logger: Logger
     let outage = OutageState()
     let batcher: RegistrationBatcher
+    let clientRows: (any ClientRowReader)?
 
     init(client: PostgresClient, timeout: Duration, logger: Logger) {
         self.client = client
         self.timeout = timeout
         self.logger = logger
         let outage = self.outage
+        self.clientRows = PostgresClientRows(client: client, timeout: timeout, outage: outage, logger: logger)
         // The batcher's statements run like any other call: a pooled connection, the deadline.
         let run = { @Sendable (clients: [RegisteredClient]) async throws in
             try await PostgresProvider.run(client: client, timeout: timeout, outage: outage) { db in
@@ -156,12 +158,18 @@ struct PostgresProvider: SQLDatabaseProvider {
 
     static func run<T: Sendable>(client: PostgresClient, timeout: Duration, outage: OutageState,
                                  _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withConnection(client: client, timeout: timeout, outage: outage) { connection in
+            try await body(connection.sql(queryLogLevel: nil))
+        }
+    }
+
+    /// A pooled connection for `body`, under the deadline; an unavailability is recorded as an outage.
+    static func withConnection<T: Sendable>(client: PostgresClient, timeout: Duration, outage: OutageState,
+                                            _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let deadline = outage.isRecent ? min(timeout, Self.outageDeadline) : timeout
         do {
             let result = try await withDeadline(deadline) {
-                try await client.withConnection { connection in
-                    try await body(connection.sql(queryLogLevel: nil))
-                }
+                try await client.withConnection(body)
             }
             outage.clear()
             return result

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import RegistrarCore
 @testable import RegistrarPostgres
-import RegistrarSQL
+@testable import RegistrarSQL
 import RegistrarTesting
 import Synchronization
 import Testing
@@ -102,6 +102,38 @@ struct RegistrationBatcherTests {
                 }
             }
             return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+    }
+
+    @Test("single-client lookups go through the prepared statements and read what SQL reads, over and over on each connection")
+    func preparedLookups() async throws {
+        try await withFreshStore { store, _ in
+            let provider = try #require(store.store.provider as? PostgresProvider)
+            let reader = try #require(provider.clientRows as? PostgresClientRows)
+            var expiring = ClientStoreConformance.sampleClient(id: "p1")
+            expiring.expiresAt = Timestamp(milliseconds: 1_900_000_000_000)
+            expiring.lastUsedAt = Timestamp(milliseconds: 1_800_000_000_000)
+            try await store.store.insert(expiring)
+            try await store.store.insert(ClientStoreConformance.sampleClient(id: "p2"))
+            // More lookups than the pool has connections, concurrently: every connection prepares
+            // each statement once and then reuses it.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<60 {
+                    group.addTask {
+                        let id = i % 2 == 0 ? "p1" : "p2"
+                        let byID = try #require(try await reader.row(where: .clientID, equals: id))
+                        let byDigest = try #require(try await reader.row(where: .registrationTokenDigest, equals: SecretDigest.of("token-\(id)")))
+                        #expect(byID.clientID == id && byDigest.clientID == id && byID.row == byDigest.row)
+                        #expect(try await reader.row(where: .clientID, equals: "missing-\(i)") == nil)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let row = try #require(try await reader.row(where: .clientID, equals: "p1")).row
+            #expect(row.expiresAt == 1_900_000_000_000 && row.lastUsedAt == 1_800_000_000_000 && row.dynamicallyRegistered)
+            // The store's reads (which use the reader) give back the client as written.
+            #expect(try await store.store.client(id: "p1") == expiring)
+            #expect(try await store.store.client(registrationTokenDigest: SecretDigest.of("token-p2")) == ClientStoreConformance.sampleClient(id: "p2"))
         }
     }
 
