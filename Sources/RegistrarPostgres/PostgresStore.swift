@@ -134,8 +134,12 @@ struct PostgresProvider: SQLDatabaseProvider {
         self.clientRows = PostgresClientRows(client: client, timeout: timeout, outage: outage, logger: logger)
         // The batcher's statements run like any other call: a pooled connection, the deadline.
         let run = { @Sendable (clients: [RegisteredClient]) async throws in
-            try await PostgresProvider.run(client: client, timeout: timeout, outage: outage) { db in
-                try await db.raw(SQLClientStore.insertInOneStatement(clients)).run()
+            try await PostgresProvider.withConnection(client: client, timeout: timeout, outage: outage) { connection in
+                // Read the (empty) result to its end: PostgresNIO's overload that returns the
+                // command tag asks for it before the statement has completed, and traps.
+                let rows: AsyncThrowingMapSequence<PostgresRowSequence, ()> =
+                    try await connection.execute(InsertClients(clients: clients), logger: logger)
+                for try await _ in rows {}
             }
         }
         self.batcher = RegistrationBatcher(parameters: SQLClientStore.parameterCount(inserting:), insert: run)

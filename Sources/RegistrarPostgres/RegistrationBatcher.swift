@@ -16,7 +16,7 @@ final class RegistrationBatcher: Sendable {
 
     private struct Waiting {
         let client: RegisteredClient
-        /// Its bound parameters in the statement, counted before it queues (not under the lock).
+        /// The values it adds to the statement, counted before it queues (not under the lock).
         let parameters: Int
         let continuation: CheckedContinuation<Void, any Error>
     }
@@ -28,9 +28,10 @@ final class RegistrationBatcher: Sendable {
 
     /// Most registrations in one statement.
     static let maximumBatch = 256
-    /// Most bound parameters in one statement: PostgreSQL allows 65,535. A client takes 11 plus 3
-    /// per search term (about 60 for a typical one; a client with many redirect URIs or contacts
-    /// takes more, and its batch is then smaller).
+    /// Most values in one statement, counted as ``SQLClientStore/parameterCount(inserting:)`` does:
+    /// a client adds 11 plus 3 per search term (about 60 for a typical one; a client with many
+    /// redirect URIs or contacts adds more, and its batch is then smaller). The statement passes
+    /// them as 14 array parameters; this bound keeps one statement's size in check.
     static let maximumParameters = 60_000
 
     private let state = Mutex(State())
@@ -38,7 +39,7 @@ final class RegistrationBatcher: Sendable {
     private let parameters: @Sendable (RegisteredClient) -> Int
 
     /// `insert` writes the clients it is given in one statement, all or none; `parameters` says how
-    /// many bound parameters a client takes in that statement.
+    /// many values a client adds to that statement.
     init(parameters: @escaping @Sendable (RegisteredClient) -> Int, insert: @escaping Insert) {
         self.parameters = parameters
         self.insert = insert

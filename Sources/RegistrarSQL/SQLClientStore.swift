@@ -69,28 +69,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         }
     }
 
-    /// Clients and their search terms in one statement, for databases whose `WITH` clauses may hold
-    /// an `INSERT` (PostgreSQL, not SQLite): atomic without a transaction, so one round trip
-    /// instead of four (`BEGIN`, two inserts, `COMMIT`), and one commit for all of them. A duplicate
-    /// fails the whole statement, which then leaves nothing behind.
-    public static func insertInOneStatement(_ clients: [RegisteredClient]) -> SQLQueryString {
-        let insert = insertStatement(clients)
-        let terms = clients.flatMap { client in
-            ClientSearchKind.allTerms(of: client).map { kind, term -> SQLQueryString in
-                "(\(bind: client.clientID), \(bind: kind.rawValue), \(bind: term))"
-            }
-        }
-        guard !terms.isEmpty else { return insert }
-        return """
-            WITH inserted AS (\(insert) RETURNING client_id)
-            INSERT INTO client_search_terms (client_id, kind, term)
-            SELECT t.client_id, t.kind, t.term
-            FROM (VALUES \(terms.joined(separator: ", "))) AS t (client_id, kind, term)
-            JOIN inserted ON inserted.client_id = t.client_id
-            """
-    }
-
-    /// How many bound parameters ``insertInOneStatement(_:)`` takes for this client.
+    /// How many values a client adds to a batch of registrations (its columns, and three per search
+    /// term): the weight by which PostgreSQL's registration batches are bounded.
     public static func parameterCount(inserting client: RegisteredClient) -> Int {
         columnNames.count + 3 * ClientSearchKind.allTerms(of: client).count
     }

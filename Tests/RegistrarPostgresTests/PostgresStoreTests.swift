@@ -137,7 +137,39 @@ struct RegistrationBatcherTests {
         }
     }
 
-    @Test("a batch stays within PostgreSQL's limit of bound parameters, and a client over it goes alone")
+    @Test("registrations batched into the array statement read back exactly, NULLs and all, with their search terms")
+    func arrayBatch() async throws {
+        try await withFreshStore { store, _ in
+            var clients: [RegisteredClient] = []
+            for i in 0..<24 {
+                var client = ClientStoreConformance.sampleClient(id: "b\(i)", createdAt: 1_700_000_000_000 + Int64(i))
+                if i % 2 == 0 { client.secretDigest = nil }                 // a public client
+                if i % 3 == 0 { client.registrationTokenDigest = nil }      // token revoked
+                if i % 4 == 0 { client.expiresAt = Timestamp(milliseconds: 1_900_000_000_000 + Int64(i)) }
+                if i % 5 == 0 { client.lastUsedAt = Timestamp(milliseconds: 1_800_000_000_000 + Int64(i)) }
+                if i % 6 == 0 { client.dynamicallyRegistered = false }
+                if i % 7 == 0 { client.policy = "partners" }
+                client.version = Int64(1 + i % 3)
+                clients.append(client)
+            }
+            // Registered at the same moment, so that they share statements.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for client in clients {
+                    group.addTask { try await store.store.register(client, spendingToken: nil, limits: .none, now: client.createdAt) }
+                }
+                try await group.waitForAll()
+            }
+            for client in clients {
+                #expect(try await store.store.client(id: client.clientID) == client, "\(client.clientID)")
+            }
+            // Every client's terms were written with it: a search by name prefix finds all of them.
+            let page = try await store.store.searchClients(kind: .name, prefix: "sample b", offset: 0, limit: 100, dynamicOnly: false)
+            #expect(page.total == clients.count)
+            #expect(Set(page.clients.map(\.clientID)) == Set(clients.map(\.clientID)))
+        }
+    }
+
+    @Test("a batch stays within its bound of values, and a client over it goes alone")
     func parameterLimit() async throws {
         let recorder = Recorder()
         let batcher = RegistrationBatcher(parameters: { $0.clientID == "huge" ? 70_000 : 25_000 }) { clients in
