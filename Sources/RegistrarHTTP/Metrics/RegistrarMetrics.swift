@@ -1,5 +1,6 @@
 public import Metrics
 import Prometheus
+import CoreMetrics
 import Synchronization
 
 /// Registrar's metrics: swift-metrics with the Prometheus backend, served at `GET /metrics`.
@@ -42,10 +43,31 @@ public final class RegistrarMetrics: Sendable {
 
     static func request(route: String, method: String, status: Int, duration: Duration) {
         _ = shared
-        Counter(label: "registrar_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))]).increment()
-        Metrics.Timer(label: "registrar_http_request_duration_seconds", dimensions: [("route", route), ("method", method)])
-            .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        let key = RequestKey(route: route, method: method, status: status)
+        let metrics = requestMetrics.withLock { cache in
+            if let known = cache[key] { return known }
+            let made = RequestMetrics(
+                count: Counter(label: "registrar_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))]),
+                duration: Metrics.Timer(label: "registrar_http_request_duration_seconds", dimensions: [("route", route), ("method", method)]))
+            if cache.count < Self.requestMetricsLimit { cache[key] = made }
+            return made
+        }
+        metrics.count.increment()
+        metrics.duration.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
+
+    /// A request's metrics by route, method and status, made once: making them anew for every
+    /// request went through the Prometheus factory's lock and its label lookups each time (about 2 %
+    /// of a token request). Routes and statuses are few; the cache stops growing at this many.
+    static let requestMetricsLimit = 1_024
+    private struct RequestKey: Hashable {
+        let route: String, method: String, status: Int
+    }
+    private struct RequestMetrics: Sendable {
+        let count: CoreMetrics.Counter
+        let duration: Metrics.Timer
+    }
+    private static let requestMetrics = Mutex<[RequestKey: RequestMetrics]>([:])
 
     static func registration(_ outcome: String) {
         _ = shared
