@@ -1,6 +1,7 @@
 public import RegistrarCore
 public import SQLKit
 import Metrics
+import Synchronization
 
 /// The client store over any sql-kit database: plain statements that any SQL dialect with
 /// `RETURNING` and `ON CONFLICT` runs: SQLite and PostgreSQL.
@@ -29,14 +30,13 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
 
     /// Runs a database call, timing it and counting it as in flight (how busy the pool is).
     func measured<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
-        let inFlight = Meter(label: "registrar_database_operations_in_flight")
-        inFlight.increment()
+        let metrics = DatabaseMetrics.of(operation)
+        metrics.inFlight.increment()
         let start = ContinuousClock.now
         defer {
-            inFlight.decrement()
+            metrics.inFlight.decrement()
             let elapsed = ContinuousClock.now - start
-            Metrics.Timer(label: "registrar_database_duration_seconds", dimensions: [("operation", operation)])
-                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            metrics.duration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         }
         do { return try await body() } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
     }
@@ -576,5 +576,25 @@ extension DecodedClientCache {
     func decode(_ row: any SQLRow) throws -> RegisteredClient {
         let (id, values) = try SQLClientStore.rowValues(row)
         return try client(id: id, row: values)
+    }
+}
+
+/// The metrics of database calls, made once per operation (`read`, `write`, `transaction`) rather
+/// than for every call through the metrics factory's lock and label lookups. Until the process has
+/// a metrics backend (calls made while starting), they are made per call as before, so that none
+/// is kept bound to the no-op backend.
+struct DatabaseMetrics: Sendable {
+    let inFlight: Meter
+    let duration: Metrics.Timer
+
+    private static let made = Mutex<[String: DatabaseMetrics]>([:])
+
+    static func of(_ operation: String) -> DatabaseMetrics {
+        if let known = made.withLock({ $0[operation] }) { return known }
+        let metrics = DatabaseMetrics(
+            inFlight: Meter(label: "registrar_database_operations_in_flight"),
+            duration: Metrics.Timer(label: "registrar_database_duration_seconds", dimensions: [("operation", operation)]))
+        if !(MetricsSystem.factory is NOOPMetricsHandler) { made.withLock { $0[operation] = metrics } }
+        return metrics
     }
 }

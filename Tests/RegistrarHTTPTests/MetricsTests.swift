@@ -1,4 +1,9 @@
+import Foundation
+import Logging
 @testable import RegistrarHTTP
+@testable import RegistrarSQL
+import RegistrarSQLite
+import RegistrarTesting
 import Testing
 
 @Suite("HTTP request metrics")
@@ -15,5 +20,33 @@ struct MetricsTests {
         #expect(text.contains(#"registrar_http_requests_total{route="\#(route)",method="POST",status="200"} 1"#))
         #expect(text.contains(#"registrar_http_request_duration_seconds_count{route="\#(route)",method="GET"} 4"#))
         #expect(text.contains(#"registrar_http_request_duration_seconds_count{route="\#(route)",method="POST"} 1"#))
+    }
+}
+
+@Suite("Database call metrics")
+struct DatabaseMetricsTests {
+    /// The count of the database duration histogram for an operation, from the exposition.
+    func count(_ operation: String) -> Int {
+        let text = String(decoding: RegistrarMetrics.shared.render(), as: UTF8.self)
+        let prefix = #"registrar_database_duration_seconds_count{operation="\#(operation)"} "#
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return 0 }
+        return Int(line.dropFirst(prefix.count)) ?? -1
+    }
+
+    @Test("once the metrics backend is running, each operation's metrics are made once and every call is recorded")
+    func recordedOnce() async throws {
+        _ = RegistrarMetrics.shared  // the backend
+        let first = DatabaseMetrics.of("read"), second = DatabaseMetrics.of("read")
+        #expect(first.duration === second.duration && first.inFlight === second.inFlight)
+        #expect(DatabaseMetrics.of("write").duration !== first.duration)
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-metrics-\(UUID().uuidString).sqlite").path
+        let database = try await SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        try await database.store.insert(ClientStoreConformance.sampleClient(id: "m1"))
+        let before = count("read")
+        for _ in 0..<20 { _ = try await database.store.client(id: "m1") }
+        let after = count("read")
+        await database.close()
+        #expect(after - before >= 20, "\(before) -> \(after)")
     }
 }
