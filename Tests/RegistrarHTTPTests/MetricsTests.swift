@@ -21,6 +21,16 @@ struct MetricsTests {
         #expect(text.contains(#"registrar_http_request_duration_seconds_count{route="\#(route)",method="GET"} 4"#))
         #expect(text.contains(#"registrar_http_request_duration_seconds_count{route="\#(route)",method="POST"} 1"#))
     }
+
+    @Test("rate limiting is counted per limit, however often it repeats")
+    func rateLimitCounts() {
+        let limit = "test-limit-\(UInt32.random(in: 0...UInt32.max))"
+        for _ in 0..<4 { RegistrarMetrics.rateLimited(limit) }
+        RegistrarMetrics.rateLimited(limit + "-other")
+        let text = String(decoding: RegistrarMetrics.shared.render(), as: UTF8.self)
+        #expect(text.contains(#"registrar_rate_limited_total{limit="\#(limit)"} 4"#), "\(text)")
+        #expect(text.contains(#"registrar_rate_limited_total{limit="\#(limit)-other"} 1"#))
+    }
 }
 
 @Suite("Database call metrics")

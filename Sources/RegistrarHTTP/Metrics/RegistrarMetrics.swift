@@ -69,13 +69,25 @@ public final class RegistrarMetrics: Sendable {
     }
     private static let requestMetrics = Mutex<[RequestKey: RequestMetrics]>([:])
 
+    /// A counter with one label, made once (as the request metrics are).
+    private static func counter(_ label: String, _ dimension: (String, String)) -> CoreMetrics.Counter {
+        let key = label + "\u{0}" + dimension.1
+        return counters.withLock { cache in
+            if let known = cache[key] { return known }
+            let made = Counter(label: label, dimensions: [dimension])
+            if cache.count < requestMetricsLimit { cache[key] = made }
+            return made
+        }
+    }
+    private static let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+
     static func registration(_ outcome: String) {
         _ = shared
-        Counter(label: "registrar_registrations_total", dimensions: [("outcome", outcome)]).increment()
+        counter("registrar_registrations_total", ("outcome", outcome)).increment()
     }
 
     static func rateLimited(_ limit: String) {
         _ = shared
-        Counter(label: "registrar_rate_limited_total", dimensions: [("limit", limit)]).increment()
+        counter("registrar_rate_limited_total", ("limit", limit)).increment()
     }
 }
