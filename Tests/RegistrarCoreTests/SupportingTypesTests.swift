@@ -34,6 +34,16 @@ struct SupportingTypesTests {
         #expect(try #require(URIReference(text)).isLoopbackHost == expected)
     }
 
+    @Test("host names: letters, digits, - and _ in labels of at most 63, one trailing dot allowed, IP literals as they are", arguments: [
+        ("https://app.example.com/cb", true), ("https://my_host.example/cb", true), ("https://a-b.c/", true), ("https://example.com./", true),
+        ("https://[::1]/", true), ("https://127.0.0.1:8443/", true), ("https://" + String(repeating: "a", count: 63) + ".com/", true),
+        ("https://" + String(repeating: "a", count: 64) + ".com/", false), ("https://-a.com/", false), ("https://a-.com/", false),
+        ("https://a..com/", false), ("https://.a.com/", false), ("https://a%41.com/", false),
+    ])
+    func hosts(_ text: String, _ expected: Bool) throws {
+        #expect(try #require(URIReference(text)).hasValidHost == expected, "\(text)")
+    }
+
     @Test("accepts well-formed BCP 47 tags", arguments: [
         "en", "ja-Jpan-JP", "de-CH-1901", "zh-Hant-TW", "sl-rozaj-biske", "en-US-x-twain", "x-whatever", "i-klingon",
         "zh-yue-HK", "es-419", "en-a-bbb-x-a-ccc",
@@ -53,6 +63,9 @@ struct SupportingTypesTests {
         ("test@iam.test", true), ("first.last+tag@sub.example.org", true), ("o'brien@example.ie", true),
         ("no-at-sign", false), ("a@b", false), ("a@@b.c", false), ("@example.com", false), ("a.@example.com", false),
         ("a..b@example.com", false), ("a b@example.com", false), ("a@-example.com", false), ("a@example..com", false),
+        ("ops@ex-ample.co.uk", true), ("x@a.b", true), ("é@example.com", false), ("a@exämple.com", false),
+        ("a@\u{301}example.com", false), ("a\u{301}@example.com", false), ("a@example.com\r\n", false), ("a@example-.com", false),
+        (String(repeating: "a", count: 65) + "@example.com", false), ("a@" + String(repeating: "b", count: 64) + ".com", false),
     ])
     func emails(_ text: String, _ expected: Bool) {
         #expect(EmailAddress.isValid(text) == expected)

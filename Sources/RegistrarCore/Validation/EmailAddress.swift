@@ -1,22 +1,33 @@
 /// A practical check of an e-mail address (`local@domain`, RFC 5321 §4.1.2 / RFC 5322 §3.4.1
 /// dot-atom form), used for `contacts`.
 public enum EmailAddress {
-    static let atext = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~")
+    /// `atext` (RFC 5322 §3.2.3), as a table of the ASCII bytes it allows.
+    static let atext: [Bool] = {
+        var table = [Bool](repeating: false, count: 128)
+        for byte in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~".utf8 { table[Int(byte)] = true }
+        return table
+    }()
 
-    /// Whether the text is an address of the form `local@domain.tld`.
+    /// Whether the text is an address of the form `local@domain.tld`. Checked on bytes: every
+    /// allowed character is ASCII, so any other byte refuses the address.
     public static func isValid(_ text: String) -> Bool {
-        guard text.utf8.count <= 254 else { return false }
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        let bytes = text.utf8
+        guard bytes.count <= 254 else { return false }
+        let parts = bytes.split(separator: UInt8(ascii: "@"), omittingEmptySubsequences: false)
         guard parts.count == 2 else { return false }
         let local = parts[0], domain = parts[1]
-        guard !local.isEmpty, local.utf8.count <= 64 else { return false }
-        let atoms = local.split(separator: ".", omittingEmptySubsequences: false)
-        guard atoms.allSatisfy({ !$0.isEmpty && $0.allSatisfy { atext.contains($0) } }) else { return false }
-        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        guard !local.isEmpty, local.count <= 64 else { return false }
+        let atoms = local.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard atoms.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0 < 128 && atext[Int($0)] } }) else { return false }
+        let labels = domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard labels.count >= 2 else { return false }
         return labels.allSatisfy { label in
-            !label.isEmpty && label.count <= 63 && label.first != "-" && label.last != "-"
-                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+            !label.isEmpty && label.count <= 63 && label.first != UInt8(ascii: "-") && label.last != UInt8(ascii: "-")
+                && label.allSatisfy { isLetterOrDigit($0) || $0 == UInt8(ascii: "-") }
         }
+    }
+
+    static func isLetterOrDigit(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
     }
 }

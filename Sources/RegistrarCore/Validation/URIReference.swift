@@ -101,12 +101,13 @@ public struct URIReference: Sendable, Equatable {
         guard !host.isEmpty else { return false }
         if host.hasPrefix("[") { return true }
         guard host.utf8.count <= 253 else { return false }
-        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        // On bytes: every allowed character is ASCII, so any other byte refuses the host.
+        let labels = host.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         for (index, label) in labels.enumerated() {
             // A single trailing dot (a fully qualified name) is allowed.
             if label.isEmpty { if index == labels.count - 1 && index > 0 { continue } else { return false } }
-            guard label.count <= 63, label.first != "-", label.last != "-" else { return false }
-            guard label.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "_" }) else { return false }
+            guard label.count <= 63, label.first != UInt8(ascii: "-"), label.last != UInt8(ascii: "-") else { return false }
+            guard label.allSatisfy({ Self.isAlpha($0) || Self.isDigit($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }) else { return false }
         }
         return true
     }
