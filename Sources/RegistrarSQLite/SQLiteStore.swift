@@ -122,8 +122,11 @@ public final class SQLiteStore: Sendable {
     /// which never blocks the writer or the readers) while writes arrive. Small, frequent
     /// checkpoints each copy and sync a few pages; one every 500 ms copied thousands of scattered
     /// pages and stalled the commits beside it for 40-90 ms (register p99 about 73 ms at 500 ms,
-    /// 30-35 ms at 25 ms, throughput unchanged, in interleaved runs on one database).
-    static let checkpointEvery = Duration.milliseconds(20)
+    /// 30-35 ms at 25 ms, throughput unchanged, in interleaved runs on one database). Measured again
+    /// once registrations had become about 60 % faster (4,000-4,800/s here): p99 58-97 ms at 20 ms
+    /// (median of six runs 80), 35-87 ms at 40 ms (median of nine 40), 43-45 ms at 80 ms (six runs),
+    /// 49-57 ms at 160 ms, 49-96 ms at 10 ms, throughput unchanged.
+    static let checkpointEvery = Duration.milliseconds(80)
     /// The pause after a checkpoint that found the WAL unchanged: an idle server wakes rarely.
     static let idleCheckpointEvery = Duration.milliseconds(500)
 
