@@ -3,8 +3,8 @@ import PostgresNIO
 import RegistrarCore
 import RegistrarSQL
 
-/// Single-client lookups (by client ID, by registration access token digest) as prepared
-/// statements through PostgresNIO, without SQLKit: each pooled connection parses and plans each
+/// Single-client lookups (by client ID, by registration access token digest), and whether an
+/// access token is revoked, as prepared statements through PostgresNIO, without SQLKit: each pooled connection parses and plans each
 /// statement once, and a row's values are decoded by PostgresNIO's own decoders. Through SQLKit a
 /// lookup sent its SQL text to be parsed and planned on every call and decoded every column through
 /// `Codable`: with the rest of the wrapper about a seventh of the CPU of a PostgreSQL read.
@@ -23,6 +23,13 @@ struct PostgresClientRows: ClientRowReader {
             case .clientID: try await Self.first(of: connection.execute(ByClientID(value: value), logger: logger))
             case .registrationTokenDigest: try await Self.first(of: connection.execute(ByTokenDigest(value: value), logger: logger))
             }
+        }
+    }
+
+    func isAccessTokenRevoked(jti: String) async throws -> Bool {
+        let logger = self.logger
+        return try await PostgresProvider.withConnection(client: client, timeout: timeout, outage: outage) { connection in
+            try await Self.first(of: connection.execute(RevokedToken(value: jti), logger: logger)) != nil
         }
     }
 
@@ -51,6 +58,17 @@ struct PostgresClientRows: ClientRowReader {
         let value: String
         func makeBindings() throws -> PostgresBindings { bindings(value) }
         func decodeRow(_ row: PostgresRow) throws -> (clientID: String, row: DecodedClientCache.Row) { try decode(row) }
+    }
+}
+
+extension PostgresClientRows {
+    struct RevokedToken: PostgresPreparedStatement {
+        static let name = "registrar_revoked_token"
+        static let sql = "SELECT 1 FROM revoked_tokens WHERE jti = $1"
+        static let bindingDataTypes: [PostgresDataType] = [.text]
+        let value: String
+        func makeBindings() throws -> PostgresBindings { bindings(value) }
+        func decodeRow(_ row: PostgresRow) throws -> Int32 { try row.decode(Int32.self) }
     }
 }
 

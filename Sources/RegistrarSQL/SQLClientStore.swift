@@ -524,7 +524,10 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     public func isAccessTokenRevoked(jti: String) async throws -> Bool {
-        try await read { db in
+        if let reader = provider.clientRows {
+            return try await measured("read") { try await reader.isAccessTokenRevoked(jti: jti) }
+        }
+        return try await read { db in
             try await db.raw("SELECT jti FROM revoked_tokens WHERE jti = \(bind: jti)").first() != nil
         }
     }

@@ -31,10 +31,18 @@ public protocol SQLDatabaseProvider: Sendable {
     var clientRows: (any ClientRowReader)? { get }
 }
 
-/// Reads one client's row by a unique column, straight from the driver.
+/// Reads one client's row by a unique column, straight from the driver; and answers the other
+/// lookup every introspection makes, whether an access token was revoked.
 public protocol ClientRowReader: Sendable {
     /// The client ID and row values of the client whose `key` column equals `value`, if any.
     func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)?
+    /// Whether the access token with this `jti` is in `revoked_tokens`.
+    func isAccessTokenRevoked(jti: String) async throws -> Bool
+}
+
+extension ClientRowReader {
+    /// `SELECT 1 FROM revoked_tokens WHERE jti = ?`.
+    public static var revokedStatement: String { "SELECT 1 AS one FROM revoked_tokens WHERE jti = ?" }
 }
 
 /// The unique columns a client is looked up by.

@@ -50,6 +50,15 @@ final class DirectClientReader: ClientRowReader {
         return try await fallback.row(where: key, equals: value)
     }
 
+    func isAccessTokenRevoked(jti: String) async throws -> Bool {
+        if let connection = take() {
+            let result = connection.isRevoked(jti: jti)
+            if case .retry(keep: false) = result { release(connection, keep: false) } else { release(connection, keep: true) }
+            if case .answer(let revoked) = result { return revoked }
+        }
+        return try await fallback.isAccessTokenRevoked(jti: jti)
+    }
+
     /// An idle connection, or a new one below ``limit``; `nil` when there is none to have.
     private func take() -> DirectConnection? {
         enum Taken { case idle(DirectConnection), open, none }
@@ -104,9 +113,16 @@ final class DirectConnection: @unchecked Sendable {
         case corrupt(StoreError)
     }
 
+    /// The answer to whether a token is revoked, or (as for ``Result``) a reason to ask the fallback.
+    enum Revoked {
+        case answer(Bool)
+        case retry(keep: Bool)
+    }
+
     private let db: OpaquePointer
     private let byClientID: OpaquePointer
     private let byTokenDigest: OpaquePointer
+    private let revokedToken: OpaquePointer
 
     init(path: String) throws {
         var handle: OpaquePointer?
@@ -125,11 +141,12 @@ final class DirectConnection: @unchecked Sendable {
             guard sqlite_nio_sqlite3_exec(handle, "PRAGMA query_only = 1; PRAGMA cache_size = -4000", nil, nil, nil) == SQLITE_OK else {
                 throw failure("cannot set up a reading connection")
             }
-            for key in [ClientRowKey.clientID, .registrationTokenDigest] {
+            let statements = [SQLClientStore.selectStatement(where: .clientID), SQLClientStore.selectStatement(where: .registrationTokenDigest),
+                              Self.revokedStatement]
+            for sql in statements {
                 var statement: OpaquePointer?
-                let code = sqlite_nio_sqlite3_prepare_v3(
-                    handle, SQLClientStore.selectStatement(where: key), -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
-                guard code == SQLITE_OK, let statement else { throw failure("cannot prepare a client lookup") }
+                let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+                guard code == SQLITE_OK, let statement else { throw failure("cannot prepare a lookup") }
                 lookups.append(statement)
             }
         } catch {
@@ -140,12 +157,45 @@ final class DirectConnection: @unchecked Sendable {
         db = handle
         byClientID = lookups[0]
         byTokenDigest = lookups[1]
+        revokedToken = lookups[2]
     }
 
     deinit {
         sqlite_nio_sqlite3_finalize(byClientID)
         sqlite_nio_sqlite3_finalize(byTokenDigest)
+        sqlite_nio_sqlite3_finalize(revokedToken)
         sqlite_nio_sqlite3_close_v2(db)
+    }
+
+    /// `SELECT 1 FROM revoked_tokens WHERE jti = ?`, shared with the thread-pool fallback.
+    static let revokedStatement = SQLiteClientRows.revokedStatement
+
+    /// Whether the token with this `jti` is revoked; reset before returning, as ``row(where:equals:)``.
+    func isRevoked(jti: String) -> Revoked {
+        defer {
+            sqlite_nio_sqlite3_reset(revokedToken)
+            sqlite_nio_sqlite3_clear_bindings(revokedToken)
+        }
+        switch step(revokedToken, binding: jti) {
+        case SQLITE_ROW: return .answer(true)
+        case SQLITE_DONE: return .answer(false)
+        case let code:
+            let primary = code & 0xff
+            return .retry(keep: primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        }
+    }
+
+    /// Binds `value` as the statement's one parameter and steps it once; the caller resets it.
+    private func step(_ statement: OpaquePointer, binding value: String) -> Int32 {
+        var value = value
+        return value.withUTF8 { bytes in
+            // SQLITE_STATIC (nil): the bytes outlive the step; the binding is cleared before return.
+            // (An empty string has no storage: it is bound as a zero-length text, not as NULL.)
+            let start = UnsafeRawPointer(bytes.baseAddress ?? ("" as StaticString).utf8Start)
+            let bound = sqlite_nio_sqlite3_bind_text(statement, 1, start.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+            guard bound == SQLITE_OK else { return bound }
+            return sqlite_nio_sqlite3_step(statement)
+        }
     }
 
     /// The client whose `key` column equals `value`. The statement is reset before returning, so
@@ -157,15 +207,7 @@ final class DirectConnection: @unchecked Sendable {
             sqlite_nio_sqlite3_reset(statement)
             sqlite_nio_sqlite3_clear_bindings(statement)
         }
-        var value = value
-        let code: Int32 = value.withUTF8 { bytes in
-            // SQLITE_STATIC (nil): the bytes outlive the step; the binding is cleared before return.
-            // (An empty string has no storage: it is bound as a zero-length text, not as NULL.)
-            let start = UnsafeRawPointer(bytes.baseAddress ?? ("" as StaticString).utf8Start)
-            let bound = sqlite_nio_sqlite3_bind_text(statement, 1, start.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
-            guard bound == SQLITE_OK else { return bound }
-            return sqlite_nio_sqlite3_step(statement)
-        }
+        let code = step(statement, binding: value)
         switch code {
         case SQLITE_DONE:
             return .none

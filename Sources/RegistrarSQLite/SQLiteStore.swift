@@ -286,6 +286,11 @@ struct SQLiteClientRows: ClientRowReader {
         return try rows.first.map { try Self.values($0.columns.map(\.data)) }
     }
 
+    func isAccessTokenRevoked(jti: String) async throws -> Bool {
+        let rows = try await load.onLeastBusy { try await readers[$0].query(Self.revokedStatement, [.text(jti)]) }
+        return !rows.isEmpty
+    }
+
     /// The values of a row of ``SQLClientStore/columns``, in that order.
     static func values(_ data: [SQLiteData]) throws -> (clientID: String, row: DecodedClientCache.Row) {
         try ClientColumns.decode(count: data.count) { i in

@@ -78,32 +78,6 @@ struct PostgresStoreTests {
         }
         #expect(ContinuousClock.now - start < .seconds(10), "start-up against a missing server must fail fast")
     }
-}
-
-/// The batching of registrations, with the statement replaced by a recorder (the real statement is
-/// exercised by the conformance suite above).
-@Suite("PostgreSQL registration batches")
-struct RegistrationBatcherTests {
-    final class Recorder: Sendable {
-        let batches = Mutex<[[String]]>([])
-        func record(_ clients: [RegisteredClient]) { batches.withLock { $0.append(clients.map(\.clientID)) } }
-    }
-
-    static func register(_ ids: [String], with batcher: RegistrationBatcher) async -> [String: Bool] {
-        await withTaskGroup(of: (String, Bool).self) { group in
-            for id in ids {
-                group.addTask {
-                    do {
-                        try await batcher.register(ClientStoreConformance.sampleClient(id: id))
-                        return (id, true)
-                    } catch {
-                        return (id, false)
-                    }
-                }
-            }
-            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
-        }
-    }
 
     @Test("single-client lookups go through the prepared statements and read what SQL reads, over and over on each connection")
     func preparedLookups() async throws {
@@ -131,6 +105,10 @@ struct RegistrationBatcherTests {
             }
             let row = try #require(try await reader.row(where: .clientID, equals: "p1")).row
             #expect(row.expiresAt == 1_900_000_000_000 && row.lastUsedAt == 1_800_000_000_000 && row.dynamicallyRegistered)
+            // Revoked access tokens, through the third prepared statement.
+            try await store.store.revokeAccessToken(jti: "gone", expiresAt: Timestamp(milliseconds: 1_900_000_000_000))
+            #expect(try await reader.isAccessTokenRevoked(jti: "gone"))
+            #expect(try await !reader.isAccessTokenRevoked(jti: "kept"))
             // The store's reads (which use the reader) give back the client as written.
             #expect(try await store.store.client(id: "p1") == expiring)
             #expect(try await store.store.client(registrationTokenDigest: SecretDigest.of("token-p2")) == ClientStoreConformance.sampleClient(id: "p2"))
@@ -166,6 +144,32 @@ struct RegistrationBatcherTests {
             let page = try await store.store.searchClients(kind: .name, prefix: "sample b", offset: 0, limit: 100, dynamicOnly: false)
             #expect(page.total == clients.count)
             #expect(Set(page.clients.map(\.clientID)) == Set(clients.map(\.clientID)))
+        }
+    }
+}
+
+/// The batching of registrations, with the statement replaced by a recorder (the real statement is
+/// exercised by the conformance suite above).
+@Suite("PostgreSQL registration batches")
+struct RegistrationBatcherTests {
+    final class Recorder: Sendable {
+        let batches = Mutex<[[String]]>([])
+        func record(_ clients: [RegisteredClient]) { batches.withLock { $0.append(clients.map(\.clientID)) } }
+    }
+
+    static func register(_ ids: [String], with batcher: RegistrationBatcher) async -> [String: Bool] {
+        await withTaskGroup(of: (String, Bool).self) { group in
+            for id in ids {
+                group.addTask {
+                    do {
+                        try await batcher.register(ClientStoreConformance.sampleClient(id: id))
+                        return (id, true)
+                    } catch {
+                        return (id, false)
+                    }
+                }
+            }
+            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }
     }
 

@@ -338,6 +338,32 @@ struct SQLiteDirectConnectionTests {
         await database.close()
     }
 
+    @Test("revoked access tokens are looked up on the direct connections and on the thread-pool readers alike, holding no snapshot")
+    func revocations() async throws {
+        let path = temporaryDatabasePath()
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        let direct = try #require(database.direct)
+        let later = Timestamp(milliseconds: SystemWallClock().now().milliseconds + 3_600_000)
+        try await database.store.revokeAccessToken(jti: "revoked-1", expiresAt: later)
+        let fallbackOnly = try DirectClientReader(path: path, connections: 0, limit: 0, fallback: direct.fallback)
+        for reader in [direct, fallbackOnly] {
+            #expect(try await reader.isAccessTokenRevoked(jti: "revoked-1"))
+            #expect(try await !reader.isAccessTokenRevoked(jti: "never-revoked"))
+            #expect(try await !reader.isAccessTokenRevoked(jti: ""))
+        }
+        #expect(try await database.store.isAccessTokenRevoked(jti: "revoked-1"))
+        // A revocation made after earlier lookups is seen by the next one.
+        #expect(try await !direct.isAccessTokenRevoked(jti: "revoked-2"))
+        try await database.store.revokeAccessToken(jti: "revoked-2", expiresAt: later)
+        #expect(try await direct.isAccessTokenRevoked(jti: "revoked-2"))
+        // No lookup keeps a read transaction open (see directConnections).
+        database.checkpoints.cancel()
+        await database.checkpoints.value
+        let checkpoint = try #require(try await database.writer.query("PRAGMA wal_checkpoint(TRUNCATE)", []).first)
+        #expect(checkpoint.column("busy")?.integer == 0 && checkpoint.column("log")?.integer == 0)
+        await database.close()
+    }
+
     @Test("a direct connection opens only an existing, migrated database, and creates no file")
     func openOnlyExisting() async throws {
         let path = temporaryDatabasePath()
