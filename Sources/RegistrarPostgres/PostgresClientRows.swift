@@ -20,8 +20,8 @@ struct PostgresClientRows: ClientRowReader {
         let logger = self.logger
         return try await PostgresProvider.withConnection(client: client, timeout: timeout, outage: outage) { connection in
             switch key {
-            case .clientID: try await Self.first(of: connection.execute(ByClientID(value: value), logger: logger))
-            case .registrationTokenDigest: try await Self.first(of: connection.execute(ByTokenDigest(value: value), logger: logger))
+            case .clientID: try await Self.first(of: connection.execute(ClientLookup<ByClientID>(value: value), logger: logger))
+            case .registrationTokenDigest: try await Self.first(of: connection.execute(ClientLookup<ByTokenDigest>(value: value), logger: logger))
             }
         }
     }
@@ -42,26 +42,29 @@ struct PostgresClientRows: ClientRowReader {
 
     static let selectColumns = SQLClientStore.columnNames.joined(separator: ", ")
 
-    struct ByClientID: PostgresPreparedStatement {
+    /// A client by its ID.
+    enum ByClientID: ClientLookupKey {
         static let name = "registrar_client_by_id"
-        static let sql = "SELECT \(selectColumns) FROM clients WHERE client_id = $1"
-        static let bindingDataTypes: [PostgresDataType] = [.text]
-        let value: String
-        func makeBindings() throws -> PostgresBindings { bindings(value) }
-        func decodeRow(_ row: PostgresRow) throws -> (clientID: String, row: DecodedClientCache.Row) { try decode(row) }
+        static let column = ClientRowKey.clientID.rawValue
     }
 
-    struct ByTokenDigest: PostgresPreparedStatement {
+    /// A client by its registration access token's digest.
+    enum ByTokenDigest: ClientLookupKey {
         static let name = "registrar_client_by_token_digest"
-        static let sql = "SELECT \(selectColumns) FROM clients WHERE registration_token_digest = $1"
-        static let bindingDataTypes: [PostgresDataType] = [.text]
+        static let column = ClientRowKey.registrationTokenDigest.rawValue
+    }
+
+    /// `SELECT <the client's columns> FROM clients WHERE <Key's column> = $1`.
+    struct ClientLookup<Key: ClientLookupKey>: PostgresPreparedStatement {
+        static var name: String { Key.name }
+        static var sql: String { "SELECT \(selectColumns) FROM clients WHERE \(Key.column) = $1" }
+        static var bindingDataTypes: [PostgresDataType] { [.text] }
         let value: String
         func makeBindings() throws -> PostgresBindings { bindings(value) }
         func decodeRow(_ row: PostgresRow) throws -> (clientID: String, row: DecodedClientCache.Row) { try decode(row) }
     }
-}
 
-extension PostgresClientRows {
+    /// Whether an access token is revoked.
     struct RevokedToken: PostgresPreparedStatement {
         static let name = "registrar_revoked_token"
         static let sql = "SELECT 1 FROM revoked_tokens WHERE jti = $1"
@@ -70,6 +73,12 @@ extension PostgresClientRows {
         func makeBindings() throws -> PostgresBindings { bindings(value) }
         func decodeRow(_ row: PostgresRow) throws -> Int32 { try row.decode(Int32.self) }
     }
+}
+
+/// The name and key column of a single-client lookup statement.
+protocol ClientLookupKey {
+    static var name: String { get }
+    static var column: String { get }
 }
 
 private func bindings(_ value: String) -> PostgresBindings {
