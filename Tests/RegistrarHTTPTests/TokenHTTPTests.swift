@@ -157,7 +157,7 @@ struct TokenHTTPTests {
         }
     }
 
-    @Test("form parsing: pairs split at & and the first =, empty pairs skipped, repeats and bad escapes refused")
+    @Test("form parsing: pairs split at & and the first =, empty pairs ignored, repeats and bad escapes refused")
     func formParsing() throws {
         #expect(try TokenController.parseForm("a=b=c&&d&e=&f%C3%A9=%C3%BC+x") == ["a": "b=c", "d": "", "e": "", "fé": "ü x"])
         #expect(try TokenController.parseForm("") == [:])
