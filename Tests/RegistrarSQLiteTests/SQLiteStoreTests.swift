@@ -168,6 +168,22 @@ struct SQLiteSearchTermTests {
     }
 }
 
+@Suite("SQLite checkpoint pacing")
+struct SQLiteCheckpointPacingTests {
+    @Test("checkpoints pace themselves: idle when the WAL is unchanged, every 80 ms under writes, every 5 ms near the writer's backstop")
+    func pacing() {
+        let backstop = SQLiteStore.checkpointPages, near = backstop - SQLiteStore.closeToBackstop
+        #expect(SQLiteStore.pauseAfterCheckpoint((frames: 500, copied: 500), previous: nil) == SQLiteStore.checkpointEvery)
+        #expect(SQLiteStore.pauseAfterCheckpoint((frames: 900, copied: 900), previous: (frames: 500, copied: 500)) == .milliseconds(80))
+        #expect(SQLiteStore.pauseAfterCheckpoint((frames: 900, copied: 900), previous: (frames: 900, copied: 900)) == SQLiteStore.idleCheckpointEvery)
+        #expect(SQLiteStore.pauseAfterCheckpoint((frames: near - 1, copied: near - 1), previous: nil) == .milliseconds(80))
+        #expect(SQLiteStore.pauseAfterCheckpoint((frames: near, copied: near), previous: nil) == .milliseconds(5))
+        #expect(SQLiteStore.pauseAfterCheckpoint((frames: backstop + 10, copied: backstop), previous: (frames: near, copied: near)) == .milliseconds(5))
+        // An idle server near the backstop still sleeps: nothing is being written.
+        #expect(SQLiteStore.pauseAfterCheckpoint((frames: near, copied: near), previous: (frames: near, copied: near)) == .milliseconds(500))
+    }
+}
+
 /// How reads are dealt to the reader connections.
 @Suite("SQLite readers")
 struct SQLiteReaderTests {
