@@ -15,7 +15,7 @@ struct InsertClients: PostgresPreparedStatement {
     static let name = "registrar_insert_clients"
     static let sql = """
         WITH inserted AS (
-            INSERT INTO clients (\(SQLClientStore.columnNames.joined(separator: ", ")))
+            INSERT INTO clients (\(SQLClientStore.columns))
             SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[],
                                  $8::text[], $9::int4[], $10::int8[], $11::int8[])
             RETURNING client_id

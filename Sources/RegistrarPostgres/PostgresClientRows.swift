@@ -4,8 +4,9 @@ import RegistrarCore
 import RegistrarSQL
 
 /// Single-client lookups (by client ID, by registration access token digest), and whether an
-/// access token is revoked, as prepared statements through PostgresNIO, without SQLKit: each pooled connection parses and plans each
-/// statement once, and a row's values are decoded by PostgresNIO's own decoders. Through SQLKit a
+/// access token is revoked, as prepared statements through PostgresNIO, without SQLKit: each pooled
+/// connection parses and plans each statement once, and a row's values are decoded by PostgresNIO's
+/// own decoders. Through SQLKit a
 /// lookup sent its SQL text to be parsed and planned on every call and decoded every column through
 /// `Codable`: with the rest of the wrapper about a seventh of the CPU of a PostgreSQL read.
 ///
@@ -40,8 +41,6 @@ struct PostgresClientRows: ClientRowReader {
         return first
     }
 
-    static let selectColumns = SQLClientStore.columnNames.joined(separator: ", ")
-
     /// A client by its ID.
     enum ByClientID: ClientLookupKey {
         static let name = "registrar_client_by_id"
@@ -57,7 +56,7 @@ struct PostgresClientRows: ClientRowReader {
     /// `SELECT <the client's columns> FROM clients WHERE <Key's column> = $1`.
     struct ClientLookup<Key: ClientLookupKey>: PostgresPreparedStatement {
         static var name: String { Key.name }
-        static var sql: String { "SELECT \(selectColumns) FROM clients WHERE \(Key.column) = $1" }
+        static var sql: String { "SELECT \(SQLClientStore.columns) FROM clients WHERE \(Key.column) = $1" }
         static var bindingDataTypes: [PostgresDataType] { [.text] }
         let value: String
         func makeBindings() throws -> PostgresBindings { bindings(value) }

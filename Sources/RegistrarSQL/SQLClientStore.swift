@@ -50,7 +50,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         "client_id", "document", "created_at", "updated_at", "secret_digest", "registration_token_digest", "version",
         "policy", "dynamically_registered", "expires_at", "last_used_at",
     ]
-    static let columns = columnNames.joined(separator: ", ")
+    /// ``columnNames``, comma-separated, for statements written by hand.
+    public static let columns = columnNames.joined(separator: ", ")
 
     public func insert(_ client: RegisteredClient) async throws {
         try await transaction { db in try await Self.insert(client, into: db) }
@@ -383,6 +384,9 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
                 .first().map(decoded.decode)
         }
     }
+
+    /// `SELECT 1 AS one FROM revoked_tokens WHERE jti = ?`: whether an access token is revoked.
+    public static let revokedTokenStatement = "SELECT 1 AS one FROM revoked_tokens WHERE jti = ?"
 
     /// `SELECT <columns> FROM clients WHERE <key> = ?`, in the order of ``columns``.
     public static func selectStatement(where key: ClientRowKey) -> String {

@@ -40,11 +40,6 @@ public protocol ClientRowReader: Sendable {
     func isAccessTokenRevoked(jti: String) async throws -> Bool
 }
 
-extension ClientRowReader {
-    /// `SELECT 1 FROM revoked_tokens WHERE jti = ?`.
-    public static var revokedStatement: String { "SELECT 1 AS one FROM revoked_tokens WHERE jti = ?" }
-}
-
 /// The unique columns a client is looked up by.
 public enum ClientRowKey: String, Sendable {
     case clientID = "client_id"

@@ -37,26 +37,27 @@ final class DirectClientReader: ClientRowReader {
     }
 
     func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
+        try await lookup({ $0.row(where: key, equals: value) }, else: { try await fallback.row(where: key, equals: value) })
+    }
+
+    func isAccessTokenRevoked(jti: String) async throws -> Bool {
+        try await lookup({ $0.isRevoked(jti: jti) }, else: { try await fallback.isAccessTokenRevoked(jti: jti) })
+    }
+
+    /// `direct` on a connection of the pool; `fallback` when there is none to have or SQLite did not
+    /// answer (a connection no longer fit for use is dropped).
+    private func lookup<Value>(_ direct: (DirectConnection) -> DirectConnection.Outcome<Value>,
+                               else fallback: () async throws -> Value) async throws -> Value {
         if let connection = take() {
-            let result = connection.row(where: key, equals: value)
-            if case .retry(keep: false) = result { release(connection, keep: false) } else { release(connection, keep: true) }
-            switch result {
-            case .found(let found): return found
-            case .none: return nil
+            let outcome = direct(connection)
+            if case .retry(keep: false) = outcome { release(connection, keep: false) } else { release(connection, keep: true) }
+            switch outcome {
+            case .value(let value): return value
             case .corrupt(let error): throw error
             case .retry: break
             }
         }
-        return try await fallback.row(where: key, equals: value)
-    }
-
-    func isAccessTokenRevoked(jti: String) async throws -> Bool {
-        if let connection = take() {
-            let result = connection.isRevoked(jti: jti)
-            if case .retry(keep: false) = result { release(connection, keep: false) } else { release(connection, keep: true) }
-            if case .answer(let revoked) = result { return revoked }
-        }
-        return try await fallback.isAccessTokenRevoked(jti: jti)
+        return try await fallback()
     }
 
     /// An idle connection, or a new one below ``limit``; `nil` when there is none to have.
@@ -101,22 +102,16 @@ final class DirectClientReader: ClientRowReader {
     var openConnections: Int { pool.withLock { $0.open } }
 }
 
-/// One SQLite connection with the two client lookups prepared. Used by one thread at a time: the
-/// pool hands it to one lookup and takes it back when the lookup is over.
+/// One SQLite connection with its lookups (two of a client, one of a revoked token) prepared. Used
+/// by one thread at a time: the pool hands it to one lookup and takes it back when it is over.
 final class DirectConnection: @unchecked Sendable {
-    enum Result {
-        case found((clientID: String, row: DecodedClientCache.Row))
-        case none
+    /// What a lookup found.
+    enum Outcome<Value> {
+        case value(Value)
         /// SQLite did not answer (busy, locked, an I/O error, ...): ask the fallback; `keep` is
         /// whether this connection is still fit for use.
         case retry(keep: Bool)
         case corrupt(StoreError)
-    }
-
-    /// The answer to whether a token is revoked, or (as for ``Result``) a reason to ask the fallback.
-    enum Revoked {
-        case answer(Bool)
-        case retry(keep: Bool)
     }
 
     private let db: OpaquePointer
@@ -142,7 +137,7 @@ final class DirectConnection: @unchecked Sendable {
                 throw failure("cannot set up a reading connection")
             }
             let statements = [SQLClientStore.selectStatement(where: .clientID), SQLClientStore.selectStatement(where: .registrationTokenDigest),
-                              Self.revokedStatement]
+                              SQLClientStore.revokedTokenStatement]
             for sql in statements {
                 var statement: OpaquePointer?
                 let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
@@ -167,28 +162,27 @@ final class DirectConnection: @unchecked Sendable {
         sqlite_nio_sqlite3_close_v2(db)
     }
 
-    /// `SELECT 1 FROM revoked_tokens WHERE jti = ?`, shared with the thread-pool fallback.
-    static let revokedStatement = SQLiteClientRows.revokedStatement
-
-    /// Whether the token with this `jti` is revoked; reset before returning, as ``row(where:equals:)``.
-    func isRevoked(jti: String) -> Revoked {
-        defer {
-            sqlite_nio_sqlite3_reset(revokedToken)
-            sqlite_nio_sqlite3_clear_bindings(revokedToken)
-        }
-        switch step(revokedToken, binding: jti) {
-        case SQLITE_ROW: return .answer(true)
-        case SQLITE_DONE: return .answer(false)
-        case let code:
-            let primary = code & 0xff
-            return .retry(keep: primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-        }
+    /// Whether the token with this `jti` is revoked.
+    func isRevoked(jti: String) -> Outcome<Bool> {
+        lookup(revokedToken, binding: jti, none: false) { _ in true }
     }
 
-    /// Binds `value` as the statement's one parameter and steps it once; the caller resets it.
-    private func step(_ statement: OpaquePointer, binding value: String) -> Int32 {
+    /// The client whose `key` column equals `value`.
+    func row(where key: ClientRowKey, equals value: String) -> Outcome<(clientID: String, row: DecodedClientCache.Row)?> {
+        lookup(key == .clientID ? byClientID : byTokenDigest, binding: value, none: nil) { try Self.values(of: $0) }
+    }
+
+    /// Runs `statement` with `value` as its one parameter: `none` when it has no row, `found` of
+    /// its first row otherwise. The statement is reset before returning, so the connection holds no
+    /// read transaction (and no snapshot that would hold back checkpoints) between lookups.
+    private func lookup<Value>(_ statement: OpaquePointer, binding value: String, none: Value,
+                               found: (OpaquePointer) throws -> Value) -> Outcome<Value> {
+        defer {
+            sqlite_nio_sqlite3_reset(statement)
+            sqlite_nio_sqlite3_clear_bindings(statement)
+        }
         var value = value
-        return value.withUTF8 { bytes in
+        let code: Int32 = value.withUTF8 { bytes in
             // SQLITE_STATIC (nil): the bytes outlive the step; the binding is cleared before return.
             // (An empty string has no storage: it is bound as a zero-length text, not as NULL.)
             let start = UnsafeRawPointer(bytes.baseAddress ?? ("" as StaticString).utf8Start)
@@ -196,23 +190,11 @@ final class DirectConnection: @unchecked Sendable {
             guard bound == SQLITE_OK else { return bound }
             return sqlite_nio_sqlite3_step(statement)
         }
-    }
-
-    /// The client whose `key` column equals `value`. The statement is reset before returning, so
-    /// the connection holds no read transaction (and no snapshot that would hold back checkpoints)
-    /// between lookups.
-    func row(where key: ClientRowKey, equals value: String) -> Result {
-        let statement = key == .clientID ? byClientID : byTokenDigest
-        defer {
-            sqlite_nio_sqlite3_reset(statement)
-            sqlite_nio_sqlite3_clear_bindings(statement)
-        }
-        let code = step(statement, binding: value)
         switch code {
         case SQLITE_DONE:
-            return .none
+            return .value(none)
         case SQLITE_ROW:
-            do { return .found(try Self.values(of: statement)) } catch let error as StoreError {
+            do { return .value(try found(statement)) } catch let error as StoreError {
                 return .corrupt(error)
             } catch {
                 return .corrupt(StoreError.corrupt("\(error)"))

@@ -305,7 +305,7 @@ struct SQLiteClientRows: ClientRowReader {
     }
 
     func isAccessTokenRevoked(jti: String) async throws -> Bool {
-        let rows = try await load.onLeastBusy { try await readers[$0].query(Self.revokedStatement, [.text(jti)]) }
+        let rows = try await load.onLeastBusy { try await readers[$0].query(SQLClientStore.revokedTokenStatement, [.text(jti)]) }
         return !rows.isEmpty
     }
 

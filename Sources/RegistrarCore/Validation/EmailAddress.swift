@@ -23,11 +23,7 @@ public enum EmailAddress {
         guard labels.count >= 2 else { return false }
         return labels.allSatisfy { label in
             !label.isEmpty && label.count <= 63 && label.first != UInt8(ascii: "-") && label.last != UInt8(ascii: "-")
-                && label.allSatisfy { isLetterOrDigit($0) || $0 == UInt8(ascii: "-") }
+                && label.allSatisfy { URIReference.isAlpha($0) || URIReference.isDigit($0) || $0 == UInt8(ascii: "-") }
         }
-    }
-
-    static func isLetterOrDigit(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
     }
 }

@@ -43,23 +43,29 @@ public final class RegistrarMetrics: Sendable {
 
     static func request(route: String, method: String, status: Int, duration: Duration) {
         _ = shared
-        let key = RequestKey(route: route, method: method, status: status)
-        let metrics = requestMetrics.withLock { cache in
-            if let known = cache[key] { return known }
-            let made = RequestMetrics(
+        let metrics = once(requestMetrics, RequestKey(route: route, method: method, status: status)) {
+            RequestMetrics(
                 count: Counter(label: "registrar_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))]),
                 duration: Metrics.Timer(label: "registrar_http_request_duration_seconds", dimensions: [("route", route), ("method", method)]))
-            if cache.count < Self.requestMetricsLimit { cache[key] = made }
-            return made
         }
         metrics.count.increment()
         metrics.duration.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
-    /// A request's metrics by route, method and status, made once: making them anew for every
-    /// request went through the Prometheus factory's lock and its label lookups each time (about 2 %
-    /// of a token request). Routes and statuses are few; the cache stops growing at this many.
-    static let requestMetricsLimit = 1_024
+    /// The value kept in `cache` for `key`, made by `make` the first time. Metrics are made once
+    /// per label set: making them anew for every request went through the Prometheus factory's lock
+    /// and its label lookups each time (about 2 % of a token request). Label sets are few (routes,
+    /// statuses, outcomes); a cache stops growing at ``madeLimit``.
+    private static func once<Key: Hashable & Sendable, Value: Sendable>(_ cache: borrowing Mutex<[Key: Value]>, _ key: Key, _ make: () -> Value) -> Value {
+        cache.withLock { cache in
+            if let known = cache[key] { return known }
+            let made = make()
+            if cache.count < madeLimit { cache[key] = made }
+            return made
+        }
+    }
+    static let madeLimit = 1_024
+
     private struct RequestKey: Hashable {
         let route: String, method: String, status: Int
     }
@@ -69,17 +75,15 @@ public final class RegistrarMetrics: Sendable {
     }
     private static let requestMetrics = Mutex<[RequestKey: RequestMetrics]>([:])
 
-    /// A counter with one label, made once (as the request metrics are).
-    private static func counter(_ label: String, _ dimension: (String, String)) -> CoreMetrics.Counter {
-        let key = label + "\u{0}" + dimension.1
-        return counters.withLock { cache in
-            if let known = cache[key] { return known }
-            let made = Counter(label: label, dimensions: [dimension])
-            if cache.count < requestMetricsLimit { cache[key] = made }
-            return made
-        }
+    private struct CounterKey: Hashable {
+        let label: String, name: String, value: String
     }
-    private static let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private static let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
+
+    /// A counter with one label.
+    private static func counter(_ label: String, _ dimension: (String, String)) -> CoreMetrics.Counter {
+        once(counters, CounterKey(label: label, name: dimension.0, value: dimension.1)) { Counter(label: label, dimensions: [dimension]) }
+    }
 
     static func registration(_ outcome: String) {
         _ = shared
