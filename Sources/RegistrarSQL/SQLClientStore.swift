@@ -53,14 +53,28 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// ``columnNames``, comma-separated, for statements written by hand.
     public static let columns = columnNames.joined(separator: ", ")
 
+    /// Whether the database keeps a client's search terms in its row (`search_terms`), from which
+    /// its triggers maintain `client_search_terms` (SQLite), rather than in statements of the store's
+    /// own (PostgreSQL).
+    var termsInRow: Bool { provider.searchTermsInRow }
+
     public func insert(_ client: RegisteredClient) async throws {
-        try await transaction { db in try await Self.insert(client, into: db) }
+        let termsInRow = termsInRow
+        try await transaction { db in try await Self.insert(client, into: db, termsInRow: termsInRow) }
+    }
+
+    /// A client's search terms as the `search_terms` column holds them: a JSON array of
+    /// "kind<TAB>term" strings.
+    public static func searchTermsJSON(of client: RegisteredClient) -> String {
+        JSONWriter.string(.array(ClientSearchKind.allTerms(of: client).map { .string($0.0.rawValue + "\t" + $0.1) }))
     }
 
     /// Inserts clients and their search terms with multi-row statements (all or nothing within the
-    /// caller's transaction).
-    public static func insertRows(_ clients: [RegisteredClient], into db: any SQLDatabase) async throws {
-        try await db.raw(insertStatement(clients)).run()
+    /// caller's transaction). With `termsInRow`, the terms go in the rows and the database's
+    /// triggers index them.
+    public static func insertRows(_ clients: [RegisteredClient], into db: any SQLDatabase, termsInRow: Bool) async throws {
+        try await db.raw(insertStatement(clients, termsInRow: termsInRow)).run()
+        if termsInRow { return }
         let rows = clients.flatMap { c in ClientSearchKind.allTerms(of: c).map { (c.clientID, $0.0.rawValue, $0.1) } }
             .sorted { ($0.1, $0.2) < ($1.1, $1.2) }  // index order: better locality
         for start in stride(from: 0, to: rows.count, by: 1000) {
@@ -81,24 +95,37 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         terms.map { kind, term -> SQLQueryString in "(\(bind: kind.rawValue), \(bind: term))" }.joined(separator: ", ")
     }
 
-    /// The `INSERT` of clients' rows (one statement).
-    static func insertStatement(_ clients: [RegisteredClient]) -> SQLQueryString {
-        "INSERT INTO clients (\(unsafeRaw: Self.columns)) VALUES \(clients.map(valuesRow).joined(separator: ", "))"
+    /// The `INSERT` of clients' rows (one statement), with their search terms if `termsInRow`.
+    static func insertStatement(_ clients: [RegisteredClient], termsInRow: Bool) -> SQLQueryString {
+        guard termsInRow else {
+            return "INSERT INTO clients (\(unsafeRaw: Self.columns)) VALUES \(clients.map(valuesRow).joined(separator: ", "))"
+        }
+        let rows = clients.map { valuesRow($0, searchTerms: searchTermsJSON(of: $0)) }
+        return "INSERT INTO clients (\(unsafeRaw: Self.columns), search_terms) VALUES \(rows.joined(separator: ", "))"
     }
 
     /// `(...)`: a client's row for a `VALUES` list, in the order of ``columns``.
     static func valuesRow(_ client: RegisteredClient) -> SQLQueryString {
+        "(\(valuesList(client)))"
+    }
+
+    /// ``valuesRow(_:)`` with the `search_terms` column last.
+    static func valuesRow(_ client: RegisteredClient, searchTerms: String) -> SQLQueryString {
+        "(\(valuesList(client)), \(bind: searchTerms))"
+    }
+
+    static func valuesList(_ client: RegisteredClient) -> SQLQueryString {
         """
-        (\(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
+        \(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
          \(bind: client.updatedAt.milliseconds), \(bind: client.secretDigest),
          \(bind: client.registrationTokenDigest), \(bind: client.version), \(bind: client.policy),
-         \(bind: client.dynamicallyRegistered ? 1 : 0), \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
+         \(bind: client.dynamicallyRegistered ? 1 : 0), \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds)
         """
     }
 
-    static func insert(_ client: RegisteredClient, into db: any SQLDatabase) async throws {
-        try await db.raw(insertStatement([client])).run()
-        try await insertTerms(of: client, into: db)
+    static func insert(_ client: RegisteredClient, into db: any SQLDatabase, termsInRow: Bool) async throws {
+        try await db.raw(insertStatement([client], termsInRow: termsInRow)).run()
+        if !termsInRow { try await insertTerms(of: client, into: db) }
     }
 
     /// The search terms of a client (see ``ClientSearchKind``), in one statement.
@@ -151,18 +178,24 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// imports; a duplicate ID fails the whole batch).
     public func insertMany(_ clients: [RegisteredClient]) async throws {
         guard !clients.isEmpty else { return }
-        try await transaction { db in try await Self.insertRows(clients, into: db) }
+        let termsInRow = termsInRow
+        try await transaction { db in try await Self.insertRows(clients, into: db, termsInRow: termsInRow) }
     }
 
     /// Rebuilds the search terms of every client (after the migration that introduced them), in batches.
     public func reindexSearchTerms() async throws -> Int {
         var offset = 0
         var count = 0
+        let termsInRow = termsInRow
         while true {
             let page = try await listClients(offset: offset, limit: 500, dynamicOnly: false)
             if page.clients.isEmpty { break }
             try await transaction { db in
                 for client in page.clients {
+                    if termsInRow {
+                        try await db.raw("UPDATE clients SET search_terms = \(bind: Self.searchTermsJSON(of: client)) WHERE client_id = \(bind: client.clientID)").run()
+                        continue
+                    }
                     try await db.raw("DELETE FROM client_search_terms WHERE client_id = \(bind: client.clientID)").run()
                     try await Self.insertTerms(of: client, into: db)
                 }
@@ -228,7 +261,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             let batched: Bool? = try await measured("write") { try await provider.insertClientBatched(client) }
             if batched != nil { return }
         }
-        let capLock = provider.capLockStatement
+        let capLock = provider.capLockStatement, termsInRow = termsInRow
         try await transaction { db in
             if let tokenID {
                 let spent = try await db.raw("""
@@ -249,7 +282,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
                     throw StoreError.limitReached(client.policy)
                 }
             }
-            try await Self.insert(client, into: db)
+            try await Self.insert(client, into: db, termsInRow: termsInRow)
         }
     }
 
@@ -417,13 +450,16 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         if changed(\.policy) { set.append("policy = \(bind: client.policy)") }
         if changed(\.dynamicallyRegistered) { set.append("dynamically_registered = \(bind: client.dynamicallyRegistered ? 1 : 0)") }
         if changed(\.expiresAt) { set.append("expires_at = \(bind: client.expiresAt?.milliseconds)") }
+        if termsInRow { set.append("search_terms = \(bind: Self.searchTermsJSON(of: client))") }
         let statement: SQLQueryString = """
             UPDATE clients SET \(set.joined(separator: ", "))
             WHERE client_id = \(bind: client.clientID) AND version = \(bind: expectedVersion)
             RETURNING client_id
             """
+        let termsInRow = termsInRow
         return try await transaction { db in
             guard try await db.raw(statement).first() != nil else { return false }
+            if termsInRow { return true }  // the update set search_terms; the triggers did the rest
             try await Self.replaceTerms(of: client, in: db)
             return true
         }

@@ -13,7 +13,7 @@ actor GroupCommitter {
     struct Job {
         let work: @Sendable (any SQLDatabase) async throws -> Void
         let done: @Sendable (Result<Void, any Error>) -> Void
-        /// A new client to insert, as the values of one row of ``ClientInserts/view``: such jobs
+        /// A new client to insert, as the values of one row of ``ClientInserts``: such jobs
         /// share one statement in the fast path. Encoded by the caller, outside the committer, so
         /// that the one serial part of a registration does as little as it can.
         var insert: [SQLiteData]?
@@ -48,7 +48,7 @@ actor GroupCommitter {
     nonisolated func insert(_ client: RegisteredClient) async throws {
         let row = ClientInserts.row(client)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let job = Job(work: { db in try await SQLClientStore.insertRows([client], into: db) },
+            let job = Job(work: { db in try await SQLClientStore.insertRows([client], into: db, termsInRow: true) },
                           done: { continuation.resume(with: $0) }, insert: row)
             Task { await self.enqueue(job) }
         }
@@ -177,20 +177,6 @@ actor GroupCommitter {
     }
 }
 
-/// A client's search terms go when the client goes. The schema declares this as a foreign key with
-/// `ON DELETE CASCADE`, which any connection with foreign keys on still honours; the writer runs with
-/// foreign keys off (their check cost a lookup of the client for every search term inserted) and
-/// deletes the terms with this `TEMP` trigger instead, for every statement that deletes clients.
-enum SearchTermCascade {
-    static let setup = [
-        """
-        CREATE TEMP TRIGGER clients_delete_search_terms AFTER DELETE ON main.clients BEGIN
-            DELETE FROM client_search_terms WHERE client_id = OLD.client_id;
-        END
-        """,
-    ]
-}
-
 /// Carries a job's result out of the batch.
 final class ResultBox<T: Sendable>: Sendable {
     private let value = Mutex<T?>(nil)
@@ -198,46 +184,30 @@ final class ResultBox<T: Sendable>: Sendable {
     func get() -> T? { value.withLock { $0 } }
 }
 
-/// Registrations in one statement: a `TEMP` view on the writer connection whose `INSTEAD OF INSERT`
-/// trigger writes the client's row and its search terms (passed as one JSON array of
-/// `"kind<TAB>term"` strings). Inserting several rows inserts several clients, all or none: a
-/// duplicate fails the whole statement, which then leaves nothing behind.
+/// Registrations in one statement: `INSERT INTO clients` with one row per client, each with its
+/// search terms in `search_terms`, which the schema's triggers index (see `SearchTermTriggers`).
+/// Inserting several rows inserts several clients, all or none: a duplicate fails the whole
+/// statement, which then leaves nothing behind.
 enum ClientInserts {
-    static let view = "client_inserts"
-    static let columns = SQLClientStore.columnNames
-
-    /// Creates the view and its trigger; `TEMP` objects belong to the connection that made them.
-    static let setup = [
-        "CREATE TEMP VIEW \(view) AS SELECT \(columns.joined(separator: ", ")), NULL AS search_terms FROM clients",
-        """
-        CREATE TEMP TRIGGER \(view)_insert INSTEAD OF INSERT ON \(view) BEGIN
-            INSERT INTO clients (\(columns.joined(separator: ", ")))
-            VALUES (\(columns.map { "NEW." + $0 }.joined(separator: ", ")));
-            INSERT INTO client_search_terms (client_id, kind, term)
-            SELECT NEW.client_id, substr(value, 1, instr(value, char(9)) - 1), substr(value, instr(value, char(9)) + 1)
-            FROM json_each(NEW.search_terms);
-        END
-        """,
-    ]
+    static let columns = SQLClientStore.columnNames + ["search_terms"]
 
     /// The values of one row: the client's columns, then its search terms.
     static func row(_ client: RegisteredClient) -> [SQLiteData] {
         func text(_ value: String?) -> SQLiteData { value.map(SQLiteData.text) ?? .null }
         func integer(_ value: Int64?) -> SQLiteData { value.map { .integer(Int($0)) } ?? .null }
-        let terms = ClientSearchKind.allTerms(of: client).map { JSONValue.string($0.0.rawValue + "\t" + $0.1) }
         return [
             .text(client.clientID), .text(client.document), integer(client.createdAt.milliseconds),
             integer(client.updatedAt.milliseconds), text(client.secretDigest), text(client.registrationTokenDigest),
             integer(client.version), .text(client.policy), .integer(client.dynamicallyRegistered ? 1 : 0),
             integer(client.expiresAt?.milliseconds), integer(client.lastUsedAt?.milliseconds),
-            .text(JSONWriter.string(.array(terms))),
+            .text(SQLClientStore.searchTermsJSON(of: client)),
         ]
     }
 
-    /// `INSERT INTO client_inserts (...) VALUES (?, ...), ...` for this many rows.
+    /// `INSERT INTO clients (...) VALUES (?, ...), ...` for this many rows.
     static func statement(rows: Int) -> String {
         insertHead + Array(repeating: rowPlaceholders, count: rows).joined(separator: ", ")
     }
-    private static let insertHead = "INSERT INTO \(view) (\(columns.joined(separator: ", ")), search_terms) VALUES "
-    private static let rowPlaceholders = "(" + Array(repeating: "?", count: columns.count + 1).joined(separator: ", ") + ")"
+    private static let insertHead = "INSERT INTO clients (\(columns.joined(separator: ", "))) VALUES "
+    private static let rowPlaceholders = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
 }

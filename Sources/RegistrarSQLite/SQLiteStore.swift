@@ -69,11 +69,6 @@ public final class SQLiteStore: Sendable {
             }
             let migrator = SQLMigrator(migrations: SQLiteMigrations.all, begin: "BEGIN IMMEDIATE")
             applied = try await migrator.migrate(on: writer.sql(queryLogLevel: nil), now: SystemWallClock().now().milliseconds, logger: logger)
-            for statement in ClientInserts.setup + SearchTermCascade.setup { _ = try await writer.query(statement, []) }
-            // The cascade above does what the foreign key's ON DELETE CASCADE did; with the check on,
-            // SQLite also looked the client up once for every search term it inserted (17 lookups a
-            // registration).
-            _ = try await writer.query("PRAGMA foreign_keys = OFF", [])
             for _ in 0..<max(readerCount, 0) {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: sqliteThreadPool, logger: logger,
                                                              on: MultiThreadedEventLoopGroup.singleton.any())
@@ -245,6 +240,9 @@ struct SQLiteProvider: SQLDatabaseProvider {
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await committer.run(body)
     }
+
+    /// The schema's triggers index the search terms written in a client's row.
+    var searchTermsInRow: Bool { true }
 
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? {
         try await committer.insert(client)

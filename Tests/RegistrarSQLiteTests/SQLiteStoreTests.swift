@@ -103,6 +103,19 @@ struct SQLiteSearchPlanTests {
         #expect(!plan.contains { $0.hasPrefix("SCAN c") || $0.hasPrefix("SCAN clients") }, "\(plan)")
     }
 
+    @Test("the triggers find a client's search terms by their key, never by a scan of every term")
+    func termTriggerPlans() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        let json = "'[\"name\\tabc\", \"scope\\topenid\"]'"
+        let delete = try await database.queryPlan("""
+            DELETE FROM client_search_terms WHERE (kind, term, client_id) IN (
+                SELECT \(SearchTermTriggers.kind), \(SearchTermTriggers.term), 'c1' FROM json_each(\(json)))
+            """)
+        await database.close()
+        #expect(delete.first == "SEARCH client_search_terms USING PRIMARY KEY (kind=? AND term=? AND client_id=?)", "\(delete)")
+        #expect(!delete.contains { $0.hasPrefix("SCAN client_search_terms") }, "\(delete)")
+    }
+
     @Test("counting dynamically registered clients (caps, metrics) reads one index, not every client's row")
     func countPlan() async throws {
         let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
@@ -136,35 +149,87 @@ struct SQLiteSearchTermTests {
         }
     }
 
-    @Test("deleting clients deletes their search terms, by ID and by the reaper, with the writer's foreign keys off")
-    func deletesCascade() async throws {
+    /// A client's (kind, term) pairs as the table holds them.
+    func storedTerms(_ database: SQLiteStore, of clientID: String) async throws -> Set<String> {
+        try await database.store.provider.read { db in
+            Set(try await db.raw("SELECT kind, term FROM client_search_terms WHERE client_id = \(bind: clientID)").all().map {
+                try $0.decode(column: "kind", as: String.self) + "/" + $0.decode(column: "term", as: String.self)
+            })
+        }
+    }
+
+    func expectedTerms(_ client: RegisteredClient) -> Set<String> {
+        Set(ClientSearchKind.allTerms(of: client).map { $0.0.rawValue + "/" + $0.1 })
+    }
+
+    @Test("the schema's triggers keep the search terms in step: registered, inserted, updated, deleted by ID, by the reaper and by another connection")
+    func termsFollowClients() async throws {
         let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
         let store = database.store
         var expiring = ClientStoreConformance.sampleClient(id: "expiring")
         expiring.expiresAt = Timestamp(milliseconds: 1_700_000_500_000)
         var unused = ClientStoreConformance.sampleClient(id: "unused", createdAt: 1_600_000_000_000)
         unused.expiresAt = nil
-        // Both ways in: a registration (the group committer's batched statement and its trigger)
-        // and a plain insert (imports, the administrator's API).
-        for client in [ClientStoreConformance.sampleClient(id: "kept"), expiring] {
+        let kept = ClientStoreConformance.sampleClient(id: "kept")
+        // Both ways in: a registration (the group committer's batched statement) and a plain
+        // insert (imports, the administrator's API).
+        for client in [kept, expiring] {
             try await store.register(client, spendingToken: nil, limits: .none, now: client.createdAt)
         }
-        for client in [ClientStoreConformance.sampleClient(id: "deleted"), unused] { try await store.insert(client) }
+        for id in ["deleted", "elsewhere"] { try await store.insert(ClientStoreConformance.sampleClient(id: id)) }
+        try await store.insert(unused)
         let before = try await termCounts(database)
-        let foreignKeys = try await store.provider.write { db in
-            try await db.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)
-        }
-        #expect(foreignKeys == 0)
-        #expect(before.perClient.count == 4 && before.perClient.values.allSatisfy { $0 > 5 }, "\(before.perClient)")
+        #expect(before.perClient.count == 5 && before.perClient.values.allSatisfy { $0 > 5 }, "\(before.perClient)")
+        #expect(try await storedTerms(database, of: "kept") == expectedTerms(kept))
+
+        // An update: the old name's words go, the new ones come, the other terms stay.
+        var renamed = kept
+        renamed.metadata.clientName = "Renamed Widget"
+        renamed.metadata.contacts = ["admin@other.example"]
+        renamed.version += 1
+        #expect(try await store.update(renamed, replacing: kept))
+        #expect(try await storedTerms(database, of: "kept") == expectedTerms(renamed))
+        #expect(try await store.searchClients(kind: .name, prefix: "widg", offset: 0, limit: 10, dynamicOnly: false).clients.map(\.clientID) == ["kept"])
+        #expect(try await store.searchClients(kind: .contacts, prefix: "app.example", offset: 0, limit: 10, dynamicOnly: false).total == 4)
 
         #expect(try await store.delete(id: "deleted"))
         let reaped = try await store.deleteStaleClients(now: Timestamp(milliseconds: 1_700_001_000_000),
                                                         unusedSince: Timestamp(milliseconds: 1_650_000_000_000))
         #expect(reaped == 2)
+        // A statement from a connection other than the writer (an operator's sqlite3 shell, say).
+        try await store.provider.read { db in try await db.raw("DELETE FROM clients WHERE client_id = 'elsewhere'").run() }
         let after = try await termCounts(database)
         await database.close()
-        #expect(after.perClient == ["kept": before.perClient["kept"]!])
+        #expect(after.perClient == ["kept": expectedTerms(renamed).count])
         #expect(after.orphans == 0)
+    }
+
+    @Test("a database of the previous layout (version 6) keeps its search terms through the upgrade, and the old index is gone")
+    func upgradeFromVersion6() async throws {
+        let path = temporaryDatabasePath()
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let old = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
+        let db = old.sql()
+        _ = try await SQLMigrator(migrations: SQLiteMigrations.all.filter { $0.version <= 6 }, begin: "BEGIN IMMEDIATE")
+            .migrate(on: db, now: 1_700_000_000_000, logger: testLogger)
+        let clients = (0..<3).map { ClientStoreConformance.sampleClient(id: "old-\($0)") }
+        for client in clients { try await SQLClientStore.insert(client, into: db, termsInRow: false) }
+        try await old.close()
+
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        for client in clients { #expect(try await storedTerms(database, of: client.clientID) == expectedTerms(client)) }
+        let found = try await database.store.searchClients(kind: .name, prefix: "old-1", offset: 0, limit: 10, dynamicOnly: false)
+        #expect(found.clients.map(\.clientID) == ["old-1"])
+        #expect(try await database.store.delete(id: "old-1"))
+        let counts = try await termCounts(database)
+        let schema = try await database.store.provider.read { db in
+            try await db.raw("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'client_search_terms'").all().map {
+                try $0.decode(column: "name", as: String.self) + ": " + ($0.decode(column: "sql", as: String?.self) ?? "")
+            }
+        }
+        await database.close()
+        #expect(Set(counts.perClient.keys) == ["old-0", "old-2"] && counts.orphans == 0)
+        #expect(schema.count == 1 && schema[0].contains("WITHOUT ROWID"), "\(schema)")
     }
 }
 
