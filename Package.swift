@@ -130,6 +130,7 @@ let package = Package(
                 "RegistrarCore",
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -149,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RegistrarPostgresTests",
-            dependencies: ["RegistrarCore", "RegistrarSQL", "RegistrarPostgres", "RegistrarTesting"],
+            dependencies: ["RegistrarCore", "RegistrarSQL", "RegistrarPostgres", "RegistrarTesting", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

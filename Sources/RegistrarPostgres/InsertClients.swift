@@ -3,33 +3,27 @@ import PostgresNIO
 import RegistrarCore
 import RegistrarSQL
 
-/// A batch of registrations as one prepared statement: each column of the clients' rows, and each
-/// of their search terms' columns, is one array parameter, unnested by the server. The statement's
-/// text is the same for any batch, so each pooled connection parses and plans it once. Built
-/// through SQLKit, a batch of 30 was a new statement of about 1,900 bound parameters, each encoded
-/// through `Codable`, that PostgreSQL parsed and planned again every time.
+/// A batch of registrations as one prepared statement: each column of the clients' rows (their
+/// search terms included, which the schema's trigger indexes) is one array parameter, unnested by
+/// the server. The statement's text is the same for any batch, so each pooled connection parses
+/// and plans it once. Built through SQLKit, a batch of 30 was a new statement of about 1,900 bound
+/// parameters, each encoded through `Codable`, that PostgreSQL parsed and planned again every time.
 ///
 /// All or none: a duplicate client ID or token digest fails the whole statement (the batcher then
 /// retries each client alone).
 struct InsertClients: PostgresPreparedStatement {
     static let name = "registrar_insert_clients"
     static let sql = """
-        WITH inserted AS (
-            INSERT INTO clients (\(SQLClientStore.columns))
-            SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[],
-                                 $8::text[], $9::int4[], $10::int8[], $11::int8[])
-            RETURNING client_id
-        )
-        INSERT INTO client_search_terms (client_id, kind, term)
-        SELECT t.client_id, t.kind, t.term FROM unnest($12::text[], $13::text[], $14::text[]) AS t (client_id, kind, term)
-        JOIN inserted ON inserted.client_id = t.client_id
+        INSERT INTO clients (\(SQLClientStore.columns), search_terms)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[],
+                             $8::text[], $9::int4[], $10::int8[], $11::int8[], $12::text[])
         """
     typealias Row = ()
 
     let clients: [RegisteredClient]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 14)
+        var bindings = PostgresBindings(capacity: 12)
         try bindings.append(clients.map(\.clientID))
         try bindings.append(clients.map(\.document))
         try bindings.append(clients.map(\.createdAt.milliseconds))
@@ -41,17 +35,7 @@ struct InsertClients: PostgresPreparedStatement {
         try bindings.append(clients.map { Int32($0.dynamicallyRegistered ? 1 : 0) })
         try bindings.append(NullableArray(clients.map { $0.expiresAt?.milliseconds }))
         try bindings.append(NullableArray(clients.map { $0.lastUsedAt?.milliseconds }))
-        var termClients: [String] = [], kinds: [String] = [], terms: [String] = []
-        for client in clients {
-            for (kind, term) in ClientSearchKind.allTerms(of: client) {
-                termClients.append(client.clientID)
-                kinds.append(kind.rawValue)
-                terms.append(term)
-            }
-        }
-        try bindings.append(termClients)
-        try bindings.append(kinds)
-        try bindings.append(terms)
+        try bindings.append(clients.map(SQLClientStore.searchTermsJSON(of:)))
         return bindings
     }
 

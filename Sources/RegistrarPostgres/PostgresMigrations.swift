@@ -108,6 +108,76 @@ enum PostgresMigrations {
             "DROP INDEX clients_policy",
             "CREATE INDEX clients_dynamic ON clients (dynamically_registered, policy, expires_at)",
         ]),
+        // As on SQLite: a client's row carries its search terms (`search_terms`, a JSON array of
+        // "kind<TAB>term"), and triggers keep `client_search_terms` in step, finding a client's
+        // entries by the (kind, term, client_id) key. The (client_id) index, the second index entry
+        // of every term, and the foreign key whose cascade needed it, are gone. Inserts and
+        // deletes are handled once per statement (transition tables: one join for a reaper's
+        // thousand clients or a batch of registrations); an update, per row, only when the terms
+        // changed, and then only the terms that differ.
+        SQLMigration(version: 7, name: "search terms keyed by term, maintained by triggers", statements: [
+            "ALTER TABLE clients ADD COLUMN search_terms TEXT",
+            """
+            UPDATE clients c SET search_terms = t.terms
+            FROM (SELECT client_id, json_agg(kind || E'\\t' || term)::text AS terms FROM client_search_terms GROUP BY client_id) t
+            WHERE c.client_id = t.client_id
+            """,
+            "UPDATE clients SET search_terms = '[]' WHERE search_terms IS NULL",
+            "ALTER TABLE client_search_terms DROP CONSTRAINT client_search_terms_client_id_fkey",
+            "DROP INDEX client_search_terms_client",
+            """
+            CREATE FUNCTION registrar_search_terms_of(terms TEXT) RETURNS TABLE (kind TEXT, term TEXT)
+            LANGUAGE sql IMMUTABLE AS $$
+                SELECT split_part(value, E'\\t', 1), substr(value, strpos(value, E'\\t') + 1)
+                FROM json_array_elements_text(COALESCE(terms, '[]')::json) AS value
+            $$
+            """,
+            """
+            CREATE FUNCTION registrar_insert_search_terms() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO client_search_terms (client_id, kind, term)
+                SELECT n.client_id, t.kind, t.term FROM inserted_clients n, registrar_search_terms_of(n.search_terms) t;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE FUNCTION registrar_delete_search_terms() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                DELETE FROM client_search_terms s
+                USING (SELECT o.client_id, t.kind, t.term FROM deleted_clients o, registrar_search_terms_of(o.search_terms) t) d
+                WHERE s.kind = d.kind AND s.term = d.term AND s.client_id = d.client_id;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE FUNCTION registrar_update_search_terms() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                DELETE FROM client_search_terms s
+                USING (SELECT * FROM registrar_search_terms_of(OLD.search_terms)
+                       EXCEPT SELECT * FROM registrar_search_terms_of(NEW.search_terms)) d
+                WHERE s.kind = d.kind AND s.term = d.term AND s.client_id = OLD.client_id;
+                INSERT INTO client_search_terms (client_id, kind, term)
+                SELECT NEW.client_id, t.kind, t.term FROM registrar_search_terms_of(NEW.search_terms) t
+                ON CONFLICT DO NOTHING;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER clients_search_terms_insert AFTER INSERT ON clients REFERENCING NEW TABLE AS inserted_clients
+            FOR EACH STATEMENT EXECUTE FUNCTION registrar_insert_search_terms()
+            """,
+            """
+            CREATE TRIGGER clients_search_terms_delete AFTER DELETE ON clients REFERENCING OLD TABLE AS deleted_clients
+            FOR EACH STATEMENT EXECUTE FUNCTION registrar_delete_search_terms()
+            """,
+            """
+            CREATE TRIGGER clients_search_terms_update AFTER UPDATE OF search_terms ON clients
+            FOR EACH ROW WHEN (OLD.search_terms IS DISTINCT FROM NEW.search_terms) EXECUTE FUNCTION registrar_update_search_terms()
+            """,
+        ]),
     ]
 
     /// An arbitrary constant naming Registrar's migration lock among advisory locks.

@@ -37,6 +37,11 @@ public final class PostgresStore: Sendable {
     /// Connects to `url` (`postgres://user:password@host:port/database`), migrates under an advisory
     /// lock, and returns the store. Fails if the database cannot be reached within the timeouts.
     public static func open(url: String, settings: Settings = Settings(), logger: Logger) async throws -> PostgresStore {
+        try await open(url: url, settings: settings, logger: logger, migrations: PostgresMigrations.all)
+    }
+
+    /// ``open(url:settings:logger:)`` up to a given schema version (tests of upgrades).
+    static func open(url: String, settings: Settings = Settings(), logger: Logger, migrations: [SQLMigration]) async throws -> PostgresStore {
         let configuration = try clientConfiguration(url: url, settings: settings)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let runTask = Task { await client.run() }
@@ -46,7 +51,7 @@ public final class PostgresStore: Sendable {
             // database that is down fails in seconds.
             _ = try await provider.run { db in try await db.raw("SELECT 1 AS one").first() }
             let migrator = SQLMigrator(
-                migrations: PostgresMigrations.all, begin: "BEGIN",
+                migrations: migrations, begin: "BEGIN",
                 lock: ("SELECT pg_advisory_lock(\(PostgresMigrations.lockKey))", "SELECT pg_advisory_unlock(\(PostgresMigrations.lockKey))"))
             // Migrations may wait for another instance's lock, so they get a longer deadline.
             let applied = try await withDeadline(.seconds(60)) {
@@ -144,6 +149,9 @@ struct PostgresProvider: SQLDatabaseProvider {
         }
         self.batcher = RegistrationBatcher(parameters: SQLClientStore.parameterCount(inserting:), insert: run)
     }
+
+    /// The schema's triggers index the search terms written in a client's row (migration 7).
+    var searchTermsInRow: Bool { true }
 
     /// The deadline while an outage is known.
     static let outageDeadline: Duration = .milliseconds(250)

@@ -4,6 +4,7 @@ import RegistrarCore
 @testable import RegistrarPostgres
 @testable import RegistrarSQL
 import RegistrarTesting
+import SQLKit
 import Synchronization
 import Testing
 
@@ -150,6 +151,57 @@ struct PostgresStoreTests {
 
 /// The batching of registrations, with the statement replaced by a recorder (the real statement is
 /// exercised by the conformance suite above).
+@Suite("PostgreSQL search terms", .enabled(if: TestPostgres.isConfigured, Comment(rawValue: TestPostgres.skipReason)))
+struct PostgresSearchTermTests {
+    /// Each client's (kind, term) pairs as the table holds them, and terms whose client is gone.
+    static func stored(_ store: PostgresStore) async throws -> SearchTermScenario.Stored {
+        try await store.store.provider.read { try await SearchTermScenario.stored(in: $0) }
+    }
+
+    @Test("the schema's triggers keep the search terms in step: registered, inserted, updated, deleted by ID, by the reaper and by plain SQL")
+    func termsFollowClients() async throws {
+        try await withFreshStore { store, _ in
+            try await SearchTermScenario.run(store.store, stored: { try await Self.stored(store) }, deleteBehindTheStore: { id in
+                try await store.store.provider.write { db in try await db.raw("DELETE FROM clients WHERE client_id = \(bind: id)").run() }
+            })
+        }
+    }
+
+    @Test("a database of the previous layout (version 6) keeps its search terms through the upgrade; the client index and foreign key are gone")
+    func upgradeFromVersion6() async throws {
+        let server = try #require(TestPostgres.url)
+        let url = try await TestPostgres.freshDatabase(on: server)
+        let clients = (0..<3).map { ClientStoreConformance.sampleClient(id: "old-\($0)") }
+        do {
+            // Version 6, and clients written the way version 6 wrote them.
+            let old = try await PostgresStore.open(url: url, logger: logger, migrations: PostgresMigrations.all.filter { $0.version <= 6 })
+            for client in clients {
+                try await old.store.provider.transaction { db in try await SQLClientStore.insert(client, into: db, termsInRow: false) }
+            }
+            await old.close()
+
+            let store = try await PostgresStore.open(url: url, logger: logger)
+            let upgraded = try await Self.stored(store)
+            #expect(upgraded.terms == Dictionary(uniqueKeysWithValues: clients.map { ($0.clientID, SearchTermScenario.expected($0)) }))
+            #expect(try await store.store.delete(id: "old-1"))
+            let after = try await Self.stored(store)
+            let leftovers = try await store.store.provider.read { db in
+                try await db.raw("""
+                    SELECT (SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'client_search_terms_client')
+                         + (SELECT COUNT(*) FROM pg_constraint WHERE conname = 'client_search_terms_client_id_fkey') AS n
+                    """).first()?.decode(column: "n", as: Int.self)
+            }
+            await store.close()
+            #expect(Set(after.terms.keys) == ["old-0", "old-2"] && after.orphans == 0)
+            #expect(leftovers == 0)
+        } catch {
+            await TestPostgres.dropDatabase(url, serverURL: server)
+            throw error
+        }
+        await TestPostgres.dropDatabase(url, serverURL: server)
+    }
+}
+
 @Suite("PostgreSQL registration batches")
 struct RegistrationBatcherTests {
     final class Recorder: Sendable {

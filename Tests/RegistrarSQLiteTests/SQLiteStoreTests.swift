@@ -135,73 +135,24 @@ struct SQLiteSearchPlanTests {
 
 @Suite("SQLite search terms")
 struct SQLiteSearchTermTests {
-    /// Search terms per client ID, and terms whose client is gone, read straight from the tables.
-    func termCounts(_ database: SQLiteStore) async throws -> (perClient: [String: Int], orphans: Int) {
-        try await database.store.provider.read { db in
-            var perClient: [String: Int] = [:]
-            for row in try await db.raw("SELECT client_id, COUNT(*) AS n FROM client_search_terms GROUP BY client_id").all() {
-                perClient[try row.decode(column: "client_id", as: String.self)] = try row.decode(column: "n", as: Int.self)
-            }
-            let orphans = try await db.raw("""
-                SELECT COUNT(*) AS n FROM client_search_terms WHERE client_id NOT IN (SELECT client_id FROM clients)
-                """).first()?.decode(column: "n", as: Int.self) ?? -1
-            return (perClient, orphans)
-        }
-    }
-
-    /// A client's (kind, term) pairs as the table holds them.
-    func storedTerms(_ database: SQLiteStore, of clientID: String) async throws -> Set<String> {
-        try await database.store.provider.read { db in
-            Set(try await db.raw("SELECT kind, term FROM client_search_terms WHERE client_id = \(bind: clientID)").all().map {
-                try $0.decode(column: "kind", as: String.self) + "/" + $0.decode(column: "term", as: String.self)
-            })
-        }
-    }
-
-    func expectedTerms(_ client: RegisteredClient) -> Set<String> {
-        Set(ClientSearchKind.allTerms(of: client).map { $0.0.rawValue + "/" + $0.1 })
+    /// The terms table, read straight: (kind/term) pairs per client ID, and terms whose client is gone.
+    static func stored(_ database: SQLiteStore) async throws -> SearchTermScenario.Stored {
+        try await database.store.provider.read { try await SearchTermScenario.stored(in: $0) }
     }
 
     @Test("the schema's triggers keep the search terms in step: registered, inserted, updated, deleted by ID, by the reaper and by another connection")
     func termsFollowClients() async throws {
         let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
-        let store = database.store
-        var expiring = ClientStoreConformance.sampleClient(id: "expiring")
-        expiring.expiresAt = Timestamp(milliseconds: 1_700_000_500_000)
-        var unused = ClientStoreConformance.sampleClient(id: "unused", createdAt: 1_600_000_000_000)
-        unused.expiresAt = nil
-        let kept = ClientStoreConformance.sampleClient(id: "kept")
-        // Both ways in: a registration (the group committer's batched statement) and a plain
-        // insert (imports, the administrator's API).
-        for client in [kept, expiring] {
-            try await store.register(client, spendingToken: nil, limits: .none, now: client.createdAt)
+        do {
+            // The plain delete goes through a reader connection, not the writer.
+            try await SearchTermScenario.run(database.store, stored: { try await Self.stored(database) }, deleteBehindTheStore: { id in
+                try await database.store.provider.read { db in try await db.raw("DELETE FROM clients WHERE client_id = \(bind: id)").run() }
+            })
+        } catch {
+            await database.close()
+            throw error
         }
-        for id in ["deleted", "elsewhere"] { try await store.insert(ClientStoreConformance.sampleClient(id: id)) }
-        try await store.insert(unused)
-        let before = try await termCounts(database)
-        #expect(before.perClient.count == 5 && before.perClient.values.allSatisfy { $0 > 5 }, "\(before.perClient)")
-        #expect(try await storedTerms(database, of: "kept") == expectedTerms(kept))
-
-        // An update: the old name's words go, the new ones come, the other terms stay.
-        var renamed = kept
-        renamed.metadata.clientName = "Renamed Widget"
-        renamed.metadata.contacts = ["admin@other.example"]
-        renamed.version += 1
-        #expect(try await store.update(renamed, replacing: kept))
-        #expect(try await storedTerms(database, of: "kept") == expectedTerms(renamed))
-        #expect(try await store.searchClients(kind: .name, prefix: "widg", offset: 0, limit: 10, dynamicOnly: false).clients.map(\.clientID) == ["kept"])
-        #expect(try await store.searchClients(kind: .contacts, prefix: "app.example", offset: 0, limit: 10, dynamicOnly: false).total == 4)
-
-        #expect(try await store.delete(id: "deleted"))
-        let reaped = try await store.deleteStaleClients(now: Timestamp(milliseconds: 1_700_001_000_000),
-                                                        unusedSince: Timestamp(milliseconds: 1_650_000_000_000))
-        #expect(reaped == 2)
-        // A statement from a connection other than the writer (an operator's sqlite3 shell, say).
-        try await store.provider.read { db in try await db.raw("DELETE FROM clients WHERE client_id = 'elsewhere'").run() }
-        let after = try await termCounts(database)
         await database.close()
-        #expect(after.perClient == ["kept": expectedTerms(renamed).count])
-        #expect(after.orphans == 0)
     }
 
     @Test("a database of the previous layout (version 6) keeps its search terms through the upgrade, and the old index is gone")
@@ -217,18 +168,19 @@ struct SQLiteSearchTermTests {
         try await old.close()
 
         let database = try await SQLiteStore.open(path: path, logger: testLogger)
-        for client in clients { #expect(try await storedTerms(database, of: client.clientID) == expectedTerms(client)) }
+        let upgraded = try await Self.stored(database)
+        #expect(upgraded.terms == Dictionary(uniqueKeysWithValues: clients.map { ($0.clientID, SearchTermScenario.expected($0)) }))
         let found = try await database.store.searchClients(kind: .name, prefix: "old-1", offset: 0, limit: 10, dynamicOnly: false)
         #expect(found.clients.map(\.clientID) == ["old-1"])
         #expect(try await database.store.delete(id: "old-1"))
-        let counts = try await termCounts(database)
+        let counts = try await Self.stored(database)
         let schema = try await database.store.provider.read { db in
             try await db.raw("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'client_search_terms'").all().map {
                 try $0.decode(column: "name", as: String.self) + ": " + ($0.decode(column: "sql", as: String?.self) ?? "")
             }
         }
         await database.close()
-        #expect(Set(counts.perClient.keys) == ["old-0", "old-2"] && counts.orphans == 0)
+        #expect(Set(counts.terms.keys) == ["old-0", "old-2"] && counts.orphans == 0)
         #expect(schema.count == 1 && schema[0].contains("WITHOUT ROWID"), "\(schema)")
     }
 }

@@ -1,0 +1,73 @@
+public import RegistrarCore
+public import SQLKit
+
+/// One scenario for the SQL stores' search-term triggers: clients come in by registration and by
+/// plain insert, one is updated (new name and contact), and clients go by ID, by the reaper and by
+/// a statement the store did not write. After each step the terms table must hold exactly each
+/// remaining client's terms (``expected(_:)``) and nothing for clients that are gone.
+public enum SearchTermScenario {
+    /// What the terms table holds: (kind/term) pairs per client ID, and the number of terms whose
+    /// client no longer exists.
+    public typealias Stored = (terms: [String: Set<String>], orphans: Int)
+
+    /// Reads the terms table of a SQL store through `db`.
+    public static func stored(in db: any SQLDatabase) async throws -> Stored {
+        var terms: [String: Set<String>] = [:]
+        for row in try await db.raw("SELECT client_id, kind, term FROM client_search_terms").all() {
+            terms[try row.decode(column: "client_id", as: String.self), default: []]
+                .insert(try row.decode(column: "kind", as: String.self) + "/" + row.decode(column: "term", as: String.self))
+        }
+        let orphans = try await db.raw("""
+            SELECT COUNT(*) AS n FROM client_search_terms WHERE client_id NOT IN (SELECT client_id FROM clients)
+            """).first()?.decode(column: "n", as: Int.self) ?? -1
+        return (terms, orphans)
+    }
+
+    /// A client's terms, as "kind/term".
+    public static func expected(_ client: RegisteredClient) -> Set<String> {
+        Set(ClientSearchKind.allTerms(of: client).map { $0.0.rawValue + "/" + $0.1 })
+    }
+
+    /// Runs the scenario; `stored` reads the terms table, `deleteBehindTheStore` deletes the client
+    /// with this ID with plain SQL on a connection of the test's choosing. Throws
+    /// ``ClientStoreConformance/Failure`` at the first difference.
+    public static func run(_ store: any ClientStore, stored: () async throws -> Stored,
+                           deleteBehindTheStore: (String) async throws -> Void) async throws {
+        func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+            try ClientStoreConformance.expect(condition, message())
+        }
+        var expiring = ClientStoreConformance.sampleClient(id: "expiring")
+        expiring.expiresAt = Timestamp(milliseconds: 1_700_000_500_000)
+        var unused = ClientStoreConformance.sampleClient(id: "unused", createdAt: 1_600_000_000_000)
+        unused.expiresAt = nil
+        let kept = ClientStoreConformance.sampleClient(id: "kept")
+        // Both ways in: a registration (the stores' batched statements) and a plain insert.
+        for client in [kept, expiring] { try await store.register(client, spendingToken: nil, limits: .none, now: client.createdAt) }
+        for id in ["deleted", "elsewhere"] { try await store.insert(ClientStoreConformance.sampleClient(id: id)) }
+        try await store.insert(unused)
+        let before = try await stored()
+        try expect(before.terms.count == 5 && before.terms["kept"] == expected(kept), "terms after the inserts: \(before.terms)")
+
+        // An update: the old name's words and the old contact go, the new ones come.
+        var renamed = kept
+        renamed.metadata.clientName = "Renamed Widget"
+        renamed.metadata.contacts = ["admin@other.example"]
+        renamed.version += 1
+        try expect(try await store.update(renamed, replacing: kept), "the update was not stored")
+        let updated = try await stored().terms["kept"]
+        try expect(updated == expected(renamed), "terms after the update: \(updated ?? [])")
+        let found = try await store.searchClients(kind: .name, prefix: "widg", offset: 0, limit: 10, dynamicOnly: false)
+        try expect(found.clients.map(\.clientID) == ["kept"], "search for the new name: \(found.clients.map(\.clientID))")
+        let contacts = try await store.searchClients(kind: .contacts, prefix: "app.example", offset: 0, limit: 10, dynamicOnly: false)
+        try expect(contacts.total == 4, "search for the old contact's domain: \(contacts.total)")
+
+        try expect(try await store.delete(id: "deleted"), "delete by ID")
+        let reaped = try await store.deleteStaleClients(now: Timestamp(milliseconds: 1_700_001_000_000),
+                                                        unusedSince: Timestamp(milliseconds: 1_650_000_000_000))
+        try expect(reaped == 2, "the reaper deleted \(reaped)")
+        try await deleteBehindTheStore("elsewhere")
+        let after = try await stored()
+        try expect(after.terms == ["kept": expected(renamed)], "terms at the end: \(after.terms)")
+        try expect(after.orphans == 0, "\(after.orphans) terms of deleted clients")
+    }
+}
