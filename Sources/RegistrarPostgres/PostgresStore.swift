@@ -150,9 +150,6 @@ struct PostgresProvider: SQLDatabaseProvider {
         self.batcher = RegistrationBatcher(parameters: SQLClientStore.parameterCount(inserting:), insert: run)
     }
 
-    /// The schema's triggers index the search terms written in a client's row (migration 7).
-    var searchTermsInRow: Bool { true }
-
     /// The deadline while an outage is known.
     static let outageDeadline: Duration = .milliseconds(250)
 

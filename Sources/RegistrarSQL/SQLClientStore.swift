@@ -53,14 +53,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// ``columnNames``, comma-separated, for statements written by hand.
     public static let columns = columnNames.joined(separator: ", ")
 
-    /// Whether the database keeps a client's search terms in its row (`search_terms`), from which
-    /// its triggers maintain `client_search_terms` (SQLite), rather than in statements of the store's
-    /// own (PostgreSQL).
-    var termsInRow: Bool { provider.searchTermsInRow }
-
     public func insert(_ client: RegisteredClient) async throws {
-        let termsInRow = termsInRow
-        try await transaction { db in try await Self.insert(client, into: db, termsInRow: termsInRow) }
+        try await transaction { db in try await Self.insert(client, into: db) }
     }
 
     /// A client's search terms as the `search_terms` column holds them: a JSON array of
@@ -69,51 +63,27 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         JSONWriter.string(.array(ClientSearchKind.allTerms(of: client).map { .string($0.0.rawValue + "\t" + $0.1) }))
     }
 
-    /// Inserts clients and their search terms with multi-row statements (all or nothing within the
-    /// caller's transaction). With `termsInRow`, the terms go in the rows and the database's
-    /// triggers index them.
-    public static func insertRows(_ clients: [RegisteredClient], into db: any SQLDatabase, termsInRow: Bool) async throws {
-        try await db.raw(insertStatement(clients, termsInRow: termsInRow)).run()
-        if termsInRow { return }
-        let rows = clients.flatMap { c in ClientSearchKind.allTerms(of: c).map { (c.clientID, $0.0.rawValue, $0.1) } }
-            .sorted { ($0.1, $0.2) < ($1.1, $1.2) }  // index order: better locality
-        for start in stride(from: 0, to: rows.count, by: 1000) {
-            var terms = db.insert(into: "client_search_terms").columns("client_id", "kind", "term")
-            for row in rows[start..<min(start + 1000, rows.count)] { terms = terms.values([row.0, row.1, row.2]) }
-            try await terms.run()
-        }
+    /// Inserts clients with multi-row statements (all or nothing within the caller's transaction);
+    /// each row carries the client's search terms, which the schema's triggers index (migration 7 of
+    /// either store).
+    public static func insertRows(_ clients: [RegisteredClient], into db: any SQLDatabase) async throws {
+        try await db.raw(insertStatement(clients)).run()
     }
 
-    /// How many values a client adds to a batch of registrations (its columns, and three per search
-    /// term): the weight by which PostgreSQL's registration batches are bounded.
+    /// How much a client adds to a batch of registrations (a value per column, and three per search
+    /// term, which its `search_terms` and the rows the trigger inserts grow with): the weight by
+    /// which PostgreSQL's registration batches are bounded.
     public static func parameterCount(inserting client: RegisteredClient) -> Int {
         columnNames.count + 3 * ClientSearchKind.allTerms(of: client).count
     }
 
-    /// `(kind, term), ...` for a `VALUES` list.
-    static func pairs(_ terms: [(ClientSearchKind, String)]) -> SQLQueryString {
-        terms.map { kind, term -> SQLQueryString in "(\(bind: kind.rawValue), \(bind: term))" }.joined(separator: ", ")
-    }
-
-    /// The `INSERT` of clients' rows (one statement), with their search terms if `termsInRow`.
-    static func insertStatement(_ clients: [RegisteredClient], termsInRow: Bool) -> SQLQueryString {
-        guard termsInRow else {
-            return "INSERT INTO clients (\(unsafeRaw: Self.columns)) VALUES \(clients.map(valuesRow).joined(separator: ", "))"
-        }
-        let rows = clients.map { valuesRow($0, searchTerms: searchTermsJSON(of: $0)) }
+    /// The `INSERT` of clients' rows with their search terms (one statement).
+    static func insertStatement(_ clients: [RegisteredClient]) -> SQLQueryString {
+        let rows = clients.map { client -> SQLQueryString in "(\(valuesList(client)), \(bind: searchTermsJSON(of: client)))" }
         return "INSERT INTO clients (\(unsafeRaw: Self.columns), search_terms) VALUES \(rows.joined(separator: ", "))"
     }
 
-    /// `(...)`: a client's row for a `VALUES` list, in the order of ``columns``.
-    static func valuesRow(_ client: RegisteredClient) -> SQLQueryString {
-        "(\(valuesList(client)))"
-    }
-
-    /// ``valuesRow(_:)`` with the `search_terms` column last.
-    static func valuesRow(_ client: RegisteredClient, searchTerms: String) -> SQLQueryString {
-        "(\(valuesList(client)), \(bind: searchTerms))"
-    }
-
+    /// A client's values in the order of ``columns``, for a `VALUES` list.
     static func valuesList(_ client: RegisteredClient) -> SQLQueryString {
         """
         \(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
@@ -123,25 +93,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         """
     }
 
-    static func insert(_ client: RegisteredClient, into db: any SQLDatabase, termsInRow: Bool) async throws {
-        try await db.raw(insertStatement([client], termsInRow: termsInRow)).run()
-        if !termsInRow { try await insertTerms(of: client, into: db) }
-    }
-
-    /// The search terms of a client (see ``ClientSearchKind``), in one statement.
-    static func insertTerms(of client: RegisteredClient, into db: any SQLDatabase) async throws {
-        try await insertTerms(ClientSearchKind.allTerms(of: client), of: client, into: db, ignoringExisting: false)
-    }
-
-    /// Inserts these terms of a client in one statement; with `ignoringExisting`, a term already
-    /// stored is left as it is.
-    static func insertTerms(_ terms: [(ClientSearchKind, String)], of client: RegisteredClient, into db: any SQLDatabase,
-                            ignoringExisting: Bool) async throws {
-        guard !terms.isEmpty else { return }
-        var insert = db.insert(into: "client_search_terms").columns("client_id", "kind", "term")
-        if ignoringExisting { insert = insert.ignoringConflicts() }
-        for (kind, term) in terms { insert = insert.values([client.clientID, kind.rawValue, term]) }
-        try await insert.run()
+    static func insert(_ client: RegisteredClient, into db: any SQLDatabase) async throws {
+        try await db.raw(insertStatement([client])).run()
     }
 
     public func listClients(offset: Int, limit: Int, dynamicOnly: Bool) async throws -> ClientPage {
@@ -178,26 +131,21 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// imports; a duplicate ID fails the whole batch).
     public func insertMany(_ clients: [RegisteredClient]) async throws {
         guard !clients.isEmpty else { return }
-        let termsInRow = termsInRow
-        try await transaction { db in try await Self.insertRows(clients, into: db, termsInRow: termsInRow) }
+        try await transaction { db in try await Self.insertRows(clients, into: db) }
     }
 
-    /// Rebuilds the search terms of every client (after the migration that introduced them), in batches.
+    /// Rebuilds the search terms of every client (after the migration that introduced them), in
+    /// batches: each client's `search_terms` is written again, and the triggers bring the terms table
+    /// in line with it.
     public func reindexSearchTerms() async throws -> Int {
         var offset = 0
         var count = 0
-        let termsInRow = termsInRow
         while true {
             let page = try await listClients(offset: offset, limit: 500, dynamicOnly: false)
             if page.clients.isEmpty { break }
             try await transaction { db in
                 for client in page.clients {
-                    if termsInRow {
-                        try await db.raw("UPDATE clients SET search_terms = \(bind: Self.searchTermsJSON(of: client)) WHERE client_id = \(bind: client.clientID)").run()
-                        continue
-                    }
-                    try await db.raw("DELETE FROM client_search_terms WHERE client_id = \(bind: client.clientID)").run()
-                    try await Self.insertTerms(of: client, into: db)
+                    try await db.raw("UPDATE clients SET search_terms = \(bind: Self.searchTermsJSON(of: client)) WHERE client_id = \(bind: client.clientID)").run()
                 }
             }
             count += page.clients.count
@@ -261,7 +209,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             let batched: Bool? = try await measured("write") { try await provider.insertClientBatched(client) }
             if batched != nil { return }
         }
-        let capLock = provider.capLockStatement, termsInRow = termsInRow
+        let capLock = provider.capLockStatement
         try await transaction { db in
             if let tokenID {
                 let spent = try await db.raw("""
@@ -282,7 +230,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
                     throw StoreError.limitReached(client.policy)
                 }
             }
-            try await Self.insert(client, into: db, termsInRow: termsInRow)
+            try await Self.insert(client, into: db)
         }
     }
 
@@ -438,8 +386,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         return try await update(client, changedFrom: previous, expectedVersion: previous.version)
     }
 
-    /// The row's `UPDATE` (every column, or those that differ from `previous`) at `expectedVersion`,
-    /// then the search terms, in one transaction.
+    /// The row's `UPDATE` (every column, or those that differ from `previous`, and the search terms)
+    /// at `expectedVersion`: one statement, in which the schema's triggers update the terms table.
     func update(_ client: RegisteredClient, changedFrom previous: RegisteredClient?, expectedVersion: Int64) async throws -> Bool {
         var set: [SQLQueryString] = [
             "document = \(bind: client.document)", "updated_at = \(bind: client.updatedAt.milliseconds)", "version = \(bind: client.version)",
@@ -450,37 +398,14 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         if changed(\.policy) { set.append("policy = \(bind: client.policy)") }
         if changed(\.dynamicallyRegistered) { set.append("dynamically_registered = \(bind: client.dynamicallyRegistered ? 1 : 0)") }
         if changed(\.expiresAt) { set.append("expires_at = \(bind: client.expiresAt?.milliseconds)") }
-        if termsInRow { set.append("search_terms = \(bind: Self.searchTermsJSON(of: client))") }
+        // The triggers compare the old terms with these and change only those that differ.
+        set.append("search_terms = \(bind: Self.searchTermsJSON(of: client))")
         let statement: SQLQueryString = """
             UPDATE clients SET \(set.joined(separator: ", "))
             WHERE client_id = \(bind: client.clientID) AND version = \(bind: expectedVersion)
             RETURNING client_id
             """
-        let termsInRow = termsInRow
-        return try await transaction { db in
-            guard try await db.raw(statement).first() != nil else { return false }
-            if termsInRow { return true }  // the update set search_terms; the triggers did the rest
-            try await Self.replaceTerms(of: client, in: db)
-            return true
-        }
-    }
-
-    /// Brings a client's search terms in line with its metadata, touching only the terms that
-    /// changed: the terms no longer wanted are deleted, the new ones inserted, and the others left
-    /// alone (deleting and re-inserting all of them dirtied about 50 scattered pages per update).
-    /// Whatever the table held before (terms of an older version of the rules included) is
-    /// compared, not assumed.
-    static func replaceTerms(of client: RegisteredClient, in db: any SQLDatabase) async throws {
-        let terms = ClientSearchKind.allTerms(of: client)
-        guard !terms.isEmpty else {
-            try await db.raw("DELETE FROM client_search_terms WHERE client_id = \(bind: client.clientID)").run()
-            return
-        }
-        try await db.raw("""
-            DELETE FROM client_search_terms
-            WHERE client_id = \(bind: client.clientID) AND (kind, term) NOT IN (VALUES \(pairs(terms)))
-            """).run()
-        try await insertTerms(terms, of: client, into: db, ignoringExisting: true)
+        return try await write { db in try await db.raw(statement).first() != nil }
     }
 
     public func delete(id: String) async throws -> Bool {

@@ -29,10 +29,6 @@ public protocol SQLDatabaseProvider: Sendable {
     /// Reads clients' rows through the driver itself, without SQLKit's statement building and row
     /// decoding; `nil` when the provider has no such path (then the store uses SQLKit).
     var clientRows: (any ClientRowReader)? { get }
-    /// Whether a client's search terms are written in its row (a `search_terms` column, a JSON
-    /// array of "kind<TAB>term") and indexed into `client_search_terms` by the database's own
-    /// triggers (SQLite), rather than written to that table by the store (PostgreSQL).
-    var searchTermsInRow: Bool { get }
 }
 
 /// Reads one client's row by a unique column, straight from the driver; and answers the other
@@ -56,5 +52,4 @@ extension SQLDatabaseProvider {
     }
     public func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? { nil }
     public var clientRows: (any ClientRowReader)? { nil }
-    public var searchTermsInRow: Bool { false }
 }

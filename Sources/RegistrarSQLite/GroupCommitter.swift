@@ -48,7 +48,7 @@ actor GroupCommitter {
     nonisolated func insert(_ client: RegisteredClient) async throws {
         let row = ClientInserts.row(client)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let job = Job(work: { db in try await SQLClientStore.insertRows([client], into: db, termsInRow: true) },
+            let job = Job(work: { db in try await SQLClientStore.insertRows([client], into: db) },
                           done: { continuation.resume(with: $0) }, insert: row)
             Task { await self.enqueue(job) }
         }

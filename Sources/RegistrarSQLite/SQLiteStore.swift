@@ -241,9 +241,6 @@ struct SQLiteProvider: SQLDatabaseProvider {
         try await committer.run(body)
     }
 
-    /// The schema's triggers index the search terms written in a client's row.
-    var searchTermsInRow: Bool { true }
-
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? {
         try await committer.insert(client)
         return true

@@ -71,3 +71,21 @@ public enum SearchTermScenario {
         try expect(after.orphans == 0, "\(after.orphans) terms of deleted clients")
     }
 }
+
+extension SearchTermScenario {
+    /// Writes a client the way schema version 6 stored it: the row without `search_terms`, and its
+    /// terms as rows of their own (for tests of the upgrade to version 7).
+    public static func insertAsVersion6(_ client: RegisteredClient, into db: any SQLDatabase) async throws {
+        try await db.raw("""
+            INSERT INTO clients (client_id, document, created_at, updated_at, secret_digest, registration_token_digest, version,
+                                 policy, dynamically_registered, expires_at, last_used_at)
+            VALUES (\(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
+                    \(bind: client.updatedAt.milliseconds), \(bind: client.secretDigest), \(bind: client.registrationTokenDigest),
+                    \(bind: client.version), \(bind: client.policy), \(bind: client.dynamicallyRegistered ? 1 : 0),
+                    \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
+            """).run()
+        for (kind, term) in ClientSearchKind.allTerms(of: client) {
+            try await db.raw("INSERT INTO client_search_terms (client_id, kind, term) VALUES (\(bind: client.clientID), \(bind: kind.rawValue), \(bind: term))").run()
+        }
+    }
+}

@@ -176,7 +176,7 @@ struct PostgresSearchTermTests {
             // Version 6, and clients written the way version 6 wrote them.
             let old = try await PostgresStore.open(url: url, logger: logger, migrations: PostgresMigrations.all.filter { $0.version <= 6 })
             for client in clients {
-                try await old.store.provider.transaction { db in try await SQLClientStore.insert(client, into: db, termsInRow: false) }
+                try await old.store.provider.transaction { db in try await SearchTermScenario.insertAsVersion6(client, into: db) }
             }
             await old.close()
 

@@ -164,7 +164,7 @@ struct SQLiteSearchTermTests {
         _ = try await SQLMigrator(migrations: SQLiteMigrations.all.filter { $0.version <= 6 }, begin: "BEGIN IMMEDIATE")
             .migrate(on: db, now: 1_700_000_000_000, logger: testLogger)
         let clients = (0..<3).map { ClientStoreConformance.sampleClient(id: "old-\($0)") }
-        for client in clients { try await SQLClientStore.insert(client, into: db, termsInRow: false) }
+        for client in clients { try await SearchTermScenario.insertAsVersion6(client, into: db) }
         try await old.close()
 
         let database = try await SQLiteStore.open(path: path, logger: testLogger)
