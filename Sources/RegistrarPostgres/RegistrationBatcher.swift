@@ -31,7 +31,8 @@ final class RegistrationBatcher: Sendable {
     /// Most values in one statement, counted as ``SQLClientStore/parameterCount(inserting:)`` does:
     /// a client adds 11 plus 3 per search term (about 60 for a typical one; a client with many
     /// redirect URIs or contacts adds more, and its batch is then smaller). The statement passes
-    /// them as 14 array parameters; this bound keeps one statement's size in check.
+    /// the clients as 12 array parameters, the terms in one of them, from which the schema's
+    /// trigger inserts a row per term; this bound keeps one statement's size in check.
     static let maximumParameters = 60_000
 
     private let state = Mutex(State())

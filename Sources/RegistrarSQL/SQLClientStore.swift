@@ -52,6 +52,9 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     ]
     /// ``columnNames``, comma-separated, for statements written by hand.
     public static let columns = columnNames.joined(separator: ", ")
+    /// The columns an `INSERT` of a client writes: ``columnNames``, then its search terms
+    /// (``searchTermsJSON(of:)``), which the schema's triggers index. Reads never select them.
+    public static let insertColumnNames = columnNames + ["search_terms"]
 
     public func insert(_ client: RegisteredClient) async throws {
         try await transaction { db in try await Self.insert(client, into: db) }
@@ -80,7 +83,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// The `INSERT` of clients' rows with their search terms (one statement).
     static func insertStatement(_ clients: [RegisteredClient]) -> SQLQueryString {
         let rows = clients.map { client -> SQLQueryString in "(\(valuesList(client)), \(bind: searchTermsJSON(of: client)))" }
-        return "INSERT INTO clients (\(unsafeRaw: Self.columns), search_terms) VALUES \(rows.joined(separator: ", "))"
+        return "INSERT INTO clients (\(unsafeRaw: insertColumnNames.joined(separator: ", "))) VALUES \(rows.joined(separator: ", "))"
     }
 
     /// A client's values in the order of ``columns``, for a `VALUES` list.

@@ -189,7 +189,7 @@ final class ResultBox<T: Sendable>: Sendable {
 /// Inserting several rows inserts several clients, all or none: a duplicate fails the whole
 /// statement, which then leaves nothing behind.
 enum ClientInserts {
-    static let columns = SQLClientStore.columnNames + ["search_terms"]
+    static let columns = SQLClientStore.insertColumnNames
 
     /// The values of one row: the client's columns, then its search terms.
     static func row(_ client: RegisteredClient) -> [SQLiteData] {

@@ -17,18 +17,23 @@ func temporaryDatabasePath() -> String {
 
 let testLogger = Logger(label: "registrar.tests")
 
+/// Opens a store on a fresh database file, runs `body`, and closes the store whatever happens.
+func withFreshDatabase(_ body: (SQLiteStore) async throws -> Void) async throws {
+    let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+    do {
+        try await body(database)
+    } catch {
+        await database.close()
+        throw error
+    }
+    await database.close()
+}
+
 @Suite("SQLite store")
 struct SQLiteStoreTests {
     @Test("conformance on a real SQLite file", arguments: ClientStoreConformance.cases)
     func conformance(_ check: ClientStoreConformance.Case) async throws {
-        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
-        do {
-            try await check.run(database.store)
-        } catch {
-            await database.close()
-            throw error
-        }
-        await database.close()
+        try await withFreshDatabase { try await check.run($0.store) }
     }
 
     @Test("creates the file and its folder, runs in WAL mode and migrates once")
@@ -142,17 +147,12 @@ struct SQLiteSearchTermTests {
 
     @Test("the schema's triggers keep the search terms in step: registered, inserted, updated, deleted by ID, by the reaper and by another connection")
     func termsFollowClients() async throws {
-        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
-        do {
+        try await withFreshDatabase { database in
             // The plain delete goes through a reader connection, not the writer.
             try await SearchTermScenario.run(database.store, stored: { try await Self.stored(database) }, deleteBehindTheStore: { id in
                 try await database.store.provider.read { db in try await db.raw("DELETE FROM clients WHERE client_id = \(bind: id)").run() }
             })
-        } catch {
-            await database.close()
-            throw error
         }
-        await database.close()
     }
 
     @Test("a database of the previous layout (version 6) keeps its search terms through the upgrade, and the old index is gone")
