@@ -20,16 +20,16 @@ actor GroupCommitter {
     }
 
     let db: any SQLDatabase
-    /// The same connection as `db`, for the registrations' one statement with binds encoded ahead.
-    let connection: SQLiteConnection
+    /// The same connection as `db`, for a batch of registrations in one trip to SQLite's thread.
+    let connection: WriterConnection
     var queue: [Job] = []
     var running = false
     /// Most writes in one transaction.
     static let maximumBatch = 256
 
-    init(connection: SQLiteConnection) {
+    init(connection: WriterConnection) {
         self.connection = connection
-        self.db = connection.sql(queryLogLevel: nil)
+        self.db = connection.sql()
     }
 
     /// Runs `body` in the next group transaction and returns its result once that has committed.
@@ -88,15 +88,15 @@ actor GroupCommitter {
     }
 
     /// All jobs in one transaction; `false` (and nothing answered) if any job failed. A batch of
-    /// registrations only is one statement, which SQLite commits on its own: one trip to the
-    /// database thread instead of four (`BEGIN`, the client rows, their search terms, `COMMIT`).
+    /// registrations only is one trip to the database thread (`BEGIN`, a row for each client with
+    /// the one statement kept prepared, `COMMIT`) instead of four.
     func runTogether(_ batch: [Job]) async -> Bool {
         let rows = batch.compactMap(\.insert)
         if rows.count == batch.count {
             do {
-                try await insertClients(rows)
+                try await insertClients(rows, ownTransaction: true)
             } catch {
-                return false  // the statement left nothing behind; the slow path says which failed
+                return false  // rolled back, nothing left behind; the slow path says which failed
             }
             for job in batch { job.done(.success(())) }
             return true
@@ -108,7 +108,7 @@ actor GroupCommitter {
             return true
         }
         do {
-            if !rows.isEmpty { try await insertClients(rows) }
+            if !rows.isEmpty { try await insertClients(rows, ownTransaction: false) }
             for job in batch where job.insert == nil { try await job.work(db) }
         } catch {
             try? await db.raw("ROLLBACK").run()
@@ -124,9 +124,24 @@ actor GroupCommitter {
         return true
     }
 
-    /// New clients and their search terms, in one statement on ``ClientInserts/view``.
-    func insertClients(_ rows: [[SQLiteData]]) async throws {
-        _ = try await connection.query(ClientInserts.statement(rows: rows.count), Array(rows.joined()))
+    /// New clients (the schema's trigger adds their search terms), in one trip: the insert statement
+    /// run for each row, in a transaction of its own if `ownTransaction` (all rows or none).
+    func insertClients(_ rows: [[SQLiteData]], ownTransaction: Bool) async throws {
+        try await connection.withHandle { handle in
+            guard ownTransaction else {
+                for row in rows { try handle.execute(ClientInserts.statement, row) }
+                return
+            }
+            try handle.execute("BEGIN IMMEDIATE")
+            do {
+                for row in rows { try handle.execute(ClientInserts.statement, row) }
+                try handle.execute("COMMIT")
+            } catch {
+                // A failed COMMIT may leave the transaction open (SQLITE_BUSY): end it either way.
+                _ = try? handle.execute("ROLLBACK")
+                throw error
+            }
+        }
     }
 
     /// The slow path: each job in its own savepoint of one transaction.
@@ -184,10 +199,9 @@ final class ResultBox<T: Sendable>: Sendable {
     func get() -> T? { value.withLock { $0 } }
 }
 
-/// Registrations in one statement: `INSERT INTO clients` with one row per client, each with its
-/// search terms in `search_terms`, which the schema's triggers index (see `SearchTermTriggers`).
-/// Inserting several rows inserts several clients, all or none: a duplicate fails the whole
-/// statement, which then leaves nothing behind.
+/// A registration's row: `INSERT INTO clients` with the client's search terms in `search_terms`,
+/// which the schema's trigger indexes (see `SearchTermTriggers`). One statement, kept prepared by
+/// the writer, run once for each client of a batch.
 enum ClientInserts {
     static let columns = SQLClientStore.insertColumnNames
 
@@ -204,10 +218,7 @@ enum ClientInserts {
         ]
     }
 
-    /// `INSERT INTO clients (...) VALUES (?, ...), ...` for this many rows.
-    static func statement(rows: Int) -> String {
-        insertHead + Array(repeating: rowPlaceholders, count: rows).joined(separator: ", ")
-    }
-    private static let insertHead = "INSERT INTO clients (\(columns.joined(separator: ", "))) VALUES "
-    private static let rowPlaceholders = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+    /// `INSERT INTO clients (...) VALUES (?, ...)`.
+    static let statement = "INSERT INTO clients (\(columns.joined(separator: ", "))) VALUES ("
+        + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
 }

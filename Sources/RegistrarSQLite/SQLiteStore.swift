@@ -20,7 +20,7 @@ public final class SQLiteStore: Sendable {
     public let store: SQLClientStore
     /// The file.
     public let path: String
-    let writer: SQLiteConnection
+    let writer: WriterConnection
     let readers: [SQLiteConnection]
     let checkpointer: SQLiteConnection
     let background: SQLiteConnection
@@ -47,10 +47,9 @@ public final class SQLiteStore: Sendable {
         } catch {
             throw StoreError.unavailable("cannot create the folder \(folder) for the database: \(error.localizedDescription)")
         }
-        let writer: SQLiteConnection
+        let writer: WriterConnection
         do {
-            writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: sqliteThreadPool, logger: logger,
-                                                     on: MultiThreadedEventLoopGroup.singleton.any())
+            writer = try await WriterConnection.open(path: path, logger: logger)
         } catch {
             throw StoreError.unavailable("cannot open the SQLite database \(path): \(error)")
         }
@@ -65,10 +64,10 @@ public final class SQLiteStore: Sendable {
             for statement in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(synchronous)", "PRAGMA busy_timeout = 5000",
                               "PRAGMA foreign_keys = ON", "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -8000",
                               "PRAGMA wal_autocheckpoint = \(Self.checkpointPages)", "PRAGMA journal_size_limit = \(Self.walSizeLimit)"] {
-                _ = try await writer.query(statement, [])
+                _ = try await writer.query(statement)
             }
             let migrator = SQLMigrator(migrations: SQLiteMigrations.all, begin: "BEGIN IMMEDIATE")
-            applied = try await migrator.migrate(on: writer.sql(queryLogLevel: nil), now: SystemWallClock().now().milliseconds, logger: logger)
+            applied = try await migrator.migrate(on: writer.sql(), now: SystemWallClock().now().milliseconds, logger: logger)
             for _ in 0..<max(readerCount, 0) {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: sqliteThreadPool, logger: logger,
                                                              on: MultiThreadedEventLoopGroup.singleton.any())
@@ -94,7 +93,7 @@ public final class SQLiteStore: Sendable {
             try? await background?.close()
             try? await checkpointer?.close()
             for reader in readers { try? await reader.close() }
-            try? await writer.close()
+            await writer.close()
             throw StoreError.unavailable("cannot prepare the SQLite database \(path): \(error)")
         }
         let opened = SQLiteStore(path: path, writer: writer, readers: readers, checkpointer: checkpointer!, background: background!,
@@ -143,7 +142,7 @@ public final class SQLiteStore: Sendable {
     /// The pause after a checkpoint that found the WAL unchanged: an idle server wakes rarely.
     static let idleCheckpointEvery = Duration.milliseconds(500)
 
-    private init(path: String, writer: SQLiteConnection, readers: [SQLiteConnection], checkpointer: SQLiteConnection,
+    private init(path: String, writer: WriterConnection, readers: [SQLiteConnection], checkpointer: SQLiteConnection,
                  background: SQLiteConnection, load: ReaderLoad, direct: DirectClientReader?, logger: Logger) {
         self.background = background
         self.direct = direct
@@ -182,11 +181,12 @@ public final class SQLiteStore: Sendable {
         try? await background.close()
         for reader in readers { try? await reader.close() }
         // Leave the WAL checkpointed so the file is self-contained.
-        _ = try? await writer.query("PRAGMA wal_checkpoint(TRUNCATE)", [])
-        try? await writer.close()
+        _ = try? await writer.query("PRAGMA wal_checkpoint(TRUNCATE)")
+        await writer.close()
     }
 
     static func translate(_ error: any Error) -> any Error {
+        if let error = error as? WriterError { return error.storeError }
         guard let error = error as? SQLiteError else { return StoreError.corrupt("\(error)") }
         switch error.reason {
         case .constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed:
@@ -211,7 +211,7 @@ struct SQLiteProvider: SQLDatabaseProvider {
     let committer: GroupCommitter
     let clientRows: (any ClientRowReader)?
 
-    init(writer: SQLiteConnection, readers: [SQLiteConnection], background: any SQLDatabase, load: ReaderLoad,
+    init(writer: WriterConnection, readers: [SQLiteConnection], background: any SQLDatabase, load: ReaderLoad,
          clientRows: (any ClientRowReader)?) {
         self.committer = GroupCommitter(connection: writer)
         self.writer = committer.db
@@ -395,13 +395,13 @@ final class ReaderLoad: Sendable {
 extension SQLiteStore {
     /// The journal mode in force (`wal` once opened).
     public func journalMode() async throws -> String {
-        let rows = try await writer.query("PRAGMA journal_mode", [])
+        let rows = try await writer.query("PRAGMA journal_mode")
         return rows.first?.column("journal_mode")?.string ?? ""
     }
 
     /// The applied schema versions, in order.
     public func schemaVersions() async throws -> [Int] {
-        try await writer.query("SELECT version FROM schema_migrations ORDER BY version", []).compactMap { $0.column("version")?.integer }
+        try await writer.query("SELECT version FROM schema_migrations ORDER BY version").compactMap { $0.column("version")?.integer }
     }
 }
 
@@ -409,6 +409,6 @@ extension SQLiteStore {
     /// The query plan of a statement (`EXPLAIN QUERY PLAN`), one line per step; for tests that check
     /// an index is used.
     public func queryPlan(_ sql: String) async throws -> [String] {
-        try await writer.query("EXPLAIN QUERY PLAN " + sql, []).compactMap { $0.column("detail")?.string }
+        try await writer.query("EXPLAIN QUERY PLAN " + sql).compactMap { $0.column("detail")?.string }
     }
 }

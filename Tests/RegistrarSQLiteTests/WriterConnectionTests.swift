@@ -1,0 +1,132 @@
+import Foundation
+import NIOCore
+import RegistrarCore
+@testable import RegistrarSQL
+@testable import RegistrarSQLite
+import RegistrarTesting
+import SQLKit
+import SQLiteKit
+import Testing
+
+@Suite("SQLite writer connection")
+struct WriterConnectionTests {
+    @Test("registrations, updates and deletes prepare their statements once, however many run")
+    func statementsPreparedOnce() async throws {
+        try await withFreshDatabase { database in
+            let store = database.store
+            let now = Timestamp(milliseconds: 1_700_000_000_000)
+            // One round of every kind of write, then the number of statements kept.
+            func round(_ n: Int) async throws {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for i in 0..<20 {
+                        group.addTask {
+                            try await store.register(ClientStoreConformance.sampleClient(id: "c\(n)-\(i)", tokenDigest: "t\(n)-\(i)"),
+                                                     spendingToken: nil, limits: .none, now: now)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                for i in 0..<5 {
+                    let stored = try #require(try await store.client(id: "c\(n)-\(i)"))
+                    var changed = stored
+                    changed.metadata.clientName = "renamed \(n)-\(i)"
+                    changed.version = stored.version + 1
+                    #expect(try await store.update(changed, replacing: stored))
+                }
+                for i in 5..<8 { #expect(try await store.delete(id: "c\(n)-\(i)")) }
+            }
+            try await round(0)
+            let kept = database.writer.preparedStatements
+            #expect(kept > 0)
+            for n in 1...3 { try await round(n) }
+            #expect(database.writer.preparedStatements == kept, "statements were prepared again for the same writes")
+            #expect(try await store.count() == 4 * 17)
+            let renamed = try await store.searchClients(kind: .name, prefix: "renamed", offset: 0, limit: 100, dynamicOnly: false)
+            #expect(renamed.total == 4 * 5)
+        }
+    }
+
+    @Test("values go in and come out as SQLite has them: text (an empty one too), integers, reals, blobs and NULL")
+    func values() async throws {
+        try await withFreshDatabase { database in
+            let blob = ByteBuffer(bytes: [0, 1, 2, 255])
+            let binds: [SQLiteData] = [.text(""), .text("é\u{0}x"), .integer(SQLiteInt64(Int64.max)), .float(1.5), .blob(blob), .null]
+            let sql = "SELECT ? AS a, ? AS b, ? AS c, ? AS d, ? AS e, ? AS f, typeof(?1) AS empty_type"
+            for _ in 0..<2 {  // the second time on the statement kept from the first
+                let row = try #require(try await database.writer.query(sql, binds).first)
+                #expect(row.allColumns == ["a", "b", "c", "d", "e", "f", "empty_type"])
+                #expect(row.values.prefix(6).elementsEqual(binds))
+                #expect(row.column("empty_type") == .text("text"))
+                #expect(try row.decode(column: "c", as: Int64.self) == Int64.max)
+                #expect(try row.decodeNil(column: "f"))
+                #expect(try row.decode(column: "a", as: String?.self) == "")
+            }
+            // Through SQLKit, with its binds encoded: optionals, booleans, integers and strings.
+            let none: String? = nil
+            let row = try #require(try await database.writer.sql().raw(
+                "SELECT \(bind: "x") AS s, \(bind: 7) AS i, \(bind: Int64(8)) AS j, \(bind: true) AS b, \(bind: none) AS n").first())
+            #expect(try row.decode(column: "s", as: String.self) == "x")
+            #expect(try row.decode(column: "i", as: Int.self) == 7)
+            #expect(try row.decode(column: "j", as: Int64.self) == 8)
+            #expect(try row.decode(column: "b", as: Bool.self))
+            #expect(try row.decodeNil(column: "n"))
+        }
+    }
+
+    @Test("a broken unique key is a duplicate, another constraint or bad SQL is damage, a closed writer is unavailable")
+    func errors() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        let writer = database.writer
+        _ = try await writer.query("CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT NOT NULL UNIQUE)")
+        _ = try await writer.query("INSERT INTO t VALUES (?, ?)", [.text("a"), .text("1")])
+        func storeError(_ sql: String, _ binds: [SQLiteData]) async -> StoreError? {
+            do {
+                _ = try await writer.query(sql, binds)
+                return nil
+            } catch {
+                return SQLiteStore.translate(error) as? StoreError
+            }
+        }
+        guard case .duplicate? = await storeError("INSERT INTO t VALUES (?, ?)", [.text("a"), .text("2")]) else {
+            Issue.record("a duplicate primary key is not a duplicate"); return
+        }
+        guard case .duplicate? = await storeError("INSERT INTO t VALUES (?, ?)", [.text("b"), .text("1")]) else {
+            Issue.record("a duplicate unique value is not a duplicate"); return
+        }
+        guard case .corrupt? = await storeError("INSERT INTO t VALUES (?, ?)", [.text("c"), .null]) else {
+            Issue.record("a NOT NULL violation is not damage"); return
+        }
+        guard case .corrupt? = await storeError("SELEC 1", []) else {
+            Issue.record("bad SQL is not damage"); return
+        }
+        // The failures left no transaction open and the table as it was.
+        #expect(try await writer.query("SELECT count(*) AS n FROM t").first?.column("n") == .integer(1))
+        _ = try await writer.query("BEGIN IMMEDIATE")
+        _ = try await writer.query("COMMIT")
+        await database.close()
+        guard case .unavailable? = await storeError("SELECT 1", []) else {
+            Issue.record("a closed writer is not unavailable"); return
+        }
+    }
+
+    @Test("the statement cache stays bounded: past its limit it starts over, and long statements are never kept")
+    func boundedCache() async throws {
+        try await withFreshDatabase { database in
+            let writer = database.writer
+            let before = writer.preparedStatements
+            for i in 0..<(WriterConnection.cacheLimit + 10) {
+                #expect(try await writer.query("SELECT \(i) AS n").first?.column("n") == .integer(SQLiteInt64(i)))
+            }
+            #expect(writer.preparedStatements <= WriterConnection.cacheLimit)
+            #expect(writer.preparedStatements < before + WriterConnection.cacheLimit + 10)
+            let kept = writer.preparedStatements
+            let long = "SELECT length('" + String(repeating: "x", count: WriterConnection.cacheableLength) + "') AS n"
+            #expect(try await writer.query(long).first?.column("n") == .integer(SQLiteInt64(WriterConnection.cacheableLength)))
+            #expect(writer.preparedStatements == kept)
+            // The store still works after the cache started over.
+            let now = Timestamp(milliseconds: 1_700_000_000_000)
+            try await database.store.register(ClientStoreConformance.sampleClient(id: "after"), spendingToken: nil, limits: .none, now: now)
+            #expect(try await database.store.client(id: "after")?.clientID == "after")
+        }
+    }
+}
