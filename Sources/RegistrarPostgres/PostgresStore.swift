@@ -42,8 +42,9 @@ public final class PostgresStore: Sendable {
 
     /// ``open(url:settings:logger:)`` up to a given schema version (tests of upgrades).
     static func open(url: String, settings: Settings = Settings(), logger: Logger, migrations: [SQLMigration]) async throws -> PostgresStore {
-        let configuration = try clientConfiguration(url: url, settings: settings)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let endpoint = try Endpoint(url: url)
+        try await probe(endpoint, settings: settings, logger: logger)
+        let client = PostgresClient(configuration: clientConfiguration(endpoint, settings: settings), backgroundLogger: logger)
         let runTask = Task { await client.run() }
         let provider = PostgresProvider(client: client, timeout: settings.requestTimeout, logger: logger)
         do {
@@ -88,14 +89,35 @@ public final class PostgresStore: Sendable {
         value.hasPrefix("postgres://") || value.hasPrefix("postgresql://")
     }
 
-    static func clientConfiguration(url: String, settings: Settings) throws -> PostgresClient.Configuration {
-        let sql: SQLPostgresConfiguration
-        do {
-            sql = try SQLPostgresConfiguration(url: url)
-        } catch {
-            throw StoreError.unavailable("the database URL is not a valid postgres://user:password@host:port/database URL")
+    /// Where a database URL points and how to log in (the password included: never logged).
+    struct Endpoint {
+        /// The connection settings the URL gives (SQLKit's parse of it).
+        let connection: PostgresConnection.Configuration
+
+        init(url: String) throws {
+            do {
+                connection = try SQLPostgresConfiguration(url: url).coreConfiguration
+            } catch {
+                throw StoreError.unavailable("the database URL is not a valid postgres://user:password@host:port/database URL")
+            }
+            guard (connection.host != nil && connection.port != nil) || connection.unixSocketPath != nil else {
+                throw StoreError.unavailable("the database URL names neither a host nor a socket")
+            }
         }
-        let core = sql.coreConfiguration
+
+        /// Where, for messages: `host:port/database`, without the user or password.
+        var summary: String {
+            let at = if let host = connection.host, let port = connection.port { "\(host):\(port)" } else { connection.unixSocketPath ?? "" }
+            return connection.database.map { "\(at)/\($0)" } ?? at
+        }
+    }
+
+    static func clientConfiguration(url: String, settings: Settings) throws -> PostgresClient.Configuration {
+        try clientConfiguration(Endpoint(url: url), settings: settings)
+    }
+
+    static func clientConfiguration(_ endpoint: Endpoint, settings: Settings) -> PostgresClient.Configuration {
+        let core = endpoint.connection
         let tls: PostgresClient.Configuration.TLS
         switch (core.tls.isEnforced, core.tls.isAllowed, core.tls.sslContext) {
         case (true, _, let context?): tls = .require(context.configuration)
@@ -105,16 +127,30 @@ public final class PostgresStore: Sendable {
         var configuration: PostgresClient.Configuration
         if let host = core.host, let port = core.port {
             configuration = .init(host: host, port: port, username: core.username, password: core.password, database: core.database, tls: tls)
-        } else if let socket = core.unixSocketPath {
-            configuration = .init(unixSocketPath: socket, username: core.username, password: core.password, database: core.database)
         } else {
-            throw StoreError.unavailable("the database URL names neither a host nor a socket")
+            configuration = .init(unixSocketPath: core.unixSocketPath ?? "", username: core.username, password: core.password, database: core.database)
         }
         configuration.options.maximumConnections = max(1, settings.maximumConnections)
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = settings.connectTimeout
         configuration.options.keepAliveBehavior = .init(frequency: .seconds(30))
         return configuration
+    }
+
+    /// Opens one connection outside the pool and closes it, so that a server that cannot be
+    /// reached or refuses the login (no such database, a wrong password) is reported as the server
+    /// or the network said, instead of as a pool that found no connection before its deadline.
+    static func probe(_ endpoint: Endpoint, settings: Settings, logger: Logger) async throws {
+        do {
+            try await withDeadline(settings.connectTimeout) {
+                let connection = try await PostgresConnection.connect(configuration: endpoint.connection, id: 0, logger: logger)
+                try await connection.close()
+            }
+        } catch is DeadlineExceeded {
+            throw StoreError.unavailable("cannot connect to PostgreSQL at \(endpoint.summary): no answer within \(settings.connectTimeout)")
+        } catch {
+            throw StoreError.unavailable("cannot connect to PostgreSQL at \(endpoint.summary): \(PostgresProvider.describe(error))")
+        }
     }
 }
 
@@ -253,6 +289,8 @@ struct PostgresProvider: SQLDatabaseProvider {
     static func describe(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             if let state = error.serverInfo?[.sqlState] { return "PostgreSQL error \(state): \(error.serverInfo?[.message] ?? "")" }
+            // A failure to connect carries the network's error (refused, unreachable, no such host).
+            if let underlying = error.underlying { return "PostgreSQL \(error.code): \(underlying)" }
             return "PostgreSQL \(error.code)"
         }
         if let error = error as? StoreError { return error.description }

@@ -65,19 +65,47 @@ struct PostgresStoreTests {
         await TestPostgres.dropDatabase(url, serverURL: server)
     }
 
-    @Test("a URL that is not a PostgreSQL URL, or a server that is not there, is a clear error")
+    @Test("a URL that is not a PostgreSQL URL, a server that is not there, or a database that does not exist is a clear error, fast")
     func badURLs() async throws {
-        await #expect(throws: StoreError.self) {
-            _ = try await PostgresStore.open(url: "postgres://", logger: logger)
+        func message(_ url: String, _ settings: PostgresStore.Settings = PostgresStore.Settings()) async -> String? {
+            do {
+                let store = try await PostgresStore.open(url: url, settings: settings, logger: logger)
+                await store.close()
+                return nil
+            } catch let error as StoreError {
+                return error.description
+            } catch {
+                return "not a StoreError: \(error)"
+            }
         }
+        #expect(await message("postgres://")?.contains("not a valid postgres://") == true)
         var settings = PostgresStore.Settings()
-        settings.connectTimeout = .seconds(1)
+        // Long enough for a refusal to arrive on two cores busy with the whole suite (one second was
+        // not always), short enough to show that start-up does not hang.
+        settings.connectTimeout = .seconds(5)
         settings.requestTimeout = .seconds(1)
         let start = ContinuousClock.now
-        await #expect(throws: StoreError.self) {
-            _ = try await PostgresStore.open(url: "postgres://nobody@127.0.0.1:1/none?sslmode=disable", settings: settings, logger: logger)
-        }
+        let refused = try #require(await message("postgres://nobody:hunter2@127.0.0.1:1/none?sslmode=disable", settings))
         #expect(ContinuousClock.now - start < .seconds(10), "start-up against a missing server must fail fast")
+        #expect(refused.contains("cannot connect to PostgreSQL at 127.0.0.1:1/none"), "\(refused)")
+        #expect(refused.lowercased().contains("refused"), "the network's reason is missing: \(refused)")
+        #expect(!refused.contains("hunter2"), "the password is in the message")
+
+        // A server that is there, asked for a database that is not: the server's own words, at once
+        // (the pool used to retry until its deadline and say only "deadline exceeded").
+        let server = try #require(TestPostgres.url)
+        var components = try #require(URLComponents(string: server))
+        components.path = "/registrar_no_such_database"
+        let missingURL = try #require(components.string)
+        var patient = PostgresStore.Settings()
+        patient.connectTimeout = .seconds(10)
+        patient.requestTimeout = .seconds(10)
+        let missingStart = ContinuousClock.now
+        let missing = try #require(await message(missingURL, patient))
+        #expect(missing.contains("registrar_no_such_database\" does not exist"), "\(missing)")
+        #expect(missing.contains("3D000"), "\(missing)")
+        #expect(ContinuousClock.now - missingStart < .seconds(5), "a refused login must not wait for the 10 s deadline")
+        if let password = components.password { #expect(!missing.contains(":\(password)@"), "the password is in the message") }
     }
 
     @Test("single-client lookups go through the prepared statements and read what SQL reads, over and over on each connection")
