@@ -14,8 +14,11 @@ import VaporCSQLite
 /// Through SQLiteNIO every statement was prepared anew, and preparing a statement on `clients`
 /// compiles the schema's search-term triggers into it: measured under load, 46 µs of the
 /// writer's 307 µs per update and 29 µs of its 158 µs per delete went to `sqlite3_prepare`. Here a
-/// statement is prepared the first time its text is seen and kept (up to ``cacheLimit`` of them);
-/// long texts (multi-row inserts, migrations) are prepared, run and finalized each time.
+/// statement is prepared the first time its text is seen and kept (up to ``cacheLimit`` of them).
+/// Statements whose text varies with the size of a batch (multi-row inserts of audit events or
+/// seeded clients, a batch of last-use times: several rows of `VALUES`) and long texts (migrations)
+/// are prepared, run and finalized each time: kept, every batch size would be a statement of its
+/// own, and the cache would churn.
 ///
 /// Each call runs on SQLite's thread pool, as SQLiteNIO's did: the caller (the group committer) is
 /// not blocked while SQLite writes or syncs. ``withHandle(_:)`` runs several statements in one trip
@@ -32,6 +35,24 @@ final class WriterConnection: Sendable {
     static let cacheLimit = 128
     /// Statements longer than this (in UTF-8 bytes) are not kept.
     static let cacheableLength = 2048
+    /// Whether a statement is worth keeping prepared: not a long text, and not one with a list of
+    /// several rows of values (`VALUES (?, ?), (?, ?)`), whose text changes with the size of a batch.
+    static func isCacheable(_ sql: String) -> Bool {
+        let utf8 = sql.utf8
+        guard utf8.count <= cacheableLength else { return false }
+        // ")" "," then spaces, then "(": one row of values after another.
+        var afterRow = false, afterComma = false
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: ")"): afterRow = true; afterComma = false
+            case UInt8(ascii: ","): afterComma = afterRow; afterRow = false
+            case UInt8(ascii: " "), UInt8(ascii: "\n"): afterRow = false
+            case UInt8(ascii: "("): if afterComma { return false }; afterRow = false; afterComma = false
+            default: afterRow = false; afterComma = false
+            }
+        }
+        return true
+    }
 
     private init(path: String, handle: Handle, logger: Logger) {
         self.path = path
@@ -134,7 +155,7 @@ final class WriterConnection: Sendable {
         /// The prepared statement for `sql`, and whether it is kept.
         private func prepare(_ sql: String) throws -> (OpaquePointer, kept: Bool) {
             if let statement = statements[sql] { return (statement, true) }
-            let keep = sql.utf8.count <= WriterConnection.cacheableLength
+            let keep = WriterConnection.isCacheable(sql)
             var statement: OpaquePointer?
             let flags = keep ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
             let code = sqlite_nio_sqlite3_prepare_v3(db, sql, -1, flags, &statement, nil)

@@ -123,8 +123,30 @@ struct WriterConnectionTests {
             let long = "SELECT length('" + String(repeating: "x", count: WriterConnection.cacheableLength) + "') AS n"
             #expect(try await writer.query(long).first?.column("n") == .integer(SQLiteInt64(WriterConnection.cacheableLength)))
             #expect(writer.preparedStatements == kept)
-            // The store still works after the cache started over.
+            // Nor are batches, whose text changes with their size: audit events and last-use times.
             let now = Timestamp(milliseconds: 1_700_000_000_000)
+            for i in 0..<12 {
+                try await database.store.register(ClientStoreConformance.sampleClient(id: "batched-\(i)", tokenDigest: "batched-\(i)"),
+                                                  spendingToken: nil, limits: .none, now: now)
+            }
+            let afterRegistration = writer.preparedStatements
+            for size in 1...12 {
+                let events = (0..<size).map { i in
+                    AuditEvent(time: now, kind: .read, clientID: "batched-\(i)", actorIP: "127.0.0.\(i)", outcome: "ok")
+                }
+                try await database.store.appendAudit(events)
+                try await database.store.recordUse(Dictionary(uniqueKeysWithValues: (0..<size).map { ("batched-\($0)", now) }))
+            }
+            // A batch of one is a statement like any other; two and more are not kept.
+            #expect(writer.preparedStatements <= afterRegistration + 2, "batch statements were kept")
+            #expect(try await database.store.client(id: "batched-11")?.lastUsedAt == now)
+            #expect(!WriterConnection.isCacheable("INSERT INTO t VALUES (?, ?), (?, ?)"))
+            #expect(!WriterConnection.isCacheable("INSERT INTO t VALUES (?, ?),\n    (?, ?)"))
+            #expect(!WriterConnection.isCacheable("INSERT INTO t VALUES (?, ?),(?, ?)"))
+            #expect(WriterConnection.isCacheable("INSERT INTO t (a, b) VALUES (?, ?)"))
+            #expect(WriterConnection.isCacheable("UPDATE t SET a = f(?), b = (?) WHERE c IN (?, ?)"))
+            #expect(WriterConnection.isCacheable(ClientInserts.statement))
+            // The store still works after the cache started over.
             try await database.store.register(ClientStoreConformance.sampleClient(id: "after"), spendingToken: nil, limits: .none, now: now)
             #expect(try await database.store.client(id: "after")?.clientID == "after")
         }
