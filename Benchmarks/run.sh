@@ -59,7 +59,20 @@ fi
 
 work=$(mktemp -d /tmp/registrar-bench.XXXXXX)
 server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+pg_server=${REGISTRAR_BENCH_POSTGRES_URL:-${REGISTRAR_TEST_POSTGRES_URL:-}}
+# The PostgreSQL databases made for the runs (names in $work/databases) are dropped at the end:
+# a seeded million is about 3.5 GB.
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  wait 2>/dev/null || true
+  if [ -s "$work/databases" ]; then
+    while read -r name; do
+      psql "$pg_server" -qtAc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null 2>&1 \
+        || echo "could not drop the benchmark database $name" >&2
+    done <"$work/databases"
+  fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 cat >"$work/registrar.yaml" <<YAML
@@ -77,10 +90,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 database_for_run() {
   if [ "$store" = postgres ]; then
-    local server=${REGISTRAR_BENCH_POSTGRES_URL:-${REGISTRAR_TEST_POSTGRES_URL:-}}
+    local server=$pg_server
     [ -n "$server" ] || { echo "set REGISTRAR_BENCH_POSTGRES_URL (or eval \"\$(scripts/test-postgres.sh start)\")" >&2; exit 1; }
     local name="bench_$(date +%s%N)"
     psql "$server" -qtAc "CREATE DATABASE $name" >/dev/null
+    echo "$name" >>"$work/databases"
     python3 - "$server" "$name" <<'PY'
 import sys, urllib.parse as u
 p = u.urlparse(sys.argv[1]); print(u.urlunparse(p._replace(path="/" + sys.argv[2])))
