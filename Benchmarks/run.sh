@@ -67,8 +67,11 @@ cleanup() {
   wait 2>/dev/null || true
   if [ -s "$work/databases" ]; then
     while read -r name; do
-      psql "$pg_server" -qtAc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null 2>&1 \
-        || echo "could not drop the benchmark database $name" >&2
+      if psql "$pg_server" -qtAc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null 2>&1; then
+        echo "dropped the benchmark database $name" >&2
+      else
+        echo "could not drop the benchmark database $name" >&2
+      fi
     done <"$work/databases"
   fi
   rm -rf "$work"

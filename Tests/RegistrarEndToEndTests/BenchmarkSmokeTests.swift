@@ -1,4 +1,5 @@
 import Foundation
+import RegistrarTesting
 import Testing
 
 /// Whether wrk is installed (CI installs it; locally `apt-get install wrk`).
@@ -20,6 +21,35 @@ extension EndToEnd {
                 // The errors column is the sixth; a quick run must have none.
                 let cells = row?.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
                 #expect(cells.count > 5 && cells[5] == "0", "errors in \(scenario): \(row ?? "")")
+            }
+        }
+
+        @Test("Benchmarks/run.sh --quick --store postgres runs every scenario without errors and drops the database it made",
+              .enabled(if: wrkAvailable && TestPostgres.isConfigured, "needs wrk and REGISTRAR_TEST_POSTGRES_URL"))
+        func quickPostgres() async throws {
+            let server = try #require(TestPostgres.url)
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let (status, output, errors) = try runProcess("/bin/bash", [root.appendingPathComponent("Benchmarks/run.sh").path, "--quick",
+                                                                       "--store", "postgres", "--binary", ServerProcess.binaryURL.path])
+            #expect(status == 0, "run.sh failed:\n\(output)\n\(errors)")
+            for scenario in ["noop", "register", "read", "update", "token", "introspect", "delete"] {
+                let row = output.split(separator: "\n").first { $0.hasPrefix("| \(scenario) ") }
+                let cells = row?.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+                #expect(cells.count > 5 && cells[5] == "0", "errors in \(scenario): \(row ?? "none")")
+            }
+            // The database it seeded is gone: connecting to it fails.
+            let dropped = errors.split(separator: "\n").compactMap { line -> String? in
+                guard line.hasPrefix("dropped the benchmark database ") else { return nil }
+                return String(line.dropFirst("dropped the benchmark database ".count))
+            }
+            #expect(dropped.count == 1, "run.sh did not report dropping its database:\n\(errors)")
+            for name in dropped {
+                var components = try #require(URLComponents(string: server))
+                components.path = "/" + name
+                let url = try #require(components.string)
+                await #expect(throws: (any Error).self, "the benchmark database \(name) is still there") {
+                    try await TestPostgres.execute("SELECT 1", on: url)
+                }
             }
         }
     }
