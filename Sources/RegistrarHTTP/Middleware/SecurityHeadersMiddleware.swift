@@ -1,6 +1,14 @@
 import Hummingbird
 import HTTPTypes
 
+/// The caching and framing headers of every response (``SecurityHeadersMiddleware/noStore``).
+private let securityHeaderFields: HTTPFields = [
+    .cacheControl: "no-store",
+    HTTPField.Name("Pragma")!: "no-cache",
+    HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+    HTTPField.Name("X-Frame-Options")!: "DENY",
+]
+
 /// Headers on every response, as the seed shows them: no caching of anything that may carry a
 /// credential (`Cache-Control: no-store`, `Pragma: no-cache`, RFC 6749 §5.1, RFC 7592 examples),
 /// no MIME sniffing, no framing; and CORS open to any origin, as INDIGO IAM's `/iam/**` is (the
@@ -12,14 +20,9 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
 
     init(allowedOrigins: [String] = ["*"]) { self.allowedOrigins = allowedOrigins }
 
-    static var noStore: HTTPFields {
-        [
-            .cacheControl: "no-store",
-            HTTPField.Name("Pragma")!: "no-cache",
-            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-            HTTPField.Name("X-Frame-Options")!: "DENY",
-        ]
-    }
+    /// Built once (a generic type cannot store it; a computed property rebuilt the fields, names
+    /// parsed included, for every response).
+    static var noStore: HTTPFields { securityHeaderFields }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
