@@ -43,14 +43,13 @@ public final class PostgresStore: Sendable {
     /// ``open(url:settings:logger:)`` up to a given schema version (tests of upgrades).
     static func open(url: String, settings: Settings = Settings(), logger: Logger, migrations: [SQLMigration]) async throws -> PostgresStore {
         let endpoint = try Endpoint(url: url)
+        // Reach the server first, within the connect timeout, so that start-up against a database
+        // that is down or refuses the login fails in seconds and says why.
         try await probe(endpoint, settings: settings, logger: logger)
         let client = PostgresClient(configuration: clientConfiguration(endpoint, settings: settings), backgroundLogger: logger)
         let runTask = Task { await client.run() }
         let provider = PostgresProvider(client: client, timeout: settings.requestTimeout, logger: logger)
         do {
-            // Reach the server first, within the normal deadline, so that start-up against a
-            // database that is down fails in seconds.
-            _ = try await provider.run { db in try await db.raw("SELECT 1 AS one").first() }
             let migrator = SQLMigrator(
                 migrations: migrations, begin: "BEGIN",
                 lock: ("SELECT pg_advisory_lock(\(PostgresMigrations.lockKey))", "SELECT pg_advisory_unlock(\(PostgresMigrations.lockKey))"))
@@ -110,10 +109,6 @@ public final class PostgresStore: Sendable {
             let at = if let host = connection.host, let port = connection.port { "\(host):\(port)" } else { connection.unixSocketPath ?? "" }
             return connection.database.map { "\(at)/\($0)" } ?? at
         }
-    }
-
-    static func clientConfiguration(url: String, settings: Settings) throws -> PostgresClient.Configuration {
-        try clientConfiguration(Endpoint(url: url), settings: settings)
     }
 
     static func clientConfiguration(_ endpoint: Endpoint, settings: Settings) -> PostgresClient.Configuration {

@@ -55,6 +55,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// The columns an `INSERT` of a client writes: ``columnNames``, then its search terms
     /// (``searchTermsJSON(of:)``), which the schema's triggers index. Reads never select them.
     public static let insertColumnNames = columnNames + ["search_terms"]
+    /// ``insertColumnNames``, comma-separated.
+    public static let insertColumns = insertColumnNames.joined(separator: ", ")
 
     public func insert(_ client: RegisteredClient) async throws {
         try await transaction { db in try await Self.insert(client, into: db) }
@@ -83,7 +85,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// The `INSERT` of clients' rows with their search terms (one statement).
     static func insertStatement(_ clients: [RegisteredClient]) -> SQLQueryString {
         let rows = clients.map { client -> SQLQueryString in "(\(valuesList(client)), \(bind: searchTermsJSON(of: client)))" }
-        return "INSERT INTO clients (\(unsafeRaw: insertColumnNames.joined(separator: ", "))) VALUES \(rows.joined(separator: ", "))"
+        return "INSERT INTO clients (\(unsafeRaw: insertColumns)) VALUES \(rows.joined(separator: ", "))"
     }
 
     /// A client's values in the order of ``columns``, for a `VALUES` list.

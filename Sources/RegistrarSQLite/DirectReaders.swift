@@ -184,9 +184,7 @@ final class DirectConnection: @unchecked Sendable {
         var value = value
         let code: Int32 = value.withUTF8 { bytes in
             // SQLITE_STATIC (nil): the bytes outlive the step; the binding is cleared before return.
-            // (An empty string has no storage: it is bound as a zero-length text, not as NULL.)
-            let start = UnsafeRawPointer(bytes.baseAddress ?? ("" as StaticString).utf8Start)
-            let bound = sqlite_nio_sqlite3_bind_text(statement, 1, start.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
+            let bound = bindText(statement, 1, bytes, nil)
             guard bound == SQLITE_OK else { return bound }
             return sqlite_nio_sqlite3_step(statement)
         }

@@ -128,17 +128,14 @@ actor GroupCommitter {
     /// run for each row, in a transaction of its own if `ownTransaction` (all rows or none).
     func insertClients(_ rows: [[SQLiteData]], ownTransaction: Bool) async throws {
         try await connection.withHandle { handle in
-            guard ownTransaction else {
-                for row in rows { try handle.execute(ClientInserts.statement, row) }
-                return
-            }
-            try handle.execute("BEGIN IMMEDIATE")
+            if ownTransaction { try handle.execute("BEGIN IMMEDIATE") }
             do {
                 for row in rows { try handle.execute(ClientInserts.statement, row) }
-                try handle.execute("COMMIT")
+                if ownTransaction { try handle.execute("COMMIT") }
             } catch {
                 // A failed COMMIT may leave the transaction open (SQLITE_BUSY): end it either way.
-                _ = try? handle.execute("ROLLBACK")
+                // Within the caller's transaction, the caller rolls back.
+                if ownTransaction { _ = try? handle.execute("ROLLBACK") }
                 throw error
             }
         }
@@ -219,6 +216,6 @@ enum ClientInserts {
     }
 
     /// `INSERT INTO clients (...) VALUES (?, ...)`.
-    static let statement = "INSERT INTO clients (\(columns.joined(separator: ", "))) VALUES ("
+    static let statement = "INSERT INTO clients (\(SQLClientStore.insertColumns)) VALUES ("
         + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
 }

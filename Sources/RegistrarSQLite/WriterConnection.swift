@@ -25,7 +25,6 @@ import VaporCSQLite
 /// there (a batch of registrations with its `BEGIN` and `COMMIT`). One call at a time holds the
 /// connection; SQLite is opened in serialized mode besides.
 final class WriterConnection: Sendable {
-    let path: String
     let logger: Logger
     /// For SQLKit's future-based API only.
     let eventLoop: any EventLoop
@@ -54,17 +53,17 @@ final class WriterConnection: Sendable {
         return true
     }
 
-    private init(path: String, handle: Handle, logger: Logger) {
-        self.path = path
+    private init(handle: Handle, logger: Logger) {
         self.logger = logger
         self.eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         self.handle = Mutex(handle)
     }
 
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`. Its settings (busy timeout, journal mode,
+    /// cache size) are the store's `PRAGMA`s, run next.
     static func open(path: String, logger: Logger) async throws -> WriterConnection {
         let handle = try await sqliteThreadPool.runIfActive { try Handle(path: path) }
-        return WriterConnection(path: path, handle: handle, logger: logger)
+        return WriterConnection(handle: handle, logger: logger)
     }
 
     /// Runs `body` with the connection on one of SQLite's threads: every statement it runs is part
@@ -115,7 +114,6 @@ final class WriterConnection: Sendable {
                 throw WriterError(code: code, message: message)
             }
             self.db = db
-            sqlite_nio_sqlite3_busy_timeout(db, 5000)
         }
 
         fileprivate func close() {
@@ -183,12 +181,7 @@ final class WriterConnection: Sendable {
             case .null: return sqlite_nio_sqlite3_bind_null(statement, index)
             case .text(let value):
                 var value = value
-                return value.withUTF8 { bytes in
-                    // An empty string has no storage: bind a zero-length text, not NULL.
-                    let start = UnsafeRawPointer(bytes.baseAddress ?? ("" as StaticString).utf8Start)
-                    return sqlite_nio_sqlite3_bind_text64(statement, index, start.assumingMemoryBound(to: CChar.self), UInt64(bytes.count),
-                                                          transient, UInt8(SQLITE_UTF8))
-                }
+                return value.withUTF8 { bindText(statement, index, $0, transient) }
             case .blob(let buffer):
                 return buffer.withUnsafeReadableBytes { bytes in
                     sqlite_nio_sqlite3_bind_blob64(statement, index, bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start),
@@ -220,6 +213,16 @@ final class WriterConnection: Sendable {
 
 /// SQLite copies a value bound with this destructor.
 private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// Binds UTF-8 bytes as text; `destructor` nil (SQLite's `SQLITE_STATIC`) when the bytes outlive the
+/// statement's use of them. An empty string has no storage: it is bound as a zero-length text, not
+/// as NULL.
+func bindText(_ statement: OpaquePointer, _ index: Int32, _ bytes: UnsafeBufferPointer<UInt8>,
+              _ destructor: sqlite3_destructor_type?) -> Int32 {
+    let start = UnsafeRawPointer(bytes.baseAddress ?? ("" as StaticString).utf8Start)
+    return sqlite_nio_sqlite3_bind_text64(statement, index, start.assumingMemoryBound(to: CChar.self), UInt64(bytes.count),
+                                          destructor, UInt8(SQLITE_UTF8))
+}
 
 /// An error of the writer connection: SQLite's (extended) result code and message.
 struct WriterError: Error, CustomStringConvertible {
