@@ -53,7 +53,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// ``columnNames``, comma-separated, for statements written by hand.
     public static let columns = columnNames.joined(separator: ", ")
     /// The columns an `INSERT` of a client writes: ``columnNames``, then its search terms
-    /// (``searchTermsJSON(of:)``), which the schema's triggers index. Reads never select them.
+    /// (``searchTermsJSON(of:)``), which the schema indexes (PostgreSQL's trigger with the insert,
+    /// SQLite's indexer after the commit). Reads never select them.
     public static let insertColumnNames = columnNames + ["search_terms"]
     /// ``insertColumnNames``, comma-separated.
     public static let insertColumns = insertColumnNames.joined(separator: ", ")
@@ -69,8 +70,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     /// Inserts clients with multi-row statements (all or nothing within the caller's transaction);
-    /// each row carries the client's search terms, which the schema's triggers index (migration 7 of
-    /// either store).
+    /// each row carries the client's search terms, which the schema indexes (PostgreSQL's trigger
+    /// with the insert; SQLite's indexer after the commit, from the pending list its trigger fills).
     public static func insertRows(_ clients: [RegisteredClient], into db: any SQLDatabase) async throws {
         try await db.raw(insertStatement(clients)).run()
     }
@@ -117,6 +118,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         // A range on the (kind, term) primary key: an index seek, never a scan of every client.
         let lower = prefix.lowercased()
         let upper = lower + "\u{10FFFF}"
+        try await measured("write") { try await provider.indexPendingSearchTerms() }
         return try await read { db in
             let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""
             let matches: SQLQueryString = """
@@ -137,6 +139,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     public func insertMany(_ clients: [RegisteredClient]) async throws {
         guard !clients.isEmpty else { return }
         try await transaction { db in try await Self.insertRows(clients, into: db) }
+        try await measured("write") { try await provider.indexPendingSearchTerms() }
     }
 
     /// Rebuilds the search terms of every client (after the migration that introduced them), in

@@ -26,6 +26,9 @@ public protocol SQLDatabaseProvider: Sendable {
     /// (SQLite's group commit), or in one statement (PostgreSQL); `nil` when the provider has no
     /// such path (then the store runs its own transaction).
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool?
+    /// Indexes the search terms of clients whose terms are not indexed yet (SQLite indexes a new
+    /// client's terms after its commit, in batches); a search runs it first. No-op by default.
+    func indexPendingSearchTerms() async throws
     /// Reads clients' rows through the driver itself, without SQLKit's statement building and row
     /// decoding; `nil` when the provider has no such path (then the store uses SQLKit).
     var clientRows: (any ClientRowReader)? { get }
@@ -51,5 +54,6 @@ extension SQLDatabaseProvider {
         try await read(body)
     }
     public func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? { nil }
+    public func indexPendingSearchTerms() async throws {}
     public var clientRows: (any ClientRowReader)? { nil }
 }

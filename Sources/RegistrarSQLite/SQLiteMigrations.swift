@@ -135,14 +135,36 @@ enum SQLiteMigrations {
             "DROP TABLE client_search_terms",
             "ALTER TABLE client_search_terms_by_term RENAME TO client_search_terms",
         ] + SearchTermTriggers.statements),
+        // A new client's terms are indexed after its commit, many clients at a time, instead of by
+        // its insert. The terms of common values (a scope, a grant type, a contact's domain) sit
+        // at one place in the key for every client, so a batch of 400 clients touches each such
+        // page once instead of once per commit of a few clients. Measured with the sqlite3 shell on
+        // 200,000 clients, commits of 16: the terms inserted with each commit wrote 124 WAL pages
+        // per commit, the terms of 400 clients inserted at once 58 (46 with no terms at all).
+        // The insert trigger now only notes the client in `search_terms_pending`, in the same
+        // transaction as the client, so a crash loses nothing; see `SearchTermIndexer`.
+        SQLMigration(version: 8, name: "new clients' search terms indexed in batches after commit", statements: [
+            "CREATE TABLE search_terms_pending (client_id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID",
+            "DROP TRIGGER clients_search_terms_insert",
+            SearchTermTriggers.pendingInsert,
+        ]),
     ]
 }
 
 /// The triggers that keep `client_search_terms` in step with `clients.search_terms` (a JSON array
-/// of "kind<TAB>term" strings; the kind has no tab, the term may): a client's terms are inserted
-/// with it, deleted with it, and on an update only the terms that changed are deleted or inserted
-/// (rewriting all of them dirtied about 50 scattered pages per update).
+/// of "kind<TAB>term" strings; the kind has no tab, the term may): a client's terms are deleted
+/// with it, and on an update only the terms that changed are deleted or inserted (rewriting all of
+/// them dirtied about 50 scattered pages per update). A new client's terms are inserted by
+/// `SearchTermIndexer` from `search_terms_pending` (since migration 8; `statements[0]`, the insert
+/// trigger of migration 7, did it with the insert).
 enum SearchTermTriggers {
+    /// Since migration 8: a new client is noted for the indexer, in the insert's transaction.
+    static let pendingInsert = """
+        CREATE TRIGGER clients_search_terms_insert AFTER INSERT ON clients WHEN NEW.search_terms IS NOT NULL BEGIN
+            INSERT OR IGNORE INTO search_terms_pending (client_id) VALUES (NEW.client_id);
+        END
+        """
+
     static let kind = "substr(value, 1, instr(value, char(9)) - 1)"
     static let term = "substr(value, instr(value, char(9)) + 1)"
     static let statements = [

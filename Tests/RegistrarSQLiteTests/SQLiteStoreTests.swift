@@ -149,10 +149,102 @@ struct SQLiteSearchTermTests {
     func termsFollowClients() async throws {
         try await withFreshDatabase { database in
             // The plain delete goes through a reader connection, not the writer.
-            try await SearchTermScenario.run(database.store, stored: { try await Self.stored(database) }, deleteBehindTheStore: { id in
+            // New clients' terms are indexed after their commit: the scenario reads the terms table
+            // once they are (the tests below show the pending state itself).
+            try await SearchTermScenario.run(database.store, stored: {
+                try await database.store.provider.indexPendingSearchTerms()
+                return try await Self.stored(database)
+            }, deleteBehindTheStore: { id in
                 try await database.store.provider.read { db in try await db.raw("DELETE FROM clients WHERE client_id = \(bind: id)").run() }
             })
         }
+    }
+
+    /// The clients noted for the indexer and not indexed yet.
+    static func pending(_ database: SQLiteStore) async throws -> [String] {
+        try await database.store.provider.read { db in
+            try await db.raw("SELECT client_id FROM search_terms_pending ORDER BY client_id").all().map { try $0.decode(column: "client_id", as: String.self) }
+        }
+    }
+
+    @Test("a new client's search terms are indexed after its commit, not with it; a search indexes them first and finds the client")
+    func indexedAfterCommit() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), searchIndexEvery: .seconds(3600), logger: testLogger)
+        let registered = ClientStoreConformance.sampleClient(id: "registered"), inserted = ClientStoreConformance.sampleClient(id: "inserted")
+        try await database.store.register(registered, spendingToken: nil, limits: .none, now: registered.createdAt)
+        try await database.store.insert(inserted)
+        let before = try await Self.stored(database)
+        let pendingBefore = try await Self.pending(database)
+        let found = try await database.store.searchClients(kind: .name, prefix: "sample", offset: 0, limit: 10, dynamicOnly: false)
+        let after = try await Self.stored(database)
+        let pendingAfter = try await Self.pending(database)
+        await database.close()
+        #expect(before.terms.isEmpty && pendingBefore == ["inserted", "registered"], "\(before.terms) \(pendingBefore)")
+        #expect(found.clients.map(\.clientID) == ["inserted", "registered"] && found.total == 2)
+        #expect(after.terms == ["registered": SearchTermScenario.expected(registered), "inserted": SearchTermScenario.expected(inserted)])
+        #expect(pendingAfter.isEmpty)
+    }
+
+    @Test("while clients are written, the background task indexes their terms without a search")
+    func indexedInTheBackground() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), searchIndexEvery: .milliseconds(20), logger: testLogger)
+        let client = ClientStoreConformance.sampleClient(id: "background")
+        try await database.store.register(client, spendingToken: nil, limits: .none, now: client.createdAt)
+        var terms: Set<String>?
+        for _ in 0..<200 where terms == nil {
+            terms = try await Self.stored(database).terms["background"]
+            if terms == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let pending = try await Self.pending(database)
+        await database.close()
+        #expect(terms == SearchTermScenario.expected(client))
+        #expect(pending.isEmpty)
+    }
+
+    @Test("a client updated, deleted, or deleted by another connection before its terms were indexed ends with exactly its current terms")
+    func changedWhilePending() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), searchIndexEvery: .seconds(3600), logger: testLogger)
+        let kept = ClientStoreConformance.sampleClient(id: "kept")
+        for client in [kept, ClientStoreConformance.sampleClient(id: "deleted"), ClientStoreConformance.sampleClient(id: "elsewhere")] {
+            try await database.store.register(client, spendingToken: nil, limits: .none, now: client.createdAt)
+        }
+        var renamed = kept
+        renamed.metadata.clientName = "Renamed Gadget"
+        renamed.version += 1
+        let updated = try await database.store.update(renamed, replacing: kept)
+        let deleted = try await database.store.delete(id: "deleted")
+        try await database.store.provider.read { db in try await db.raw("DELETE FROM clients WHERE client_id = 'elsewhere'").run() }
+        let pendingBefore = try await Self.pending(database)
+        try await database.store.provider.indexPendingSearchTerms()
+        let after = try await Self.stored(database)
+        let pendingAfter = try await Self.pending(database)
+        let oldName = try await database.store.searchClients(kind: .name, prefix: "sample", offset: 0, limit: 10, dynamicOnly: false)
+        await database.close()
+        #expect(updated && deleted)
+        #expect(pendingBefore == ["deleted", "elsewhere", "kept"])
+        #expect(after.terms == ["kept": SearchTermScenario.expected(renamed)] && after.orphans == 0, "\(after)")
+        #expect(pendingAfter.isEmpty && oldName.total == 0)
+    }
+
+    @Test("clients a stopped process left pending (more than one batch of them) are indexed when the database is opened")
+    func pendingIndexedAtOpen() async throws {
+        let path = temporaryDatabasePath()
+        let first = try await SQLiteStore.open(path: path, logger: testLogger)
+        await first.close()
+        // Another process's writes, which its close never indexed: the trigger notes them only.
+        let other = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
+        let clients = (0..<(SearchTermIndexer.batch * 2 + 3)).map { ClientStoreConformance.sampleClient(id: "left-\($0)") }
+        try await SQLClientStore.insertRows(clients, into: other.sql())
+        let left = try await other.sql().raw("SELECT COUNT(*) AS n FROM search_terms_pending").first()?.decode(column: "n", as: Int.self)
+        try await other.close()
+
+        let database = try await SQLiteStore.open(path: path, searchIndexEvery: .seconds(3600), logger: testLogger)
+        let stored = try await Self.stored(database)
+        let pending = try await Self.pending(database)
+        await database.close()
+        #expect(left == clients.count)
+        #expect(stored.terms == Dictionary(uniqueKeysWithValues: clients.map { ($0.clientID, SearchTermScenario.expected($0)) }))
+        #expect(pending.isEmpty)
     }
 
     @Test("a database of the previous layout (version 6) keeps its search terms through the upgrade, and the old index is gone")
