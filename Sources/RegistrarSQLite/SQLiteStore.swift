@@ -129,6 +129,12 @@ public final class SQLiteStore: Sendable {
     /// and on a million clients gave +3, +10 and +35 % with p99 18-20 ms (22-88 ms before).
     public static let searchIndexEvery = Duration.milliseconds(10)
 
+    /// The pause before the next try after a failed catch-up that followed a pause of `previous`:
+    /// half a second at first, doubling up to 8 s.
+    static func retryPause(after previous: Duration, every: Duration) -> Duration {
+        previous <= every ? .milliseconds(500) : min(previous * 2, .seconds(8))
+    }
+
     /// WAL pages after which the writer checkpoints by itself: a backstop only. Checkpoints are
     /// the background task's job (see ``checkpointEvery``): a checkpoint syncs the database file,
     /// and a writer that did it inside a commit held every waiting registration for that long.
@@ -198,15 +204,21 @@ public final class SQLiteStore: Sendable {
         let indexer = provider.indexer
         self.indexer = indexer
         self.indexing = Task {
+            var pause = searchIndexEvery
             while !Task.isCancelled {
-                try? await Task.sleep(for: searchIndexEvery)
+                try? await Task.sleep(for: pause)
                 if Task.isCancelled { break }
                 guard indexer.takeNoted() else { continue }
                 do {
                     try await indexer.catchUp()
+                    pause = searchIndexEvery
                 } catch {
-                    indexer.noteWrite()  // try again next time
-                    logger.warning("indexing new clients' search terms failed; will retry", metadata: ["error": "\(error)"])
+                    // Retried with a growing pause (a full disk must not log 100 lines a second);
+                    // nothing is lost meanwhile: the clients stay pending, and searches still try.
+                    indexer.noteWrite()
+                    pause = Self.retryPause(after: pause, every: searchIndexEvery)
+                    logger.warning("indexing new clients' search terms failed; will retry", metadata: [
+                        "error": "\(error)", "retry_in_ms": .stringConvertible(pause.components.seconds * 1000 + pause.components.attoseconds / 1_000_000_000_000_000)])
                 }
             }
         }
@@ -283,12 +295,13 @@ struct SQLiteProvider: SQLDatabaseProvider {
         try await body(background)
     }
 
-    /// Any write may insert a client (an administrator's, an import): the indexer is told.
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        defer { indexer.noteWrite() }
-        return try await committer.run(body)
+        try await committer.run(body)
     }
 
+    /// The store inserts clients in transactions (an administrator's client, an import, a
+    /// registration under a cap) and through ``insertClientBatched(_:)``: those tell the indexer.
+    /// A client inserted some other way is indexed by the next search, open or close all the same.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         defer { indexer.noteWrite() }
         return try await committer.run(body)

@@ -226,6 +226,18 @@ struct SQLiteSearchTermTests {
         #expect(pendingAfter.isEmpty && oldName.total == 0)
     }
 
+    @Test("a failed catch-up is retried after half a second, then after twice as long each time, up to 8 s")
+    func retryPauses() {
+        let every = SQLiteStore.searchIndexEvery
+        var pauses: [Duration] = []
+        var pause = every
+        for _ in 0..<7 {
+            pause = SQLiteStore.retryPause(after: pause, every: every)
+            pauses.append(pause)
+        }
+        #expect(pauses == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(8), .seconds(8)])
+    }
+
     @Test("clients a stopped process left pending (more than one batch of them) are indexed when the database is opened")
     func pendingIndexedAtOpen() async throws {
         let path = temporaryDatabasePath()
