@@ -41,6 +41,12 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         do { return try await body() } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
     }
 
+    /// Brings the terms table up to date before a search (a no-op on PostgreSQL, whose trigger
+    /// indexes a client with its insert), with the provider's errors translated.
+    func indexPendingSearchTerms() async throws {
+        do { try await provider.indexPendingSearchTerms() } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
+    }
+
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await measured("transaction") { try await provider.transaction(body) }
     }
@@ -118,7 +124,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         // A range on the (kind, term) primary key: an index seek, never a scan of every client.
         let lower = prefix.lowercased()
         let upper = lower + "\u{10FFFF}"
-        try await measured("write") { try await provider.indexPendingSearchTerms() }
+        try await indexPendingSearchTerms()
         return try await read { db in
             let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""
             let matches: SQLQueryString = """
@@ -139,7 +145,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     public func insertMany(_ clients: [RegisteredClient]) async throws {
         guard !clients.isEmpty else { return }
         try await transaction { db in try await Self.insertRows(clients, into: db) }
-        try await measured("write") { try await provider.indexPendingSearchTerms() }
+        try await indexPendingSearchTerms()
     }
 
     /// Rebuilds the search terms of every client (after the migration that introduced them), in
