@@ -38,13 +38,18 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             let elapsed = ContinuousClock.now - start
             metrics.duration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         }
+        return try await translated(body)
+    }
+
+    /// Runs a database call, its driver errors turned into `StoreError`s.
+    func translated<T>(_ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
     }
 
     /// Brings the terms table up to date before a search (a no-op on PostgreSQL, whose trigger
-    /// indexes a client with its insert), with the provider's errors translated.
+    /// indexes a client with its insert); not timed as a database call.
     func indexPendingSearchTerms() async throws {
-        do { try await provider.indexPendingSearchTerms() } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
+        try await translated { try await provider.indexPendingSearchTerms() }
     }
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {

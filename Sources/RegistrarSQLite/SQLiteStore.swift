@@ -217,8 +217,8 @@ public final class SQLiteStore: Sendable {
                     // nothing is lost meanwhile: the clients stay pending, and searches still try.
                     indexer.noteWrite()
                     pause = Self.retryPause(after: pause, every: searchIndexEvery)
-                    logger.warning("indexing new clients' search terms failed; will retry", metadata: [
-                        "error": "\(error)", "retry_in_ms": .stringConvertible(pause.components.seconds * 1000 + pause.components.attoseconds / 1_000_000_000_000_000)])
+                    logger.warning("indexing new clients' search terms failed; will retry",
+                                   metadata: ["error": "\(error)", "retry_in": "\(pause)"])
                 }
             }
         }

@@ -11,9 +11,15 @@ extension EndToEnd {
         @Test("Benchmarks/run.sh --quick runs every scenario against the built binary without errors",
               .enabled(if: wrkAvailable, "wrk is not installed: apt-get install wrk"))
         func quick() throws {
+            _ = try Self.runQuick([])
+        }
+
+        /// Runs `Benchmarks/run.sh --quick` with `arguments` against the built binary, expects it to
+        /// succeed with a result and no errors for every scenario, and returns its stderr.
+        static func runQuick(_ arguments: [String]) throws -> String {
             let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            let (status, output, errors) = try runProcess("/bin/bash", [root.appendingPathComponent("Benchmarks/run.sh").path, "--quick",
-                                                                       "--binary", ServerProcess.binaryURL.path])
+            let (status, output, errors) = try runProcess("/bin/bash", [root.appendingPathComponent("Benchmarks/run.sh").path, "--quick"]
+                                                                       + arguments + ["--binary", ServerProcess.binaryURL.path])
             #expect(status == 0, "run.sh failed:\n\(output)\n\(errors)")
             for scenario in ["noop", "register", "read", "update", "token", "introspect", "delete"] {
                 let row = output.split(separator: "\n").first { $0.hasPrefix("| \(scenario) ") }
@@ -22,21 +28,14 @@ extension EndToEnd {
                 let cells = row?.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
                 #expect(cells.count > 5 && cells[5] == "0", "errors in \(scenario): \(row ?? "")")
             }
+            return errors
         }
 
         @Test("Benchmarks/run.sh --quick --store postgres runs every scenario without errors and drops the database it made",
               .enabled(if: wrkAvailable && TestPostgres.isConfigured, "needs wrk and REGISTRAR_TEST_POSTGRES_URL"))
         func quickPostgres() async throws {
             let server = try #require(TestPostgres.url)
-            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            let (status, output, errors) = try runProcess("/bin/bash", [root.appendingPathComponent("Benchmarks/run.sh").path, "--quick",
-                                                                       "--store", "postgres", "--binary", ServerProcess.binaryURL.path])
-            #expect(status == 0, "run.sh failed:\n\(output)\n\(errors)")
-            for scenario in ["noop", "register", "read", "update", "token", "introspect", "delete"] {
-                let row = output.split(separator: "\n").first { $0.hasPrefix("| \(scenario) ") }
-                let cells = row?.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
-                #expect(cells.count > 5 && cells[5] == "0", "errors in \(scenario): \(row ?? "none")")
-            }
+            let errors = try Self.runQuick(["--store", "postgres"])
             // The database it seeded is gone: connecting to it fails.
             let dropped = errors.split(separator: "\n").compactMap { line -> String? in
                 guard line.hasPrefix("dropped the benchmark database ") else { return nil }
