@@ -178,6 +178,11 @@ enum PostgresMigrations {
             FOR EACH ROW WHEN (OLD.search_terms IS DISTINCT FROM NEW.search_terms) EXECUTE FUNCTION registrar_update_search_terms()
             """,
         ]),
+        // As on SQLite (its migration 9): no query reads `clients_created_at`, and every
+        // registration wrote an entry to it.
+        SQLMigration(version: 8, name: "drop the unused index of clients by creation time", statements: [
+            "DROP INDEX clients_created_at",
+        ]),
     ]
 
     /// An arbitrary constant naming Registrar's migration lock among advisory locks.

@@ -148,6 +148,13 @@ enum SQLiteMigrations {
             "DROP TRIGGER clients_search_terms_insert",
             SearchTermTriggers.pendingInsert,
         ]),
+        // No query reads `clients_created_at` (lists are in client ID order, and the reaper's
+        // unused clients are found by `clients_unused`); every registration wrote an entry to it.
+        // Four interleaved pairs on 200,000 clients without it: register +1 to +12 % (median +5 %),
+        // p99 17.2-17.9 ms against 18.7-20.0 ms.
+        SQLMigration(version: 9, name: "drop the unused index of clients by creation time", statements: [
+            "DROP INDEX clients_created_at",
+        ]),
     ]
 }
 

@@ -136,6 +136,44 @@ struct SQLiteSearchPlanTests {
         #expect(total == ["SEARCH clients USING COVERING INDEX clients_dynamic (dynamically_registered=?)"], "\(total)")
         #expect(perPolicy == ["SEARCH clients USING COVERING INDEX clients_dynamic (dynamically_registered=? AND policy=?)"], "\(perPolicy)")
     }
+
+    @Test("the reaper's deletes seek the expired and the never-used clients by their own indexes, not every dynamic client")
+    func reaperPlans() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        let statements = SQLClientStore.staleClientStatements(now: Timestamp(milliseconds: 1_700_000_000_000),
+                                                              unusedSince: Timestamp(milliseconds: 1_600_000_000_000))
+        let sql = try await database.store.provider.read { db in
+            statements.map { statement in
+                var serializer = SQLSerializer(database: db)
+                statement.serialize(to: &serializer)
+                return serializer.sql
+            }
+        }
+        var plans: [[String]] = []
+        for text in sql { plans.append(try await database.queryPlan(text)) }
+        await database.close()
+        #expect(plans.count == 2)
+        #expect(plans.first == ["SEARCH clients USING INDEX clients_expires_at (expires_at>? AND expires_at<?)"], "\(plans)")
+        #expect(plans.last == ["SEARCH clients USING INDEX clients_unused (created_at<?)"], "\(plans)")
+        // Without the reaper's hint the planner reads every dynamic client through clients_dynamic.
+        let unhinted = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        let plain = try await unhinted.queryPlan(sql[0].replacingOccurrences(of: "+dynamically_registered", with: "dynamically_registered"))
+        await unhinted.close()
+        #expect(plain.contains { $0.contains("clients_dynamic") }, "\(plain)")
+    }
+
+    @Test("migration 9 drops the index of clients by creation time, which no statement reads")
+    func noCreatedAtIndex() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        let indexes = try await database.store.provider.read { db in
+            try await db.raw("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'clients'").all().map {
+                try $0.decode(column: "name", as: String.self)
+            }
+        }
+        await database.close()
+        #expect(!indexes.contains("clients_created_at"), "\(indexes)")
+        #expect(Set(indexes).isSuperset(of: ["clients_expires_at", "clients_unused", "clients_dynamic"]), "\(indexes)")
+    }
 }
 
 @Suite("SQLite search terms")
