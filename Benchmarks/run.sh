@@ -67,11 +67,17 @@ cleanup() {
   wait 2>/dev/null || true
   if [ -s "$work/databases" ]; then
     while read -r name; do
-      if psql "$pg_server" -qtAc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null 2>&1; then
-        echo "dropped the benchmark database $name" >&2
-      else
-        echo "could not drop the benchmark database $name" >&2
-      fi
+      # A server that has just been stopped may still hold connections for a moment: try again.
+      local error="" attempt
+      for attempt in 1 2 3 4 5; do
+        if error=$(psql "$pg_server" -qtAc "DROP DATABASE IF EXISTS $name WITH (FORCE)" 2>&1 >/dev/null); then
+          echo "dropped the benchmark database $name" >&2
+          error=""
+          break
+        fi
+        sleep 1
+      done
+      [ -z "$error" ] || echo "could not drop the benchmark database $name: $error" >&2
     done <"$work/databases"
   fi
   rm -rf "$work"
