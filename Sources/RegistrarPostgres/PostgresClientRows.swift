@@ -22,7 +22,6 @@ struct PostgresClientRows: ClientRowReader {
         return try await PostgresProvider.withConnection(client: client, timeout: timeout, outage: outage) { connection in
             switch key {
             case .clientID: try await Self.first(of: connection.execute(ClientLookup<ByClientID>(value: value), logger: logger))
-            case .registrationTokenDigest: try await Self.first(of: connection.execute(ClientLookup<ByTokenDigest>(value: value), logger: logger))
             }
         }
     }
@@ -45,12 +44,6 @@ struct PostgresClientRows: ClientRowReader {
     enum ByClientID: ClientLookupKey {
         static let name = "registrar_client_by_id"
         static let column = ClientRowKey.clientID.rawValue
-    }
-
-    /// A client by its registration access token's digest.
-    enum ByTokenDigest: ClientLookupKey {
-        static let name = "registrar_client_by_token_digest"
-        static let column = ClientRowKey.registrationTokenDigest.rawValue
     }
 
     /// `SELECT <the client's columns> FROM clients WHERE <Key's column> = $1`.

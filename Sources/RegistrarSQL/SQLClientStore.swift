@@ -382,10 +382,6 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         try await client(where: .clientID, equals: id)
     }
 
-    public func client(registrationTokenDigest digest: String) async throws -> RegisteredClient? {
-        try await client(where: .registrationTokenDigest, equals: digest)
-    }
-
     /// A client by one of its unique columns: through the provider's direct path if it has one.
     func client(where key: ClientRowKey, equals value: String) async throws -> RegisteredClient? {
         let decoded = self.decoded

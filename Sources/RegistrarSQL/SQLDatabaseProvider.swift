@@ -43,10 +43,10 @@ public protocol ClientRowReader: Sendable {
     func isAccessTokenRevoked(jti: String) async throws -> Bool
 }
 
-/// The unique columns a client is looked up by.
+/// The unique columns a client is looked up by: its ID (registration access tokens are checked
+/// against the client named in the URL, never looked up by their digest).
 public enum ClientRowKey: String, Sendable {
     case clientID = "client_id"
-    case registrationTokenDigest = "registration_token_digest"
 }
 
 extension SQLDatabaseProvider {

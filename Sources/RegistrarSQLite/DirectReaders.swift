@@ -102,7 +102,7 @@ final class DirectClientReader: ClientRowReader {
     var openConnections: Int { pool.withLock { $0.open } }
 }
 
-/// One SQLite connection with its lookups (two of a client, one of a revoked token) prepared. Used
+/// One SQLite connection with its lookups (a client by ID, a revoked token) prepared. Used
 /// by one thread at a time: the pool hands it to one lookup and takes it back when it is over.
 final class DirectConnection: @unchecked Sendable {
     /// What a lookup found.
@@ -116,7 +116,6 @@ final class DirectConnection: @unchecked Sendable {
 
     private let db: OpaquePointer
     private let byClientID: OpaquePointer
-    private let byTokenDigest: OpaquePointer
     private let revokedToken: OpaquePointer
 
     init(path: String) throws {
@@ -136,8 +135,7 @@ final class DirectConnection: @unchecked Sendable {
             guard sqlite_nio_sqlite3_exec(handle, "PRAGMA query_only = 1; PRAGMA cache_size = -4000", nil, nil, nil) == SQLITE_OK else {
                 throw failure("cannot set up a reading connection")
             }
-            let statements = [SQLClientStore.selectStatement(where: .clientID), SQLClientStore.selectStatement(where: .registrationTokenDigest),
-                              SQLClientStore.revokedTokenStatement]
+            let statements = [SQLClientStore.selectStatement(where: .clientID), SQLClientStore.revokedTokenStatement]
             for sql in statements {
                 var statement: OpaquePointer?
                 let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
@@ -151,13 +149,11 @@ final class DirectConnection: @unchecked Sendable {
         }
         db = handle
         byClientID = lookups[0]
-        byTokenDigest = lookups[1]
-        revokedToken = lookups[2]
+        revokedToken = lookups[1]
     }
 
     deinit {
         sqlite_nio_sqlite3_finalize(byClientID)
-        sqlite_nio_sqlite3_finalize(byTokenDigest)
         sqlite_nio_sqlite3_finalize(revokedToken)
         sqlite_nio_sqlite3_close_v2(db)
     }
@@ -169,7 +165,9 @@ final class DirectConnection: @unchecked Sendable {
 
     /// The client whose `key` column equals `value`.
     func row(where key: ClientRowKey, equals value: String) -> Outcome<(clientID: String, row: DecodedClientCache.Row)?> {
-        lookup(key == .clientID ? byClientID : byTokenDigest, binding: value, none: nil) { try Self.values(of: $0) }
+        switch key {
+        case .clientID: lookup(byClientID, binding: value, none: nil) { try Self.values(of: $0) }
+        }
     }
 
     /// Runs `statement` with `value` as its one parameter: `none` when it has no row, `found` of

@@ -362,10 +362,9 @@ struct SQLiteClientRows: ClientRowReader {
     let readers: [SQLiteConnection]
     let load: ReaderLoad
     static let byClientID = SQLClientStore.selectStatement(where: .clientID)
-    static let byTokenDigest = SQLClientStore.selectStatement(where: .registrationTokenDigest)
 
     func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
-        let statement = key == .clientID ? Self.byClientID : Self.byTokenDigest
+        let statement = Self.byClientID
         let rows = try await load.onLeastBusy { try await readers[$0].query(statement, [.text(value)]) }
         return try rows.first.map { try Self.values($0.columns.map(\.data)) }
     }

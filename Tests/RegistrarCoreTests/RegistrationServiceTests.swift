@@ -1,4 +1,4 @@
-import RegistrarCore
+@testable import RegistrarCore
 import RegistrarTesting
 import Testing
 
@@ -173,6 +173,28 @@ struct RegistrationServiceTests {
             _ = try await f.service.read(clientID: a.client.clientID, bearer: a.registrationAccessToken!)
         }
         _ = try await f.service.read(clientID: b.client.clientID, bearer: b.registrationAccessToken!)
+    }
+
+    @Test("a made-up token naming another client in aud is refused and revokes nothing; the URL's client decides")
+    func forgedAudience() async throws {
+        let f = try await ServiceFixture()
+        let (a, _) = try await f.register(seedRequest)
+        let (b, _) = try await f.register(seedRequest)
+        // A JWT-shaped token whose payload names A, signed by nobody: not A's token.
+        let payload = Base64URL.encode(Array(#"{"aud":"\#(a.client.clientID)","jti":"x"}"#.utf8))
+        let forged = "eyJhbGciOiJub25lIn0.\(payload).c2ln"
+        #expect(RegistrationService.audience(ofRegistrationToken: forged) == a.client.clientID)
+        #expect(RegistrationService.audience(ofRegistrationToken: "not.a.jwt") == nil)
+        #expect(RegistrationService.audience(ofRegistrationToken: "abc") == nil)
+        for clientID in [b.client.clientID, a.client.clientID] {
+            await #expect(throws: RegistrarError.invalidToken()) {
+                _ = try await f.service.read(clientID: clientID, bearer: forged)
+            }
+        }
+        // A's own token still works (nothing was revoked), and only at A's URL.
+        _ = try await f.service.read(clientID: a.client.clientID, bearer: a.registrationAccessToken!)
+        let stored = try #require(try await f.store.client(id: a.client.clientID))
+        #expect(stored.registrationTokenDigest == SecretDigest.of(a.registrationAccessToken!))
     }
 
     @Test("update replaces the registration: omitted members are cleared and defaults re-applied")

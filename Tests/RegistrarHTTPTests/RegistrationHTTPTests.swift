@@ -457,7 +457,6 @@ struct FailingStore: ClientStore {
     let error: any Error
     func insert(_ client: RegisteredClient) async throws { throw error }
     func client(id: String) async throws -> RegisteredClient? { throw error }
-    func client(registrationTokenDigest: String) async throws -> RegisteredClient? { throw error }
     func update(_ client: RegisteredClient, expectedVersion: Int64) async throws -> Bool { throw error }
     func delete(id: String) async throws -> Bool { throw error }
     func revokeRegistrationToken(clientID: String, digest: String) async throws { throw error }

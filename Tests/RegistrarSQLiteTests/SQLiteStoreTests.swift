@@ -162,17 +162,72 @@ struct SQLiteSearchPlanTests {
         #expect(plain.contains { $0.contains("clients_dynamic") }, "\(plain)")
     }
 
-    @Test("migration 9 drops the index of clients by creation time, which no statement reads")
-    func noCreatedAtIndex() async throws {
+    @Test("clients have the indexes statements read (not by creation time, not by token digest) and their triggers, after migrations 9 and 10")
+    func clientIndexes() async throws {
         let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
-        let indexes = try await database.store.provider.read { db in
+        let schema = try await database.store.provider.read { db in
+            try await db.raw("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'clients' AND type IN ('index', 'trigger')").all().map {
+                (try $0.decode(column: "type", as: String.self), try $0.decode(column: "name", as: String.self),
+                 try $0.decode(column: "sql", as: String?.self))
+            }
+        }
+        await database.close()
+        let indexes = Set(schema.filter { $0.0 == "index" }.map(\.1))
+        #expect(indexes == ["sqlite_autoindex_clients_1", "clients_expires_at", "clients_unused", "clients_dynamic"], "\(indexes)")
+        #expect(Set(schema.filter { $0.0 == "trigger" }.map(\.1))
+                == ["clients_search_terms_insert", "clients_search_terms_delete", "clients_search_terms_update"])
+        // The one automatic index is the primary key's: a client ID, not a token digest.
+        let plan = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        let byID = try await plan.queryPlan(SQLClientStore.selectStatement(where: .clientID))
+        await plan.close()
+        #expect(byID == ["SEARCH clients USING INDEX sqlite_autoindex_clients_1 (client_id=?)"], "\(byID)")
+    }
+
+    @Test("migration 10 rebuilds a version 9 table of clients with every row, rowid and search term kept")
+    func rebuildKeepsClients() async throws {
+        let path = temporaryDatabasePath()
+        let old = try await SQLiteStore.open(path: path, logger: testLogger)
+        let clients = (0..<5).map { ClientStoreConformance.sampleClient(id: "kept-\($0)") }
+        for client in clients { try await old.store.insert(client) }
+        try await old.store.recordUse(["kept-1": Timestamp(milliseconds: 1_800_000_000_000)])
+        // Back to version 9: the table with the digest's unique index, as that version had it.
+        try await old.writer.sql().raw("DROP TABLE IF EXISTS clients_v9").run()
+        for statement in [
+            "CREATE TABLE clients_v9 AS SELECT rowid AS r, * FROM clients",
+            "DELETE FROM clients",
+            "CREATE UNIQUE INDEX clients_digest_v9 ON clients (registration_token_digest)",
+            "INSERT INTO clients (rowid, client_id, document, created_at, updated_at, secret_digest, registration_token_digest, version, policy, dynamically_registered, expires_at, last_used_at, search_terms) SELECT r, client_id, document, created_at, updated_at, secret_digest, registration_token_digest, version, policy, dynamically_registered, expires_at, last_used_at, search_terms FROM clients_v9",
+            "DROP TABLE clients_v9",
+            "DELETE FROM schema_migrations WHERE version = 10",
+        ] { try await old.writer.sql().raw(SQLQueryString(statement)).run() }
+        let rowidsBefore = try await old.writer.sql().raw("SELECT rowid AS r, client_id FROM clients ORDER BY client_id").all().map {
+            "\(try $0.decode(column: "r", as: Int.self)) \(try $0.decode(column: "client_id", as: String.self))"
+        }
+        await old.close()
+
+        let upgraded = try await SQLiteStore.open(path: path, logger: testLogger)
+        let rowidsAfter = try await upgraded.writer.sql().raw("SELECT rowid AS r, client_id FROM clients ORDER BY client_id").all().map {
+            "\(try $0.decode(column: "r", as: Int.self)) \(try $0.decode(column: "client_id", as: String.self))"
+        }
+        #expect(rowidsAfter == rowidsBefore)
+        var expected = clients
+        expected[1].lastUsedAt = Timestamp(milliseconds: 1_800_000_000_000)
+        for client in expected { #expect(try await upgraded.store.client(id: client.clientID) == client) }
+        // (The step back to version 9 deleted and inserted the rows: their terms were indexed again at open.)
+        let termsAfter = try await SQLiteSearchTermTests.stored(upgraded)
+        #expect(termsAfter.terms == Dictionary(uniqueKeysWithValues: clients.map { ($0.clientID, SearchTermScenario.expected($0)) }))
+        #expect(termsAfter.orphans == 0)
+        let indexes = try await upgraded.store.provider.read { db in
             try await db.raw("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'clients'").all().map {
                 try $0.decode(column: "name", as: String.self)
             }
         }
-        await database.close()
-        #expect(!indexes.contains("clients_created_at"), "\(indexes)")
-        #expect(Set(indexes).isSuperset(of: ["clients_expires_at", "clients_unused", "clients_dynamic"]), "\(indexes)")
+        #expect(!indexes.contains("clients_digest_v9") && !indexes.contains("sqlite_autoindex_clients_2"), "\(indexes)")
+        // The triggers work on the rebuilt table: a deleted client takes its terms with it.
+        #expect(try await upgraded.store.delete(id: "kept-2"))
+        let afterDelete = try await SQLiteSearchTermTests.stored(upgraded)
+        #expect(afterDelete.terms["kept-2"] == nil && afterDelete.orphans == 0)
+        await upgraded.close()
     }
 }
 
@@ -432,12 +487,10 @@ struct SQLiteDirectReadTests {
         client.lastUsedAt = Timestamp(milliseconds: 1_800_000_000_000)
 
         let rows = try #require(database.store.provider.clientRows)
-        // Both lookups go through the direct path and agree with a read through SQLKit.
+        // The lookup goes through the direct path and agrees with a read through SQLKit.
         let direct = try #require(try await rows.row(where: .clientID, equals: "direct"))
         #expect(direct.clientID == "direct")
         #expect(try direct.row.client(id: "direct") == client)
-        let byToken = try #require(try await rows.row(where: .registrationTokenDigest, equals: SecretDigest.of("token-direct")))
-        #expect(byToken.row == direct.row)
         let viaSQLKit = try await database.writer.sql().raw(
             "SELECT \(unsafeRaw: SQLClientStore.columns) FROM clients WHERE client_id = 'direct'").first()
         #expect(try SQLClientStore.rowValues(#require(viaSQLKit)).1 == direct.row)
@@ -563,7 +616,7 @@ struct DecodedClientCacheTests {
         try await database.store.insert(original)
         #expect(try await database.store.client(id: "cached") == original)
         #expect(database.store.decoded.count == 1)
-        #expect(try await database.store.client(registrationTokenDigest: SecretDigest.of("token-cached")) == original)
+        #expect(try await database.store.client(id: "cached") == original)
 
         // A change of the document made elsewhere is seen at the next read.
         var renamed = original

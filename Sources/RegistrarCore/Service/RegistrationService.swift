@@ -355,21 +355,20 @@ public struct RegistrationService: Sendable {
         return object
     }
 
-    /// RFC 7592 §2: the bearer token must be this client's live registration access token. A
-    /// valid token presented for another client is revoked (RFC 7592 §2.1: "the authorization
-    /// server ... SHOULD immediately revoke it"), and a missing client answers 401, never 404.
+    /// RFC 7592 §2: the bearer token must be this client's live registration access token: the
+    /// digest of the token presented must be the one stored with the client named in the URL
+    /// (compared in constant time). A valid token presented for another client is revoked
+    /// (RFC 7592 §2.1: "the authorization server ... SHOULD immediately revoke it"): the token
+    /// names its client in `aud`, and is revoked if it is that client's live token. A missing
+    /// client answers 401, never 404.
     public func authenticate(clientID: String, bearer: String?) async throws -> AuthenticatedClient {
         guard let bearer else { throw RegistrarError.missingToken }
         guard Self.isWellFormedToken(bearer) else { throw RegistrarError.invalidToken() }
         let digest = SecretDigest.of(bearer)
-        guard let client = try await withStore({ try await store.client(registrationTokenDigest: digest) }) else {
-            throw RegistrarError.invalidToken()
-        }
-        // The lookup by digest already matched the token; what remains is whether it belongs here.
-        guard client.clientID == clientID else {
-            try await withStore { try await store.revokeRegistrationToken(clientID: client.clientID, digest: digest) }
-            logger.warning("registration access token presented for another client; token revoked",
-                           metadata: ["token_client_id": .string(client.clientID)])
+        guard let client = try await withStore({ try await store.client(id: clientID) }),
+              let stored = client.registrationTokenDigest, ConstantTime.equals(stored, digest)
+        else {
+            try await revokeIfAnotherClients(bearer, digest: digest, presentedFor: clientID)
             throw RegistrarError.invalidToken()
         }
         let now = clock.now()
@@ -377,6 +376,30 @@ public struct RegistrationService: Sendable {
         guard !client.isExpired(at: now) else { throw RegistrarError.invalidToken() }
         await uses.record(client.clientID, at: now, stored: client.lastUsedAt)
         return AuthenticatedClient(client: client, token: bearer)
+    }
+
+    /// Revokes `token` if it is the live registration access token of a client other than
+    /// `clientID`: the client its `aud` claim names (every registration access token is a JWT
+    /// naming its client; its signature is not needed, the stored digest decides).
+    func revokeIfAnotherClients(_ token: String, digest: String, presentedFor clientID: String) async throws {
+        guard let owner = Self.audience(ofRegistrationToken: token), owner != clientID,
+              let other = try await withStore({ try await store.client(id: owner) }),
+              let stored = other.registrationTokenDigest, ConstantTime.equals(stored, digest)
+        else { return }
+        try await withStore { try await store.revokeRegistrationToken(clientID: owner, digest: digest) }
+        logger.warning("registration access token presented for another client; token revoked",
+                       metadata: ["token_client_id": .string(owner)])
+    }
+
+    /// The `aud` claim of a token shaped as a JWT (three base64url segments, a JSON object in the
+    /// middle), or `nil`.
+    static func audience(ofRegistrationToken token: String) -> String? {
+        let segments = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard segments.count == 3, let payload = Base64URL.decode(String(segments[1])),
+              case .object(let claims)? = try? JSONParser.parse(payload),
+              case .string(let audience)? = claims["aud"], !audience.isEmpty
+        else { return nil }
+        return audience
     }
 
     /// RFC 7592 §2.2: `client_id` must be the client's; a `client_secret` must be the current one;

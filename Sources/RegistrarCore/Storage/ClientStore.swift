@@ -2,13 +2,13 @@
 /// conformance suite; each call is atomic on its own, so no request can leave a half-written
 /// record.
 public protocol ClientStore: Sendable {
-    /// Stores a new client; throws ``StoreError/duplicate(_:)`` if its ID or token digest exists.
-    /// Returns only after the write is durable.
+    /// Stores a new client; throws ``StoreError/duplicate(_:)`` if its ID exists. Returns only
+    /// after the write is durable.
     func insert(_ client: RegisteredClient) async throws
-    /// The client with this ID.
+    /// The client with this ID. A registration access token is checked against the digest of the
+    /// client named in the URL it is presented at: no store looks clients up by token digest, so
+    /// none keeps an index of them (each registration wrote one entry at a random place of it).
     func client(id: String) async throws -> RegisteredClient?
-    /// The client whose live registration access token has this digest.
-    func client(registrationTokenDigest: String) async throws -> RegisteredClient?
     /// Replaces a client if its stored version is still `expectedVersion`; the new record carries
     /// its own (incremented) version. Returns `false` when another change won or it is gone.
     func update(_ client: RegisteredClient, expectedVersion: Int64) async throws -> Bool

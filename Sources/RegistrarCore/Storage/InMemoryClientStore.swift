@@ -1,7 +1,6 @@
 /// A store in memory, for unit tests only: it forgets everything when the process ends.
 public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore {
     private var clients: [String: RegisteredClient] = [:]
-    private var byToken: [String: String] = [:]
     private var keys: [StoredSigningKey] = []
     private var secrets: [String: String] = [:]
     private var tokens: [String: InitialAccessToken] = [:]
@@ -14,26 +13,13 @@ public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore, AuditS
 
     public func insert(_ client: RegisteredClient) throws {
         guard clients[client.clientID] == nil else { throw StoreError.duplicate("client_id") }
-        if let digest = client.registrationTokenDigest {
-            guard byToken[digest] == nil else { throw StoreError.duplicate("registration token") }
-            byToken[digest] = client.clientID
-        }
         clients[client.clientID] = client
     }
 
     public func client(id: String) -> RegisteredClient? { clients[id] }
 
-    public func client(registrationTokenDigest digest: String) -> RegisteredClient? {
-        byToken[digest].flatMap { clients[$0] }
-    }
-
     public func update(_ client: RegisteredClient, expectedVersion: Int64) throws -> Bool {
         guard let current = clients[client.clientID], current.version == expectedVersion else { return false }
-        if let digest = client.registrationTokenDigest, let owner = byToken[digest], owner != client.clientID {
-            throw StoreError.duplicate("registration token")
-        }
-        if let old = current.registrationTokenDigest { byToken[old] = nil }
-        if let new = client.registrationTokenDigest { byToken[new] = client.clientID }
         var stored = client
         stored.lastUsedAt = current.lastUsedAt
         clients[client.clientID] = stored
@@ -41,14 +27,11 @@ public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore, AuditS
     }
 
     public func delete(id: String) -> Bool {
-        guard let client = clients.removeValue(forKey: id) else { return false }
-        if let digest = client.registrationTokenDigest { byToken[digest] = nil }
-        return true
+        clients.removeValue(forKey: id) != nil
     }
 
     public func revokeRegistrationToken(clientID: String, digest: String) {
         guard var client = clients[clientID], client.registrationTokenDigest == digest else { return }
-        byToken[digest] = nil
         client.registrationTokenDigest = nil
         client.version += 1
         clients[clientID] = client
