@@ -9,7 +9,7 @@ import RegistrarSQL
 /// and plans it once. Built through SQLKit, a batch of 30 was a new statement of about 1,900 bound
 /// parameters, each encoded through `Codable`, that PostgreSQL parsed and planned again every time.
 ///
-/// All or none: a duplicate client ID or token digest fails the whole statement (the batcher then
+/// All or none: a duplicate client ID fails the whole statement (the batcher then
 /// retries each client alone).
 struct InsertClients: PostgresPreparedStatement {
     static let name = "registrar_insert_clients"

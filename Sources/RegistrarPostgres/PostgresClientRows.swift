@@ -3,7 +3,7 @@ import PostgresNIO
 import RegistrarCore
 import RegistrarSQL
 
-/// Single-client lookups (by client ID, by registration access token digest), and whether an
+/// Single-client lookups (by client ID), and whether an
 /// access token is revoked, as prepared statements through PostgresNIO, without SQLKit: each pooled
 /// connection parses and plans each statement once, and a row's values are decoded by PostgresNIO's
 /// own decoders. Through SQLKit a

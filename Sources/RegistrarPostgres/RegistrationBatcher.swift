@@ -8,7 +8,7 @@ import Synchronization
 /// reach the queue (two turns of the executor), then takes everything queued (at most
 /// ``maximumBatch``) and inserts it in one statement, while the next arrival starts the next batch;
 /// batches run side by side on the pool's connections. A statement that fails (a duplicate client
-/// ID or token digest among the batch, a lost connection) is answered client by client: each
+/// ID among the batch, a lost connection) is answered client by client: each
 /// registration of that batch is retried alone, so only the failing one fails. Until the statement
 /// commits, nothing of the batch is stored, so retrying is safe.
 final class RegistrationBatcher: Sendable {
