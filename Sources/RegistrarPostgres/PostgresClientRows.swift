@@ -3,10 +3,9 @@ import PostgresNIO
 import RegistrarCore
 import RegistrarSQL
 
-/// Single-client lookups (by client ID), and whether an
-/// access token is revoked, as prepared statements through PostgresNIO, without SQLKit: each pooled
-/// connection parses and plans each statement once, and a row's values are decoded by PostgresNIO's
-/// own decoders. Through SQLKit a
+/// A client by its ID, and whether an access token is revoked, as prepared statements through
+/// PostgresNIO, without SQLKit: each pooled connection parses and plans each statement once, and a
+/// row's values are decoded by PostgresNIO's own decoders. Through SQLKit a
 /// lookup sent its SQL text to be parsed and planned on every call and decoded every column through
 /// `Codable`: with the rest of the wrapper about a seventh of the CPU of a PostgreSQL read.
 ///
@@ -17,12 +16,10 @@ struct PostgresClientRows: ClientRowReader {
     let outage: OutageState
     let logger: Logger
 
-    func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
+    func row(clientID: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
         let logger = self.logger
         return try await PostgresProvider.withConnection(client: client, timeout: timeout, outage: outage) { connection in
-            switch key {
-            case .clientID: try await Self.first(of: connection.execute(ClientLookup<ByClientID>(value: value), logger: logger))
-            }
+            try await Self.first(of: connection.execute(ClientByID(value: clientID), logger: logger))
         }
     }
 
@@ -40,17 +37,11 @@ struct PostgresClientRows: ClientRowReader {
         return first
     }
 
-    /// A client by its ID.
-    enum ByClientID: ClientLookupKey {
+    /// `SELECT <the client's columns> FROM clients WHERE client_id = $1`.
+    struct ClientByID: PostgresPreparedStatement {
         static let name = "registrar_client_by_id"
-        static let column = ClientRowKey.clientID.rawValue
-    }
-
-    /// `SELECT <the client's columns> FROM clients WHERE <Key's column> = $1`.
-    struct ClientLookup<Key: ClientLookupKey>: PostgresPreparedStatement {
-        static var name: String { Key.name }
-        static var sql: String { "SELECT \(SQLClientStore.columns) FROM clients WHERE \(Key.column) = $1" }
-        static var bindingDataTypes: [PostgresDataType] { [.text] }
+        static let sql = "SELECT \(SQLClientStore.columns) FROM clients WHERE client_id = $1"
+        static let bindingDataTypes: [PostgresDataType] = [.text]
         let value: String
         func makeBindings() throws -> PostgresBindings { bindings(value) }
         func decodeRow(_ row: PostgresRow) throws -> (clientID: String, row: DecodedClientCache.Row) { try decode(row) }
@@ -65,12 +56,6 @@ struct PostgresClientRows: ClientRowReader {
         func makeBindings() throws -> PostgresBindings { bindings(value) }
         func decodeRow(_ row: PostgresRow) throws -> Int32 { try row.decode(Int32.self) }
     }
-}
-
-/// The name and key column of a single-client lookup statement.
-protocol ClientLookupKey {
-    static var name: String { get }
-    static var column: String { get }
 }
 
 private func bindings(_ value: String) -> PostgresBindings {

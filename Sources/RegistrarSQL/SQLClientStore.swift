@@ -378,30 +378,23 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             revokedAt: try row.decode(column: "revoked_at", as: Int64?.self).map(Timestamp.init(milliseconds:)))
     }
 
+    /// Through the provider's direct path if it has one.
     public func client(id: String) async throws -> RegisteredClient? {
-        try await client(where: .clientID, equals: id)
-    }
-
-    /// A client by one of its unique columns: through the provider's direct path if it has one.
-    func client(where key: ClientRowKey, equals value: String) async throws -> RegisteredClient? {
         let decoded = self.decoded
         if let reader = provider.clientRows {
-            let found = try await measured("read") { try await reader.row(where: key, equals: value) }
+            let found = try await measured("read") { try await reader.row(clientID: id) }
             return try found.map { try decoded.client(id: $0.clientID, row: $0.row) }
         }
         return try await read { db in
-            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE \(unsafeRaw: key.rawValue) = \(bind: value)")
-                .first().map(decoded.decode)
+            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id = \(bind: id)").first().map(decoded.decode)
         }
     }
 
     /// `SELECT 1 AS one FROM revoked_tokens WHERE jti = ?`: whether an access token is revoked.
     public static let revokedTokenStatement = "SELECT 1 AS one FROM revoked_tokens WHERE jti = ?"
 
-    /// `SELECT <columns> FROM clients WHERE <key> = ?`, in the order of ``columns``.
-    public static func selectStatement(where key: ClientRowKey) -> String {
-        "SELECT \(columns) FROM clients WHERE \(key.rawValue) = ?"
-    }
+    /// `SELECT <columns> FROM clients WHERE client_id = ?`, in the order of ``columns``.
+    public static let selectByClientID = "SELECT \(columns) FROM clients WHERE client_id = ?"
 
     public func update(_ client: RegisteredClient, expectedVersion: Int64) async throws -> Bool {
         try await update(client, changedFrom: nil, expectedVersion: expectedVersion)

@@ -34,19 +34,14 @@ public protocol SQLDatabaseProvider: Sendable {
     var clientRows: (any ClientRowReader)? { get }
 }
 
-/// Reads one client's row by a unique column, straight from the driver; and answers the other
-/// lookup every introspection makes, whether an access token was revoked.
+/// Reads one client's row by its ID, straight from the driver; and answers the other lookup every
+/// introspection makes, whether an access token was revoked. (Clients are looked up by ID only:
+/// registration access tokens are checked against the client named in the URL.)
 public protocol ClientRowReader: Sendable {
-    /// The client ID and row values of the client whose `key` column equals `value`, if any.
-    func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)?
+    /// The client ID and row values of the client with this ID, if any.
+    func row(clientID: String) async throws -> (clientID: String, row: DecodedClientCache.Row)?
     /// Whether the access token with this `jti` is in `revoked_tokens`.
     func isAccessTokenRevoked(jti: String) async throws -> Bool
-}
-
-/// The unique columns a client is looked up by: its ID (registration access tokens are checked
-/// against the client named in the URL, never looked up by their digest).
-public enum ClientRowKey: String, Sendable {
-    case clientID = "client_id"
 }
 
 extension SQLDatabaseProvider {

@@ -36,8 +36,8 @@ final class DirectClientReader: ClientRowReader {
         pool = Mutex((idle, idle.count, false))
     }
 
-    func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
-        try await lookup({ $0.row(where: key, equals: value) }, else: { try await fallback.row(where: key, equals: value) })
+    func row(clientID: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
+        try await lookup({ $0.row(clientID: clientID) }, else: { try await fallback.row(clientID: clientID) })
     }
 
     func isAccessTokenRevoked(jti: String) async throws -> Bool {
@@ -135,7 +135,7 @@ final class DirectConnection: @unchecked Sendable {
             guard sqlite_nio_sqlite3_exec(handle, "PRAGMA query_only = 1; PRAGMA cache_size = -4000", nil, nil, nil) == SQLITE_OK else {
                 throw failure("cannot set up a reading connection")
             }
-            let statements = [SQLClientStore.selectStatement(where: .clientID), SQLClientStore.revokedTokenStatement]
+            let statements = [SQLClientStore.selectByClientID, SQLClientStore.revokedTokenStatement]
             for sql in statements {
                 var statement: OpaquePointer?
                 let code = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
@@ -163,11 +163,9 @@ final class DirectConnection: @unchecked Sendable {
         lookup(revokedToken, binding: jti, none: false) { _ in true }
     }
 
-    /// The client whose `key` column equals `value`.
-    func row(where key: ClientRowKey, equals value: String) -> Outcome<(clientID: String, row: DecodedClientCache.Row)?> {
-        switch key {
-        case .clientID: lookup(byClientID, binding: value, none: nil) { try Self.values(of: $0) }
-        }
+    /// The client with this ID.
+    func row(clientID: String) -> Outcome<(clientID: String, row: DecodedClientCache.Row)?> {
+        lookup(byClientID, binding: clientID, none: nil) { try Self.values(of: $0) }
     }
 
     /// Runs `statement` with `value` as its one parameter: `none` when it has no row, `found` of

@@ -361,11 +361,8 @@ let backgroundThreadPool: NIOThreadPool = {
 struct SQLiteClientRows: ClientRowReader {
     let readers: [SQLiteConnection]
     let load: ReaderLoad
-    static let byClientID = SQLClientStore.selectStatement(where: .clientID)
-
-    func row(where key: ClientRowKey, equals value: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
-        let statement = Self.byClientID
-        let rows = try await load.onLeastBusy { try await readers[$0].query(statement, [.text(value)]) }
+    func row(clientID: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
+        let rows = try await load.onLeastBusy { try await readers[$0].query(SQLClientStore.selectByClientID, [.text(clientID)]) }
         return try rows.first.map { try Self.values($0.columns.map(\.data)) }
     }
 

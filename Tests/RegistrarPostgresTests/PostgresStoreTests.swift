@@ -124,15 +124,15 @@ struct PostgresStoreTests {
                 for i in 0..<60 {
                     group.addTask {
                         let id = i % 2 == 0 ? "p1" : "p2"
-                        let byID = try #require(try await reader.row(where: .clientID, equals: id))
+                        let byID = try #require(try await reader.row(clientID: id))
                         #expect(byID.clientID == id)
                         #expect(try byID.row.client(id: id).registrationTokenDigest == SecretDigest.of("token-\(id)"))
-                        #expect(try await reader.row(where: .clientID, equals: "missing-\(i)") == nil)
+                        #expect(try await reader.row(clientID: "missing-\(i)") == nil)
                     }
                 }
                 try await group.waitForAll()
             }
-            let row = try #require(try await reader.row(where: .clientID, equals: "p1")).row
+            let row = try #require(try await reader.row(clientID: "p1")).row
             #expect(row.expiresAt == 1_900_000_000_000 && row.lastUsedAt == 1_800_000_000_000 && row.dynamicallyRegistered)
             // Revoked access tokens, through the second prepared statement.
             try await store.store.revokeAccessToken(jti: "gone", expiresAt: Timestamp(milliseconds: 1_900_000_000_000))

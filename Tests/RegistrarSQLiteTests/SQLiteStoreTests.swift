@@ -178,7 +178,7 @@ struct SQLiteSearchPlanTests {
                 == ["clients_search_terms_insert", "clients_search_terms_delete", "clients_search_terms_update"])
         // The one automatic index is the primary key's: a client ID, not a token digest.
         let plan = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
-        let byID = try await plan.queryPlan(SQLClientStore.selectStatement(where: .clientID))
+        let byID = try await plan.queryPlan(SQLClientStore.selectByClientID)
         await plan.close()
         #expect(byID == ["SEARCH clients USING INDEX sqlite_autoindex_clients_1 (client_id=?)"], "\(byID)")
     }
@@ -488,13 +488,13 @@ struct SQLiteDirectReadTests {
 
         let rows = try #require(database.store.provider.clientRows)
         // The lookup goes through the direct path and agrees with a read through SQLKit.
-        let direct = try #require(try await rows.row(where: .clientID, equals: "direct"))
+        let direct = try #require(try await rows.row(clientID: "direct"))
         #expect(direct.clientID == "direct")
         #expect(try direct.row.client(id: "direct") == client)
         let viaSQLKit = try await database.writer.sql().raw(
             "SELECT \(unsafeRaw: SQLClientStore.columns) FROM clients WHERE client_id = 'direct'").first()
         #expect(try SQLClientStore.rowValues(#require(viaSQLKit)).1 == direct.row)
-        #expect(try await rows.row(where: .clientID, equals: "absent") == nil)
+        #expect(try await rows.row(clientID: "absent") == nil)
         #expect(try await database.store.client(id: "direct") == client)
 
         // A value of the wrong type (written by hand, say) is reported, not misread.
@@ -516,7 +516,7 @@ struct SQLiteDirectConnectionTests {
         try await database.store.insert(client)
 
         // A commit is visible to the next lookup, which found the client with no thread hop.
-        #expect(try await direct.row(where: .clientID, equals: "seen")?.row.version == 1)
+        #expect(try await direct.row(clientID: "seen")?.row.version == 1)
         var changed = client
         changed.metadata.clientName = "changed"
         changed.version = 2
@@ -525,13 +525,13 @@ struct SQLiteDirectConnectionTests {
         #expect(try await database.store.client(id: "seen") == client)
 
         // An empty key is a text of no bytes, not NULL: nothing matches it, and nothing fails.
-        #expect(try await direct.row(where: .clientID, equals: "") == nil)
+        #expect(try await direct.row(clientID: "") == nil)
 
         // Many lookups at once open connections as needed, within the limit.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<64 {
                 group.addTask {
-                    let found = try await direct.row(where: .clientID, equals: "seen")
+                    let found = try await direct.row(clientID: "seen")
                     #expect(found?.clientID == "seen")
                 }
             }
@@ -547,7 +547,7 @@ struct SQLiteDirectConnectionTests {
         await database.checkpoints.value
         for i in 0..<20 {
             try await database.store.insert(ClientStoreConformance.sampleClient(id: "more-\(i)"))
-            _ = try await direct.row(where: .clientID, equals: "more-\(i)")
+            _ = try await direct.row(clientID: "more-\(i)")
         }
         let checkpoint = try #require(try await database.writer.query("PRAGMA wal_checkpoint(TRUNCATE)", []).first)
         #expect(checkpoint.column("busy")?.integer == 0)
@@ -555,8 +555,8 @@ struct SQLiteDirectConnectionTests {
 
         // With no connection to have, lookups go to the thread-pool readers and answer the same.
         let fallbackOnly = try DirectClientReader(path: path, connections: 0, limit: 0, fallback: direct.fallback)
-        let viaFallback = try await fallbackOnly.row(where: .clientID, equals: "seen")
-        let viaDirect = try await direct.row(where: .clientID, equals: "seen")
+        let viaFallback = try await fallbackOnly.row(clientID: "seen")
+        let viaDirect = try await direct.row(clientID: "seen")
         #expect(viaFallback != nil && viaFallback?.row == viaDirect?.row)
         #expect(fallbackOnly.openConnections == 0)
         // After close, too (the store closes its direct connections first).

@@ -391,14 +391,9 @@ public struct RegistrationService: Sendable {
                        metadata: ["token_client_id": .string(owner)])
     }
 
-    /// The `aud` claim of a token shaped as a JWT (three base64url segments, a JSON object in the
-    /// middle), or `nil`.
+    /// The `aud` claim of a token shaped as a compact JWS, or `nil`.
     static func audience(ofRegistrationToken token: String) -> String? {
-        let segments = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard segments.count == 3, let payload = Base64URL.decode(String(segments[1])),
-              case .object(let claims)? = try? JSONParser.parse(payload),
-              case .string(let audience)? = claims["aud"], !audience.isEmpty
-        else { return nil }
+        guard let audience = CompactJWS(token)?.claims["aud"]?.stringValue, !audience.isEmpty else { return nil }
         return audience
     }
 
