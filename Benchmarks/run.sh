@@ -8,6 +8,8 @@
 #   Benchmarks/run.sh --scale              register and read with 1,000 and with 1,000,000 clients
 #   Benchmarks/run.sh --soak 300           five minutes of mixed load, RSS sampled every 10 s
 #   Benchmarks/run.sh --quick              one second per scenario with the debug binary (smoke test)
+#   Benchmarks/run.sh --codec              in-process timings of the JSON work (parse, decode, write),
+#                                          ns per operation, best of five rounds; no server, no wrk
 #
 # Each scenario runs wrk for a fixed time at a fixed concurrency (default 32 connections) against a
 # fresh server on a loopback port, and reports requests/s, p50 and p99 latency, errors, server CPU
@@ -26,6 +28,7 @@ binary=""
 quick=0
 scale=0
 soak=0
+codec=0
 seeded=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,13 +42,13 @@ while [ $# -gt 0 ]; do
     --scale) scale=1 ;;
     --soak) soak=$2; shift ;;
     --seeded) seeded=$2; shift ;;
-    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
+    --codec) codec=1 ;;
+    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 
-command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 if [ "$quick" = 1 ]; then
   duration=1; connections=8
   [ -n "$binary" ] || binary=.build/debug/registrar
@@ -56,6 +59,16 @@ if [ -z "$binary" ]; then
   binary=.build/release/registrar
 fi
 [ -x "$binary" ] || { echo "no binary at $binary (swift build first, or pass --binary)" >&2; exit 1; }
+
+if [ "$codec" = 1 ]; then
+  echo "# Registrar JSON work in-process ($(date -u +%Y-%m-%dT%H:%MZ))"
+  echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  echo "- binary: $binary; command: Benchmarks/run.sh $arguments"
+  echo
+  "$binary" bench-codec --iterations "$([ "$quick" = 1 ] && echo 200 || echo 100000)"
+  exit 0
+fi
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/registrar-bench.XXXXXX)
 server_pid=""

@@ -54,6 +54,39 @@ struct JSONParserTests {
         _ = try JSONParser.parse(Array(fine.utf8))
     }
 
+    @Test("integers: summed directly up to 18 digits, through Int64 beyond, fractions past Int64's range")
+    func integers() throws {
+        let cases: [(String, JSONValue)] = [
+            ("0", .int(0)), ("-0", .int(0)), ("7", .int(7)), ("-42", .int(-42)),
+            ("1795820596772", .int(1_795_820_596_772)),
+            ("999999999999999999", .int(999_999_999_999_999_999)), ("-999999999999999999", .int(-999_999_999_999_999_999)),
+            ("9223372036854775807", .int(Int64.max)), ("-9223372036854775808", .int(Int64.min)),
+            ("9223372036854775808", .double(9_223_372_036_854_775_808)), ("12.0", .double(12)), ("3e2", .double(300)),
+        ]
+        for (text, expected) in cases {
+            #expect(try JSONParser.parse(Array(text.utf8)) == expected, "\(text)")
+        }
+    }
+
+    @Test("finds a duplicate among members of the same length, in small and in indexed objects")
+    func duplicateAmongMany() {
+        for count in [3, 30] {
+            let members = (0..<count).map { #""m\#(10 + $0)":\#($0)"# }
+            let text = "{" + members.joined(separator: ",") + #","m11":"again"}"#
+            do {
+                _ = try JSONParser.parse(Array(text.utf8))
+                Issue.record("accepted a duplicate member among \(count)")
+            } catch {
+                #expect(error.reason.contains("duplicate member \"m11\""))
+            }
+            let distinct = "{" + members.joined(separator: ",") + "}"
+            guard case .object(let object)? = try? JSONParser.parse(Array(distinct.utf8)) else {
+                Issue.record("refused \(count) distinct members"); continue
+            }
+            #expect(object.count == count && object["m11"] == .int(1) && object["m\(9 + count)"] == .int(Int64(count - 1)))
+        }
+    }
+
     @Test("names a duplicate member")
     func duplicate() {
         do {

@@ -14,6 +14,19 @@ extension EndToEnd {
             _ = try Self.runQuick([])
         }
 
+        @Test("Benchmarks/run.sh --quick --codec times each JSON operation of the built binary")
+        func quickCodec() throws {
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let (status, output, errors) = try runProcess("/bin/bash", [root.appendingPathComponent("Benchmarks/run.sh").path, "--quick", "--codec",
+                                                                       "--binary", ServerProcess.binaryURL.path])
+            #expect(status == 0, "run.sh --codec failed:\n\(output)\n\(errors)")
+            for operation in ["parse the body", "metadata from the body", "decode a stored client", "write the metadata", "write the stored document"] {
+                let row = output.split(separator: "\n").first { $0.hasPrefix(operation + " ") }
+                let nanoseconds = row.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) }
+                #expect((nanoseconds ?? 0) > 0, "no timing for \(operation):\n\(output)")
+            }
+        }
+
         /// Runs `Benchmarks/run.sh --quick` with `arguments` against the built binary, expects it to
         /// succeed with a result and no errors for every scenario, and returns its stderr.
         static func runQuick(_ arguments: [String]) throws -> String {

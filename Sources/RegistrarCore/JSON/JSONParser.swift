@@ -86,6 +86,8 @@ public struct JSONParser: Sendable {
                 index += 1
                 return .object(object)
             }
+            // Room for most objects without regrowing (a growth is an allocation and a copy).
+            object.reserveCapacity(8)
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
@@ -96,10 +98,9 @@ public struct JSONParser: Sendable {
                 index += 1
                 skipWhitespace()
                 let value = try parseValue(depth: depth)
-                guard object[key] == nil else {
+                guard object.insertIfAbsent(key, value) else {
                     throw JSONParseError(reason: "duplicate member \"\(Self.printable(key))\"", offset: keyOffset)
                 }
-                object[key] = value
                 skipWhitespace()
                 guard index < bytes.count else { throw fail("unexpected end of input") }
                 if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -132,18 +133,24 @@ public struct JSONParser: Sendable {
             index += 1  // opening quote
             var start = index
             // Most strings (member names, URIs, tokens) have no escape: made straight from the bytes.
+            var high: UInt8 = 0
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     let end = index
                     index += 1
                     let string = bytes.withUnsafeBufferPointer { all in
-                        String(validating: UnsafeBufferPointer(rebasing: all[start..<end]), as: UTF8.self)
+                        let run = UnsafeBufferPointer(rebasing: all[start..<end])
+                        // ASCII is valid UTF-8 as it is: `String(decoding:)` only repairs what is
+                        // not, and it is specialized, where `String(validating:)` instantiates
+                        // generic metadata at run time on every call (a tenth of parsing a client).
+                        return high < 0x80 ? String(decoding: run, as: UTF8.self) : String(validating: run, as: UTF8.self)
                     }
                     guard let string else { throw fail("string is not valid UTF-8") }
                     return string
                 }
                 if byte < 0x20 || byte == UInt8(ascii: "\\") { break }
+                high |= byte
                 index += 1
             }
             // With escapes (or malformed): decoded into a buffer.
@@ -249,6 +256,14 @@ public struct JSONParser: Sendable {
                 let digits = index
                 while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
                 guard index > digits else { throw fail("invalid number") }
+            }
+            // Integers of up to 18 digits (timestamps, lifetimes) cannot overflow: summed directly.
+            let negative = bytes[start] == UInt8(ascii: "-")
+            let digitsStart = negative ? start + 1 : start
+            if isInteger, index - digitsStart <= 18 {
+                var value: Int64 = 0
+                for i in digitsStart..<index { value = value * 10 + Int64(bytes[i] - UInt8(ascii: "0")) }
+                return .int(negative ? -value : value)
             }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
             if isInteger, let value = Int64(text) { return .int(value) }

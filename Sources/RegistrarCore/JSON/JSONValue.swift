@@ -68,7 +68,13 @@ public struct JSONObject: Sendable, Equatable {
 
     private func position(of key: String) -> Int? {
         if let index { return index[key] }
-        return members.firstIndex { $0.key == key }
+        // Lengths first: a native string knows its UTF-8 length, and most names differ in it, so
+        // the scan rarely reaches the slower comparison of contents (decoding a client looks up
+        // about 45 names among its members). Names of different lengths are different names, as
+        // RFC 8259 compares them (code points); `==` alone would also equate canonically
+        // equivalent spellings, which no member Registrar reads has.
+        let length = key.utf8.count
+        return members.firstIndex { $0.key.utf8.count == length && $0.key == key }
     }
 
     /// The member with this name; setting `nil` removes it.
@@ -79,17 +85,32 @@ public struct JSONObject: Sendable, Equatable {
                 if let i = position(of: key) {
                     members[i].value = newValue
                 } else {
-                    members.append((key, newValue))
-                    if index != nil {
-                        index![key] = members.count - 1
-                    } else if members.count > Self.indexedFrom {
-                        reindex()
-                    }
+                    appendNew(key, newValue)
                 }
             } else if let i = position(of: key) {
                 members.remove(at: i)
                 if index != nil { reindex() }
             }
+        }
+    }
+
+    /// Adds a member unless the object has one of that name (one search instead of a lookup
+    /// and a set); returns whether it was added.
+    mutating func insertIfAbsent(_ key: String, _ value: JSONValue) -> Bool {
+        guard position(of: key) == nil else { return false }
+        appendNew(key, value)
+        return true
+    }
+
+    /// Reserves room for `count` members.
+    mutating func reserveCapacity(_ count: Int) { members.reserveCapacity(count) }
+
+    private mutating func appendNew(_ key: String, _ value: JSONValue) {
+        members.append((key, value))
+        if index != nil {
+            index![key] = members.count - 1
+        } else if members.count > Self.indexedFrom {
+            reindex()
         }
     }
 

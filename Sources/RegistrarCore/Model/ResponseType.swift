@@ -6,6 +6,11 @@ public struct ResponseType: RawRepresentable, Hashable, Sendable, CustomStringCo
     /// Creates a response type, putting its words in canonical order (`code id_token token`), so
     /// that `id_token code` and `code id_token` are the same value.
     public init(rawValue: String) {
+        // One word (`code`, the usual case) is in canonical order already.
+        guard rawValue.utf8.contains(UInt8(ascii: " ")) else {
+            self.rawValue = rawValue
+            return
+        }
         let words = rawValue.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         let order = ["code", "id_token", "token", "none"]
         let sorted = words.sorted { (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1) }
