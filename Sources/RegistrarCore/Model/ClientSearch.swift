@@ -3,7 +3,8 @@
 /// Search is by prefix on terms kept in an indexed table, never a scan of every client: a client's
 /// name is found by any of its words (or the whole name, or its client ID), a contact by the address
 /// or its domain, a redirect URI by the URI or its host, a scope or grant type by its value. Terms
-/// are lower-cased; the search text is too.
+/// are lower-cased; the search text is too. A prefix matches a term when the term's UTF-8 bytes
+/// start with the prefix's (the stores compare terms as bytes).
 public enum ClientSearchKind: String, Sendable, CaseIterable {
     case name, contacts, scope, grantType, redirectUri
 
@@ -37,7 +38,27 @@ public enum ClientSearchKind: String, Sendable, CaseIterable {
                 if let host = URIReference(uri)?.host, !host.isEmpty { add(host) }
             }
         }
-        return out
+        return Self.withoutRedundantPrefixes(out)
+    }
+
+    /// Most terms pruned at once (a bound on the pairs compared; past it, every term is kept).
+    static let pruneLimit = 64
+
+    /// The terms without those that begin another term of the list: every prefix that matches such
+    /// a term matches the longer one too, so the client is found by exactly the same searches with
+    /// one entry fewer in the index for each (the first word of a name is usually one: `another`
+    /// of `another-example-client`).
+    static func withoutRedundantPrefixes(_ terms: [String]) -> [String] {
+        guard terms.count > 1, terms.count <= pruneLimit else { return terms }
+        return terms.filter { term in
+            !terms.contains { other in other.utf8.count > term.utf8.count && other.utf8.starts(with: term.utf8) }
+        }
+    }
+
+    /// Whether `term` is found by a search for `prefix` (both lower-cased): a byte prefix, as the
+    /// stores' range on the term key compares.
+    public static func matches(_ term: String, prefix: String) -> Bool {
+        term.utf8.starts(with: prefix.utf8)
     }
 
     /// Every (kind, term) pair of a client.

@@ -126,7 +126,7 @@ public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore, AuditS
     public func searchClients(kind: ClientSearchKind, prefix: String, offset: Int, limit: Int, dynamicOnly: Bool) -> ClientPage {
         let needle = prefix.lowercased()
         let all = clients.values.filter { client in
-            (!dynamicOnly || client.dynamicallyRegistered) && kind.terms(of: client).contains { $0.hasPrefix(needle) }
+            (!dynamicOnly || client.dynamicallyRegistered) && kind.terms(of: client).contains { ClientSearchKind.matches($0, prefix: needle) }
         }.sorted { $0.clientID < $1.clientID }
         return ClientPage(clients: Array(all.dropFirst(offset).prefix(limit)), total: all.count)
     }

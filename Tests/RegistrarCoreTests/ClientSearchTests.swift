@@ -1,0 +1,57 @@
+@testable import RegistrarCore
+import Testing
+
+@Suite("Client search terms")
+struct ClientSearchTests {
+    static func client() -> RegisteredClient {
+        var metadata = ClientMetadata()
+        metadata.clientName = "another-example-client"
+        metadata.redirectURIs = ["https://another.client.example/oidc", "https://another.client.example/oidc/2"]
+        metadata.contacts = ["test@iam.test"]
+        metadata.scope = ["openid", "offline_access", "email", "e"]
+        metadata.grantTypes = [.authorizationCode, .refreshToken]
+        return RegisteredClient(clientID: "0190c6a2-7d1e-7c3a-9b1f-2f6d8e4a1b2c", metadata: metadata,
+                                createdAt: Timestamp(milliseconds: 1_700_000_000_000))
+    }
+
+    @Test("a term that begins another term of the same kind is left out; the others stay")
+    func redundantPrefixes() {
+        let client = Self.client()
+        #expect(ClientSearchKind.name.terms(of: client) == ["0190c6a2-7d1e-7c3a-9b1f-2f6d8e4a1b2c", "another-example-client", "example", "client"])
+        #expect(ClientSearchKind.redirectUri.terms(of: client) == ["another.client.example", "https://another.client.example/oidc/2"])
+        #expect(ClientSearchKind.scope.terms(of: client) == ["openid", "offline_access", "email"])
+        #expect(ClientSearchKind.contacts.terms(of: client) == ["test@iam.test", "iam.test"])
+        // Only within a kind: `e` of the scopes does not remove anything else's terms.
+        #expect(ClientSearchKind.allTerms(of: client).count == 4 + 2 + 3 + 2 + 2)
+    }
+
+    @Test("every prefix of every word, name, URI, host, contact, domain, scope and grant still finds the client")
+    func sameSearches() async throws {
+        let client = Self.client()
+        let store = InMemoryClientStore()
+        try await store.insert(client)
+        let words: [(ClientSearchKind, String)] = [
+            (.name, "another"), (.name, "another-example-client"), (.name, "example"), (.name, "client"),
+            (.name, client.clientID), (.redirectUri, "https://another.client.example/oidc"),
+            (.redirectUri, "another.client.example"), (.scope, "offline_access"), (.scope, "e"), (.scope, "email"),
+            (.contacts, "iam.test"), (.grantType, "refresh_token"),
+        ]
+        for (kind, word) in words {
+            for length in 1...word.count {
+                let prefix = String(word.prefix(length))
+                let found = await store.searchClients(kind: kind, prefix: prefix.uppercased(), offset: 0, limit: 10, dynamicOnly: false)
+                #expect(found.clients.map(\.clientID) == [client.clientID], "\(kind) \(prefix)")
+            }
+        }
+        // And what matched nothing before still matches nothing.
+        #expect(await store.searchClients(kind: .name, prefix: "exampl-", offset: 0, limit: 10, dynamicOnly: false).total == 0)
+        #expect(await store.searchClients(kind: .scope, prefix: "address", offset: 0, limit: 10, dynamicOnly: false).total == 0)
+    }
+
+    @Test("past the bound, terms are kept as they are")
+    func boundedPruning() {
+        let many = (0..<(ClientSearchKind.pruneLimit + 1)).map { "t\($0)" }
+        #expect(ClientSearchKind.withoutRedundantPrefixes(many) == many)
+        #expect(ClientSearchKind.withoutRedundantPrefixes(["t1", "t10", "t2"]) == ["t10", "t2"])
+    }
+}
