@@ -85,6 +85,24 @@ struct SupportingTypesTests {
         #expect(Base64URL.decode("aGVsbG8=") == nil)
     }
 
+    @Test("a compact JWS splits into exactly three base64url parts, with JSON objects for header and claims")
+    func compactJWS() throws {
+        let header = Base64URL.encode(Array(#"{"alg":"ES256","kid":"k1"}"#.utf8))
+        let claims = Base64URL.encode(Array(#"{"aud":"client-1","exp":1795820596}"#.utf8))
+        let signature = Base64URL.encode([1, 2, 3, 250])
+        let jws = try #require(CompactJWS("\(header).\(claims).\(signature)"))
+        #expect(jws.header["kid"] == .string("k1") && jws.claims["aud"] == .string("client-1") && jws.claims["exp"] == .int(1_795_820_596))
+        #expect(jws.signature == [1, 2, 3, 250])
+        #expect(jws.signingInput == Array("\(header).\(claims)".utf8))
+        // An empty signature is a part too (decodes to nothing).
+        #expect(CompactJWS("\(header).\(claims).")?.signature == [])
+        for malformed in ["\(header).\(claims)", "\(header).\(claims).\(signature).\(signature)", "\(header)..\(signature)",
+                          "\(header).\(claims).\(signature)=", "\(header).\u{301}\(claims).\(signature)", "",
+                          "\(Base64URL.encode(Array("[1]".utf8))).\(claims).\(signature)"] {
+            #expect(CompactJWS(malformed) == nil, "\(malformed)")
+        }
+    }
+
     @Test("compares secrets by content whatever their lengths")
     func constantTime() {
         #expect(ConstantTime.equals("abc", "abc"))

@@ -34,7 +34,12 @@ public enum Base64URL {
     /// Decodes base64url without padding; `nil` on any character outside the alphabet or a
     /// length that no encoding produces.
     public static func decode(_ text: String) -> [UInt8]? {
-        let input = Array(text.utf8)
+        decode(bytes: text.utf8)
+    }
+
+    /// Decodes the base64url text in these UTF-8 bytes (a part of a compact JWS, say, without
+    /// copying it into a `String` first).
+    public static func decode(bytes input: some Collection<UInt8>) -> [UInt8]? {
         guard input.count % 4 != 1 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(input.count * 3 / 4)
