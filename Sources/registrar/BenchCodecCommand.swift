@@ -46,6 +46,9 @@ struct BenchCodecCommand: ParsableCommand {
         time("write the stored document") {
             sink &+= client.document.utf8.count
         }
+        time("a client's search terms") {
+            sink &+= ClientSearchKind.allTerms(of: client).count
+        }
         // An access token's shape (RFC 9068 claims, an ES256 signature's 64 bytes): what
         // introspection splits and decodes before it verifies the signature.
         let token = [#"{"typ":"at+jwt","alg":"ES256","kid":"keBW0ZPAxll2lx-f22x2oG"}"#,

@@ -48,6 +48,20 @@ struct ClientSearchTests {
         #expect(await store.searchClients(kind: .scope, prefix: "address", offset: 0, limit: 10, dynamicOnly: false).total == 0)
     }
 
+    @Test("a name's words: split on bytes when ASCII, exactly as by Character properties", arguments: [
+        "another-example-client", "My App 2.0", "  leading and trailing  ", "tabs\tand\r\nnewlines", "a_b.c/d@e:f",
+        "x", "", "---", "v1.2.3-rc4", "CamelCase42Words",
+    ])
+    func asciiWords(_ name: String) {
+        #expect(ClientSearchKind.words(of: name) == name.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init))
+    }
+
+    @Test("a name that is not ASCII is split by Character properties")
+    func unicodeWords() {
+        #expect(ClientSearchKind.words(of: "Café Crème-Ünï 二〇二六 ٣") == ["Café", "Crème", "Ünï", "二〇二六", "٣"])
+        #expect(ClientSearchKind.words(of: "e\u{301}cole x") == ["e\u{301}cole", "x"])
+    }
+
     @Test("past the bound, terms are kept as they are")
     func boundedPruning() {
         let many = (0..<(ClientSearchKind.pruneLimit + 1)).map { "t\($0)" }

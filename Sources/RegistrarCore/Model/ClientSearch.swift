@@ -21,7 +21,7 @@ public enum ClientSearchKind: String, Sendable, CaseIterable {
             add(client.clientID)
             for name in [m.clientName].compactMap({ $0 }) + m.localized.filter({ $0.key.hasPrefix("client_name#") }).map(\.value) {
                 add(name)
-                for word in name.split(whereSeparator: { !$0.isLetter && !$0.isNumber }) { add(String(word)) }
+                for word in Self.words(of: name) { add(word) }
             }
         case .contacts:
             for contact in m.contacts {
@@ -39,6 +39,19 @@ public enum ClientSearchKind: String, Sendable, CaseIterable {
             }
         }
         return Self.withoutRedundantPrefixes(out)
+    }
+
+    /// The words of a name: its runs of letters and digits. An ASCII name is split on its bytes
+    /// (its letters and digits are exactly `A-Z`, `a-z` and `0-9`); any other by Character
+    /// properties, which cost a Unicode table lookup per Character.
+    static func words(of name: String) -> [String] {
+        if name.utf8.allSatisfy({ $0 < 0x80 }) {
+            return name.utf8.split { byte in
+                !((byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")))
+            }.map { String(decoding: $0, as: UTF8.self) }
+        }
+        return name.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
     }
 
     /// Most terms pruned at once (a bound on the pairs compared; past it, every term is kept).
