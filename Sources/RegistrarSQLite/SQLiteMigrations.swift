@@ -194,8 +194,8 @@ enum SQLiteMigrations {
             "CREATE INDEX clients_unused ON clients (created_at) WHERE last_used_at IS NULL",
             "CREATE INDEX clients_dynamic ON clients (dynamically_registered, policy, expires_at)",
             SearchTermTriggers.pendingInsert,
-            SearchTermTriggers.statements[1],
-            SearchTermTriggers.statements[2],
+            SearchTermTriggers.deleteTrigger,
+            SearchTermTriggers.updateTrigger,
         ]),
     ]
 }
@@ -216,6 +216,8 @@ enum SearchTermTriggers {
 
     static let kind = "substr(value, 1, instr(value, char(9)) - 1)"
     static let term = "substr(value, instr(value, char(9)) + 1)"
+    /// Migration 7's triggers: the insert (replaced by ``pendingInsert`` in migration 8), the
+    /// delete and the update.
     static let statements = [
         """
         CREATE TRIGGER clients_search_terms_insert AFTER INSERT ON clients WHEN NEW.search_terms IS NOT NULL BEGIN
@@ -223,13 +225,20 @@ enum SearchTermTriggers {
             SELECT \(kind), \(term), NEW.client_id FROM json_each(NEW.search_terms);
         END
         """,
-        """
+        deleteTrigger,
+        updateTrigger,
+    ]
+
+    /// A deleted client's terms go, found by their key.
+    static let deleteTrigger = """
         CREATE TRIGGER clients_search_terms_delete AFTER DELETE ON clients WHEN OLD.search_terms IS NOT NULL BEGIN
             DELETE FROM client_search_terms
             WHERE (kind, term, client_id) IN (SELECT \(kind), \(term), OLD.client_id FROM json_each(OLD.search_terms));
         END
-        """,
         """
+
+    /// An update deletes and inserts only the terms that changed.
+    static let updateTrigger = """
         CREATE TRIGGER clients_search_terms_update AFTER UPDATE OF search_terms ON clients
         WHEN OLD.search_terms IS NOT NEW.search_terms BEGIN
             DELETE FROM client_search_terms
@@ -239,6 +248,5 @@ enum SearchTermTriggers {
             INSERT OR IGNORE INTO client_search_terms (kind, term, client_id)
             SELECT \(kind), \(term), NEW.client_id FROM json_each(NEW.search_terms);
         END
-        """,
-    ]
+        """
 }

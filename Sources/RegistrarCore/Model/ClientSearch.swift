@@ -46,10 +46,7 @@ public enum ClientSearchKind: String, Sendable, CaseIterable {
     /// properties, which cost a Unicode table lookup per Character.
     static func words(of name: String) -> [String] {
         if name.utf8.allSatisfy({ $0 < 0x80 }) {
-            return name.utf8.split { byte in
-                !((byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")))
-            }.map { String(decoding: $0, as: UTF8.self) }
+            return name.utf8.split { !URIReference.isAlpha($0) && !URIReference.isDigit($0) }.map { String(decoding: $0, as: UTF8.self) }
         }
         return name.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
     }
@@ -64,7 +61,7 @@ public enum ClientSearchKind: String, Sendable, CaseIterable {
     static func withoutRedundantPrefixes(_ terms: [String]) -> [String] {
         guard terms.count > 1, terms.count <= pruneLimit else { return terms }
         return terms.filter { term in
-            !terms.contains { other in other.utf8.count > term.utf8.count && other.utf8.starts(with: term.utf8) }
+            !terms.contains { other in other.utf8.count > term.utf8.count && matches(other, prefix: term) }
         }
     }
 
