@@ -43,10 +43,21 @@ public enum SearchTermScenario {
         let kept = ClientStoreConformance.sampleClient(id: "kept")
         // Both ways in: a registration (the stores' batched statements) and a plain insert.
         for client in [kept, expiring] { try await store.register(client, spendingToken: nil, limits: .none, now: client.createdAt) }
-        for id in ["deleted", "elsewhere"] { try await store.insert(ClientStoreConformance.sampleClient(id: id)) }
+        // A name with a tab, a quote, a backslash and non-ASCII letters: the terms are stored as
+        // "kind<TAB>term" in a JSON array, which the indexer and the triggers split and unescape.
+        var odd = ClientStoreConformance.sampleClient(id: "deleted")
+        odd.metadata.clientName = "Tab\there \"quoted\" back\\slash Ünïcödé"
+        try await store.insert(odd)
+        try await store.insert(ClientStoreConformance.sampleClient(id: "elsewhere"))
         try await store.insert(unused)
         let before = try await stored()
         try expect(before.terms.count == 5 && before.terms["kept"] == expected(kept), "terms after the inserts: \(before.terms)")
+        try expect(expected(odd).contains("name/tab\there \"quoted\" back\\slash ünïcödé") && before.terms["deleted"] == expected(odd),
+                   "terms of a name with a tab, quotes, a backslash and non-ASCII: \(before.terms["deleted"] ?? [])")
+        for prefix in ["tab\there \"q", "ünï"] {
+            let found = try await store.searchClients(kind: .name, prefix: prefix, offset: 0, limit: 10, dynamicOnly: false)
+            try expect(found.clients.map(\.clientID) == ["deleted"], "search for \(prefix): \(found.clients.map(\.clientID))")
+        }
 
         // An update: the old name's words and the old contact go, the new ones come.
         var renamed = kept
