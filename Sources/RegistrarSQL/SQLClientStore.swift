@@ -9,7 +9,7 @@ import Synchronization
 /// Every operation is a single statement, so each is atomic on its own: an insert is the whole
 /// client with its token digest, an update is conditional on the version it read
 /// (`WHERE version = ?`, optimistic concurrency), and nothing is ever half-written.
-public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore {
+public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore, ClientRevocationLookup {
     /// Where the database is.
     let provider: any SQLDatabaseProvider
     /// Clients decoded by the single-client lookups, keyed by the rows they came from.
@@ -387,6 +387,20 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         }
         return try await read { db in
             try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id = \(bind: id)").first().map(decoded.decode)
+        }
+    }
+
+    public func client(id: String, unlessRevoked jti: String) async throws -> RegisteredClient? {
+        let decoded = self.decoded
+        if let reader = provider.clientRows {
+            let found = try await measured("read") { try await reader.row(clientID: id, unlessRevoked: jti) }
+            return try found.map { try decoded.client(id: $0.clientID, row: $0.row) }
+        }
+        return try await read { db in
+            try await db.raw("""
+                SELECT \(unsafeRaw: Self.columns) FROM clients
+                WHERE client_id = \(bind: id) AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = \(bind: jti))
+                """).first().map(decoded.decode)
         }
     }
 

@@ -42,6 +42,17 @@ public protocol ClientRowReader: Sendable {
     func row(clientID: String) async throws -> (clientID: String, row: DecodedClientCache.Row)?
     /// Whether the access token with this `jti` is in `revoked_tokens`.
     func isAccessTokenRevoked(jti: String) async throws -> Bool
+    /// The row of the client with this ID unless the access token `jti` is revoked (`nil` then, or
+    /// when there is no such client). By default the two lookups one after the other; a reader
+    /// whose every lookup is a round trip answers both in one.
+    func row(clientID: String, unlessRevoked jti: String) async throws -> (clientID: String, row: DecodedClientCache.Row)?
+}
+
+extension ClientRowReader {
+    public func row(clientID: String, unlessRevoked jti: String) async throws -> (clientID: String, row: DecodedClientCache.Row)? {
+        guard try await !isAccessTokenRevoked(jti: jti) else { return nil }
+        return try await row(clientID: clientID)
+    }
 }
 
 extension SQLDatabaseProvider {

@@ -419,6 +419,23 @@ public enum ClientStoreConformance {
             try expect(try await store.isAccessTokenRevoked(jti: "t1") == false, "not purged after expiry")
             try expect(try await store.useAssertion(jti: "j1", clientID: "a", expiresAt: soon), "purged jti still blocks")
         },
+        Case(name: "a token's client is read in one lookup with its revocation: found while the token is live, not once it is revoked or the client is gone") { store in
+            guard let lookup = store as? any ClientRevocationLookup else {
+                throw Failure(description: "the store does not read a client with a revocation (ClientRevocationLookup)")
+            }
+            let client = sampleClient(id: "holder")
+            try await store.insert(client)
+            let soon = Timestamp(milliseconds: 1_700_000_060_000)
+            try await store.revokeAccessToken(jti: "dead", expiresAt: soon)
+            try expect(try await lookup.client(id: "holder", unlessRevoked: "live") == client, "a live token's client not found")
+            try expect(try await lookup.client(id: "holder", unlessRevoked: "dead") == nil, "a revoked token's client found")
+            try expect(try await lookup.client(id: "gone", unlessRevoked: "live") == nil, "a client that does not exist found")
+            try expect(try await lookup.client(id: "gone", unlessRevoked: "dead") == nil, "a client that does not exist found, revoked token")
+            try await store.purgeExpiredTokenState(now: soon)
+            try expect(try await lookup.client(id: "holder", unlessRevoked: "dead") == client, "a purged revocation still hides the client")
+            try expect(try await store.delete(id: "holder"), "delete failed")
+            try expect(try await lookup.client(id: "holder", unlessRevoked: "live") == nil, "a deleted client found")
+        },
         Case(name: "concurrent uses of one assertion: exactly one wins") { store in
             let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for _ in 0..<10 {

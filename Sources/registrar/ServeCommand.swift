@@ -130,7 +130,8 @@ struct ServeCommand: AsyncParsableCommand {
                 keySource: JWKSFetcher(settings: fetchSettings, clock: clock, logger: logger), clock: clock, uses: service.uses,
                 audiences: audiences, logger: logger)
             let tokens = TokenService(configuration: configuration, settings: settings.tokens, store: database.store, tokenState: database.store,
-                                      keys: keyRing, authenticator: authenticator, clock: clock, random: SystemRandomSource(), logger: logger)
+                                      keys: keyRing, authenticator: authenticator, clock: clock, random: SystemRandomSource(), logger: logger,
+                                      revocationLookup: database.store as? any ClientRevocationLookup)
             let readyLine = "Registrar is ready at \(configuration.issuer) (database: \(database.description), registration: \(settings.registration.mode.rawValue))\n"
             var httpOptions = HTTPOptions(settings: settings, clock: clock)
             httpOptions.benchmarkRoutes = benchmarkRoutes || Environment.value("REGISTRAR_BENCHMARK_ROUTES") == "1"

@@ -77,8 +77,11 @@ struct TokenFixture {
         let authenticator = ClientAuthenticator(store: store, tokenState: store, keys: ring, keySource: keySource, clock: clock,
                                                 uses: registration.uses, audiences: [Self.issuer, Self.issuer + "/token"],
                                                 logger: Logger(label: "test"))
+        // The server's path: one store for clients and revocations, read together by introspection.
+        // (`strict` below and the HTTP tests take the two-lookup path.)
         tokens = TokenService(configuration: configuration, settings: tokenSettings, store: store, tokenState: store, keys: ring,
-                              authenticator: authenticator, clock: clock, random: SystemRandomSource(), logger: Logger(label: "test"))
+                              authenticator: authenticator, clock: clock, random: SystemRandomSource(), logger: Logger(label: "test"),
+                              revocationLookup: store)
     }
 
     /// Registers a client_credentials client with this auth method and returns (id, secret).

@@ -127,6 +127,15 @@ public protocol TokenStateStore: Sendable {
     func purgeExpiredTokenState(now: Timestamp) async throws
 }
 
+/// A store of both clients and access-token revocations that reads a token's client and whether
+/// the token is revoked in one query: introspection's last two lookups in one round trip (on
+/// PostgreSQL, a third of an introspection's statements).
+public protocol ClientRevocationLookup: Sendable {
+    /// The client with this ID unless the access token `jti` is revoked: `nil` when the token is
+    /// revoked or there is no such client.
+    func client(id: String, unlessRevoked jti: String) async throws -> RegisteredClient?
+}
+
 extension ClientStore {
     /// By default, a replacement of the whole record at `previous.version`.
     public func update(_ client: RegisteredClient, replacing previous: RegisteredClient) async throws -> Bool {

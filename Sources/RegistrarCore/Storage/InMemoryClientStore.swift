@@ -1,5 +1,5 @@
 /// A store in memory, for unit tests only: it forgets everything when the process ends.
-public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore {
+public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore, ClientRevocationLookup {
     private var clients: [String: RegisteredClient] = [:]
     private var keys: [StoredSigningKey] = []
     private var secrets: [String: String] = [:]
@@ -17,6 +17,8 @@ public actor InMemoryClientStore: ClientStore, KeyStore, TokenStateStore, AuditS
     }
 
     public func client(id: String) -> RegisteredClient? { clients[id] }
+
+    public func client(id: String, unlessRevoked jti: String) -> RegisteredClient? { revoked[jti] == nil ? clients[id] : nil }
 
     public func update(_ client: RegisteredClient, expectedVersion: Int64) throws -> Bool {
         guard let current = clients[client.clientID], current.version == expectedVersion else { return false }

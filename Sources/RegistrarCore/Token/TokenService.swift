@@ -22,10 +22,16 @@ public struct TokenService: Sendable {
     public let random: any RandomSource
     /// Where the service reports what it does (never tokens).
     public let logger: Logger
+    /// When `store` and `tokenState` are one store that can say in one query whether a token is
+    /// revoked and what its client is: introspection asks it instead of asking each.
+    public let revocationLookup: (any ClientRevocationLookup)?
 
-    /// Creates the service.
+    /// Creates the service. Pass `revocationLookup` only when it is the store that is both `store`
+    /// and `tokenState`.
     public init(configuration: ServerConfiguration, settings: TokenSettings, store: any ClientStore, tokenState: any TokenStateStore,
-                keys: KeyRing, authenticator: ClientAuthenticator, clock: any WallClock, random: any RandomSource, logger: Logger) {
+                keys: KeyRing, authenticator: ClientAuthenticator, clock: any WallClock, random: any RandomSource, logger: Logger,
+                revocationLookup: (any ClientRevocationLookup)? = nil) {
+        self.revocationLookup = revocationLookup
         self.configuration = configuration
         self.settings = settings
         self.store = store
@@ -133,9 +139,15 @@ public struct TokenService: Sendable {
         // A retired key signed nothing after its retirement (plus the time instances take to
         // notice it), so a token it "signed" later is a forgery with a leaked key.
         if let retired = key.retiredAt, iat.secondsAsMilliseconds > retired.milliseconds + Self.keyReloadAllowance * 1000 { return nil }
-        guard try await storeCall(logger, { try await !tokenState.isAccessTokenRevoked(jti: jti) }) else { return nil }
-        // Deleting, disabling or expiring a client ends its tokens.
-        guard let client = try await storeCall(logger, { try await store.client(id: clientID) }), client.active, !client.isExpired(at: now) else { return nil }
+        // A revoked token is inactive, and so is one of a client deleted, disabled or expired since.
+        let client: RegisteredClient?
+        if let lookup = revocationLookup {
+            client = try await storeCall(logger) { try await lookup.client(id: clientID, unlessRevoked: jti) }
+        } else {
+            guard try await storeCall(logger, { try await !tokenState.isAccessTokenRevoked(jti: jti) }) else { return nil }
+            client = try await storeCall(logger) { try await store.client(id: clientID) }
+        }
+        guard let client, client.active, !client.isExpired(at: now) else { return nil }
         return claims
     }
 
