@@ -36,6 +36,20 @@ struct SQLiteStoreTests {
         try await withFreshDatabase { try await check.run($0.store) }
     }
 
+    @Test("conformance with no reader connections: every read through SQL on the writer, no C-API lookups",
+          arguments: ClientStoreConformance.cases)
+    func conformanceWithoutReaders(_ check: ClientStoreConformance.Case) async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), readers: 0, logger: testLogger)
+        #expect(database.store.provider.clientRows == nil)
+        do {
+            try await check.run(database.store)
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
     @Test("creates the file and its folder, runs in WAL mode and migrates once")
     func opensAndMigrates() async throws {
         let path = temporaryDatabasePath()
