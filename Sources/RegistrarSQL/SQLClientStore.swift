@@ -380,28 +380,27 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
 
     /// Through the provider's direct path if it has one.
     public func client(id: String) async throws -> RegisteredClient? {
-        let decoded = self.decoded
-        if let reader = provider.clientRows {
-            let found = try await measured("read") { try await reader.row(clientID: id) }
-            return try found.map { try decoded.client(id: $0.clientID, row: $0.row) }
-        }
-        return try await read { db in
-            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id = \(bind: id)").first().map(decoded.decode)
-        }
+        try await oneClient({ try await $0.row(clientID: id) },
+                            else: "SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id = \(bind: id)")
     }
 
     public func client(id: String, unlessRevoked jti: String) async throws -> RegisteredClient? {
+        try await oneClient({ try await $0.row(clientID: id, unlessRevoked: jti) }, else: """
+            SELECT \(unsafeRaw: Self.columns) FROM clients
+            WHERE client_id = \(bind: id) AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = \(bind: jti))
+            """)
+    }
+
+    /// One client, decoded or from the cache: through the provider's direct path (`direct`) if it
+    /// has one, else by `query` (a row of ``columns``) on a reader.
+    private func oneClient(_ direct: @escaping @Sendable (any ClientRowReader) async throws -> (clientID: String, row: DecodedClientCache.Row)?,
+                           else query: SQLQueryString) async throws -> RegisteredClient? {
         let decoded = self.decoded
         if let reader = provider.clientRows {
-            let found = try await measured("read") { try await reader.row(clientID: id, unlessRevoked: jti) }
+            let found = try await measured("read") { try await direct(reader) }
             return try found.map { try decoded.client(id: $0.clientID, row: $0.row) }
         }
-        return try await read { db in
-            try await db.raw("""
-                SELECT \(unsafeRaw: Self.columns) FROM clients
-                WHERE client_id = \(bind: id) AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = \(bind: jti))
-                """).first().map(decoded.decode)
-        }
+        return try await read { db in try await db.raw(query).first().map(decoded.decode) }
     }
 
     /// `SELECT 1 AS one FROM revoked_tokens WHERE jti = ?`: whether an access token is revoked.
