@@ -46,12 +46,6 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         do { return try await body() } catch let error as StoreError { throw error } catch { throw provider.translate(error) }
     }
 
-    /// Brings the terms table up to date before a search (a no-op on PostgreSQL, whose trigger
-    /// indexes a client with its insert); not timed as a database call.
-    func indexPendingSearchTerms() async throws {
-        try await translated { try await provider.indexPendingSearchTerms() }
-    }
-
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await measured("transaction") { try await provider.transaction(body) }
     }
@@ -64,8 +58,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// ``columnNames``, comma-separated, for statements written by hand.
     public static let columns = columnNames.joined(separator: ", ")
     /// The columns an `INSERT` of a client writes: ``columnNames``, then its search terms
-    /// (``searchTermsJSON(of:)``), which the schema indexes (PostgreSQL's trigger with the insert,
-    /// SQLite's indexer after the commit). Reads never select them.
+    /// (``searchTermsJSON(of:)``), which the schema's insert triggers index. Reads never select them.
     public static let insertColumnNames = columnNames + ["search_terms"]
     /// ``insertColumnNames``, comma-separated.
     public static let insertColumns = insertColumnNames.joined(separator: ", ")
@@ -81,8 +74,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     /// Inserts clients with multi-row statements (all or nothing within the caller's transaction);
-    /// each row carries the client's search terms, which the schema indexes (PostgreSQL's trigger
-    /// with the insert; SQLite's indexer after the commit, from the pending list its trigger fills).
+    /// each row carries the client's search terms, which the schema's insert triggers index in the
+    /// same statement (PostgreSQL's terms table, SQLite's FTS5 index).
     public static func insertRows(_ clients: [RegisteredClient], into db: any SQLDatabase) async throws {
         try await db.raw(insertStatement(clients)).run()
     }
@@ -126,16 +119,17 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     public func searchClients(kind: ClientSearchKind, prefix: String, offset: Int, limit: Int, dynamicOnly: Bool) async throws -> ClientPage {
-        // A range on the (kind, term) primary key: an index seek, never a scan of every client.
         let lower = prefix.lowercased()
-        let upper = lower + "\u{10FFFF}"
-        try await indexPendingSearchTerms()
-        return try await read { db in
+        // By default a range on the (kind, term) primary key: an index seek, never a scan of every
+        // client. SQLite's provider has its FTS5 index instead.
+        let matches = provider.clientSearchMatches(kind: kind, prefix: lower, dynamicOnly: dynamicOnly) ?? {
             let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""
-            let matches: SQLQueryString = """
+            return """
                 SELECT DISTINCT t.client_id FROM client_search_terms t JOIN clients c ON c.client_id = t.client_id
-                WHERE t.kind = \(bind: kind.rawValue) AND t.term >= \(bind: lower) AND t.term < \(bind: upper) \(dynamic)
+                WHERE t.kind = \(bind: kind.rawValue) AND t.term >= \(bind: lower) AND t.term < \(bind: lower + "\u{10FFFF}") \(dynamic)
                 """
+        }()
+        return try await read { db in
             let total = try await db.raw("SELECT COUNT(*) AS n FROM (\(matches)) m").first()?.decode(column: "n", as: Int.self) ?? 0
             let rows = try await db.raw("""
                 SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id IN (\(matches))
@@ -150,7 +144,6 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     public func insertMany(_ clients: [RegisteredClient]) async throws {
         guard !clients.isEmpty else { return }
         try await transaction { db in try await Self.insertRows(clients, into: db) }
-        try await indexPendingSearchTerms()
     }
 
     /// Rebuilds the search terms of every client (after the migration that introduced them), in

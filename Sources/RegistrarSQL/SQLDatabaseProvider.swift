@@ -26,9 +26,10 @@ public protocol SQLDatabaseProvider: Sendable {
     /// (SQLite's group commit), or in one statement (PostgreSQL); `nil` when the provider has no
     /// such path (then the store runs its own transaction).
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool?
-    /// Indexes the search terms of clients whose terms are not indexed yet (SQLite indexes a new
-    /// client's terms after its commit, in batches); a search runs it first. No-op by default.
-    func indexPendingSearchTerms() async throws
+    /// The statement that selects the `client_id` of every client with a term of `kind` starting
+    /// with `prefix` (lower-cased), and only dynamically registered ones if `dynamicOnly`; `nil`
+    /// (the default) for a range on the `client_search_terms` table's key (PostgreSQL).
+    func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString?
     /// Reads clients' rows through the driver itself, without SQLKit's statement building and row
     /// decoding; `nil` when the provider has no such path (then the store uses SQLKit).
     var clientRows: (any ClientRowReader)? { get }
@@ -60,6 +61,6 @@ extension SQLDatabaseProvider {
         try await read(body)
     }
     public func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? { nil }
-    public func indexPendingSearchTerms() async throws {}
+    public func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString? { nil }
     public var clientRows: (any ClientRowReader)? { nil }
 }

@@ -124,7 +124,7 @@ actor GroupCommitter {
         return true
     }
 
-    /// New clients (the schema's trigger notes them for the search-term indexer), in one trip: the insert statement
+    /// New clients (the schema's trigger indexes their search terms), in one trip: the insert statement
     /// run for each row, in a transaction of its own if `ownTransaction` (all rows or none).
     func insertClients(_ rows: [[SQLiteData]], ownTransaction: Bool) async throws {
         try await connection.withHandle { handle in
@@ -197,7 +197,7 @@ final class ResultBox<T: Sendable>: Sendable {
 }
 
 /// A registration's row: `INSERT INTO clients` with the client's search terms in `search_terms`,
-/// which `SearchTermIndexer` indexes after the commit. One statement, kept prepared by
+/// which the insert trigger adds to the search index (`SearchIndex`). One statement, kept prepared by
 /// the writer, run once for each client of a batch.
 enum ClientInserts {
     static let columns = SQLClientStore.insertColumnNames

@@ -25,8 +25,6 @@ public final class SQLiteStore: Sendable {
     let checkpointer: SQLiteConnection
     let background: SQLiteConnection
     let checkpoints: Task<Void, Never>
-    let indexer: SearchTermIndexer
-    let indexing: Task<Void, Never>
     let direct: DirectClientReader?
     let logger: Logger
 
@@ -41,10 +39,8 @@ public final class SQLiteStore: Sendable {
         case full
     }
 
-    /// `searchIndexEvery`: how often new clients' search terms are indexed while clients are being
-    /// written (see ``searchIndexEvery``); tests set it long to see the terms still pending.
     public static func open(path: String, readers readerCount: Int = 4, durability: Durability = .process,
-                            searchIndexEvery: Duration = SQLiteStore.searchIndexEvery, logger: Logger) async throws -> SQLiteStore {
+                            logger: Logger) async throws -> SQLiteStore {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         do {
@@ -102,37 +98,18 @@ public final class SQLiteStore: Sendable {
             throw StoreError.unavailable("cannot prepare the SQLite database \(path): \(error)")
         }
         let opened = SQLiteStore(path: path, writer: writer, readers: readers, checkpointer: checkpointer!, background: background!,
-                                 load: load, direct: direct, searchIndexEvery: searchIndexEvery, logger: logger)
+                                 load: load, direct: direct, logger: logger)
         do {
             if applied.contains(5) {
                 // Clients registered before search terms existed get theirs now.
                 let count = try await opened.store.reindexSearchTerms()
                 if count > 0 { logger.info("search terms built", metadata: ["clients": .stringConvertible(count)]) }
             }
-            // Clients whose terms a stopped process left unindexed (a crash, a kill).
-            let count = try await opened.indexer.catchUp()
-            if count > 0 { logger.info("search terms indexed for clients left pending", metadata: ["clients": .stringConvertible(count)]) }
         } catch {
             await opened.close()
             throw StoreError.unavailable("cannot prepare the SQLite database \(path): \(error)")
         }
         return opened
-    }
-
-    /// How often the background task indexes new clients' search terms while clients are being
-    /// written. Each catch-up is one transaction for the clients of that interval (about 40 at
-    /// 4,000 registrations/s); a search catches up first, so it never misses a client. Interleaved
-    /// register runs against the terms inserted with each client: every 50 ms gave 20-30 % more
-    /// registrations on 200,000 clients but p99 25-36 ms (registrations wait behind a catch-up of
-    /// 200 clients); every 10 ms writes 29 % fewer bytes per registration (37 -> 26 KB) with the
-    /// same CPU and p99 (eight pairs on 200,000 clients: median +3 %, within this machine's noise),
-    /// and on a million clients gave +3, +10 and +35 % with p99 18-20 ms (22-88 ms before).
-    public static let searchIndexEvery = Duration.milliseconds(10)
-
-    /// The pause before the next try after a failed catch-up that followed a pause of `previous`:
-    /// half a second at first, doubling up to 8 s.
-    static func retryPause(after previous: Duration, every: Duration) -> Duration {
-        previous <= every ? .milliseconds(500) : min(previous * 2, .seconds(8))
     }
 
     /// WAL pages after which the writer checkpoints by itself: a backstop only. Checkpoints are
@@ -172,8 +149,7 @@ public final class SQLiteStore: Sendable {
     static let idleCheckpointEvery = Duration.milliseconds(500)
 
     private init(path: String, writer: WriterConnection, readers: [SQLiteConnection], checkpointer: SQLiteConnection,
-                 background: SQLiteConnection, load: ReaderLoad, direct: DirectClientReader?, searchIndexEvery: Duration,
-                 logger: Logger) {
+                 background: SQLiteConnection, load: ReaderLoad, direct: DirectClientReader?, logger: Logger) {
         self.background = background
         self.direct = direct
         self.path = path
@@ -201,39 +177,10 @@ public final class SQLiteStore: Sendable {
         let provider = SQLiteProvider(
             writer: writer, readers: readers, background: background.sql(queryLogLevel: nil), load: load, clientRows: direct)
         self.store = SQLClientStore(provider: provider)
-        let indexer = provider.indexer
-        self.indexer = indexer
-        self.indexing = Task {
-            var pause = searchIndexEvery
-            while !Task.isCancelled {
-                try? await Task.sleep(for: pause)
-                if Task.isCancelled { break }
-                guard indexer.takeNoted() else { continue }
-                do {
-                    try await indexer.catchUp()
-                    pause = searchIndexEvery
-                } catch {
-                    // Retried with a growing pause (a full disk must not log 100 lines a second);
-                    // nothing is lost meanwhile: the clients stay pending, and searches still try.
-                    indexer.noteWrite()
-                    pause = Self.retryPause(after: pause, every: searchIndexEvery)
-                    logger.warning("indexing new clients' search terms failed; will retry",
-                                   metadata: ["error": "\(error)", "retry_in": "\(pause)"])
-                }
-            }
-        }
     }
 
     /// Closes every connection. Call once, after the last request.
     public func close() async {
-        indexing.cancel()
-        await indexing.value
-        // Index what is pending, so that the file needs no catch-up at its next open.
-        do {
-            try await indexer.catchUp()
-        } catch {
-            logger.warning("indexing new clients' search terms at close failed; the next open will", metadata: ["error": "\(error)"])
-        }
         checkpoints.cancel()
         await checkpoints.value
         direct?.close()
@@ -269,13 +216,11 @@ struct SQLiteProvider: SQLDatabaseProvider {
     let background: any SQLDatabase
     let load: ReaderLoad
     let committer: GroupCommitter
-    let indexer: SearchTermIndexer
     let clientRows: (any ClientRowReader)?
 
     init(writer: WriterConnection, readers: [SQLiteConnection], background: any SQLDatabase, load: ReaderLoad,
          clientRows: (any ClientRowReader)?) {
         self.committer = GroupCommitter(connection: writer)
-        self.indexer = SearchTermIndexer(committer: committer)
         self.writer = committer.db
         self.readers = readers.map { $0.sql(queryLogLevel: nil) }
         self.background = background
@@ -299,22 +244,22 @@ struct SQLiteProvider: SQLDatabaseProvider {
         try await committer.run(body)
     }
 
-    /// The store inserts clients in transactions (an administrator's client, an import, a
-    /// registration under a cap) and through ``insertClientBatched(_:)``: those tell the indexer.
-    /// A client inserted some other way is indexed by the next search, open or close all the same.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        defer { indexer.noteWrite() }
-        return try await committer.run(body)
+        try await committer.run(body)
     }
 
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? {
-        defer { indexer.noteWrite() }
         try await committer.insert(client)
         return true
     }
 
-    func indexPendingSearchTerms() async throws {
-        try await indexer.catchUp()
+    /// The FTS5 index's prefix query (see `SearchIndex`), joined to the clients by `search_id`.
+    func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString? {
+        let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""
+        return """
+            SELECT c.client_id FROM client_search JOIN clients c ON c.search_id = client_search.rowid
+            WHERE client_search MATCH \(bind: SearchIndex.query(kind: kind, prefix: prefix)) \(dynamic)
+            """
     }
 
     /// Transactions on the one writer are serial already.

@@ -110,29 +110,21 @@ struct SQLiteStoreTests {
 
 @Suite("SQLite search plan")
 struct SQLiteSearchPlanTests {
-    @Test("a client search seeks the term index instead of scanning every client")
+    @Test("a client search is a prefix query on the FTS5 index, joined to the clients by their search_id, never a scan of every client")
     func plan() async throws {
         let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
-        let plan = try await database.queryPlan("""
-            SELECT DISTINCT t.client_id FROM client_search_terms t JOIN clients c ON c.client_id = t.client_id
-            WHERE t.kind = 'name' AND t.term >= 'abc' AND t.term < 'abc\u{10FFFF}'
-            """)
+        let matches = database.store.provider.clientSearchMatches(kind: .name, prefix: "abc", dynamicOnly: true)
+        #expect(matches != nil)
+        let sql = try await database.store.provider.read { db in
+            var serializer = SQLSerializer(database: db)
+            matches?.serialize(to: &serializer)
+            return serializer.sql
+        }
+        let plan = try await database.queryPlan(sql)
         await database.close()
-        #expect(plan.contains { $0.contains("SEARCH t USING") }, "\(plan)")
-        #expect(!plan.contains { $0.hasPrefix("SCAN c") || $0.hasPrefix("SCAN clients") }, "\(plan)")
-    }
-
-    @Test("the triggers find a client's search terms by their key, never by a scan of every term")
-    func termTriggerPlans() async throws {
-        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
-        let json = "'[\"name\\tabc\", \"scope\\topenid\"]'"
-        let delete = try await database.queryPlan("""
-            DELETE FROM client_search_terms WHERE (kind, term, client_id) IN (
-                SELECT \(SearchTermTriggers.kind), \(SearchTermTriggers.term), 'c1' FROM json_each(\(json)))
-            """)
-        await database.close()
-        #expect(delete.first == "SEARCH client_search_terms USING PRIMARY KEY (kind=? AND term=? AND client_id=?)", "\(delete)")
-        #expect(!delete.contains { $0.hasPrefix("SCAN client_search_terms") }, "\(delete)")
+        #expect(plan.contains { $0.hasPrefix("SCAN client_search VIRTUAL TABLE INDEX") }, "\(plan)")
+        #expect(plan.contains("SEARCH c USING INTEGER PRIMARY KEY (rowid=?)"), "\(plan)")
+        #expect(!plan.contains { $0.hasPrefix("SCAN c") && !$0.hasPrefix("SCAN client_search") }, "\(plan)")
     }
 
     @Test("counting dynamically registered clients (caps, metrics) reads one index, not every client's row")
@@ -176,7 +168,7 @@ struct SQLiteSearchPlanTests {
         #expect(plain.contains { $0.contains("clients_dynamic") }, "\(plain)")
     }
 
-    @Test("clients have the indexes statements read (not by creation time, not by token digest) and their triggers, after migrations 9 and 10")
+    @Test("clients have the indexes statements read (not by creation time, not by token digest) and their triggers, after migrations 9 to 11")
     func clientIndexes() async throws {
         let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
         let schema = try await database.store.provider.read { db in
@@ -189,7 +181,7 @@ struct SQLiteSearchPlanTests {
         let indexes = Set(schema.filter { $0.0 == "index" }.map(\.1))
         #expect(indexes == ["sqlite_autoindex_clients_1", "clients_expires_at", "clients_unused", "clients_dynamic"], "\(indexes)")
         #expect(Set(schema.filter { $0.0 == "trigger" }.map(\.1))
-                == ["clients_search_terms_insert", "clients_search_terms_delete", "clients_search_terms_update"])
+                == ["clients_search_insert", "clients_search_delete", "clients_search_update"])
         // The one automatic index is the primary key's: a client ID, not a token digest.
         let plan = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
         let byID = try await plan.queryPlan(SQLClientStore.selectByClientID)
@@ -197,176 +189,155 @@ struct SQLiteSearchPlanTests {
         #expect(byID == ["SEARCH clients USING INDEX sqlite_autoindex_clients_1 (client_id=?)"], "\(byID)")
     }
 
-    @Test("migration 10 rebuilds a version 9 table of clients with every row, rowid and search term kept")
+    @Test("migrations 10 and 11 rebuild a version 9 table of clients with every row kept, its rowids as search_id, and every client's terms indexed")
     func rebuildKeepsClients() async throws {
         let path = temporaryDatabasePath()
-        let old = try await SQLiteStore.open(path: path, logger: testLogger)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        // A version 9 database, written as that version did: its insert trigger only noted the
+        // clients as pending for the indexer of that time.
+        let old = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
+        _ = try await SQLMigrator(migrations: SQLiteMigrations.all.filter { $0.version <= 9 }, begin: "BEGIN IMMEDIATE")
+            .migrate(on: old.sql(), now: 1_700_000_000_000, logger: testLogger)
         let clients = (0..<5).map { ClientStoreConformance.sampleClient(id: "kept-\($0)") }
-        for client in clients { try await old.store.insert(client) }
-        try await old.store.recordUse(["kept-1": Timestamp(milliseconds: 1_800_000_000_000)])
-        // Back to version 9: the table with the digest's unique index, as that version had it.
-        try await old.writer.sql().raw("DROP TABLE IF EXISTS clients_v9").run()
-        for statement in [
-            "CREATE TABLE clients_v9 AS SELECT rowid AS r, * FROM clients",
-            "DELETE FROM clients",
-            "CREATE UNIQUE INDEX clients_digest_v9 ON clients (registration_token_digest)",
-            "INSERT INTO clients (rowid, client_id, document, created_at, updated_at, secret_digest, registration_token_digest, version, policy, dynamically_registered, expires_at, last_used_at, search_terms) SELECT r, client_id, document, created_at, updated_at, secret_digest, registration_token_digest, version, policy, dynamically_registered, expires_at, last_used_at, search_terms FROM clients_v9",
-            "DROP TABLE clients_v9",
-            "DELETE FROM schema_migrations WHERE version = 10",
-        ] { try await old.writer.sql().raw(SQLQueryString(statement)).run() }
-        let rowidsBefore = try await old.writer.sql().raw("SELECT rowid AS r, client_id FROM clients ORDER BY client_id").all().map {
+        try await SQLClientStore.insertRows(clients, into: old.sql())
+        try await old.sql().raw("DELETE FROM clients WHERE client_id = 'kept-0'").run()
+        try await old.sql().raw("UPDATE clients SET last_used_at = 1800000000000 WHERE client_id = 'kept-1'").run()
+        let pending = try await old.sql().raw("SELECT COUNT(*) AS n FROM search_terms_pending").first()?.decode(column: "n", as: Int.self)
+        let rowidsBefore = try await old.sql().raw("SELECT rowid AS r, client_id FROM clients ORDER BY client_id").all().map {
             "\(try $0.decode(column: "r", as: Int.self)) \(try $0.decode(column: "client_id", as: String.self))"
         }
-        await old.close()
+        try await old.close()
+        #expect(pending == 5 && rowidsBefore.count == 4)
 
         let upgraded = try await SQLiteStore.open(path: path, logger: testLogger)
-        let rowidsAfter = try await upgraded.writer.sql().raw("SELECT rowid AS r, client_id FROM clients ORDER BY client_id").all().map {
+        let rowidsAfter = try await upgraded.writer.sql().raw("SELECT search_id AS r, client_id FROM clients ORDER BY client_id").all().map {
             "\(try $0.decode(column: "r", as: Int.self)) \(try $0.decode(column: "client_id", as: String.self))"
         }
         #expect(rowidsAfter == rowidsBefore)
-        var expected = clients
-        expected[1].lastUsedAt = Timestamp(milliseconds: 1_800_000_000_000)
+        var expected = Array(clients.dropFirst())
+        expected[0].lastUsedAt = Timestamp(milliseconds: 1_800_000_000_000)
         for client in expected { #expect(try await upgraded.store.client(id: client.clientID) == client) }
-        // (The step back to version 9 deleted and inserted the rows: their terms were indexed again at open.)
         let termsAfter = try await SQLiteSearchTermTests.stored(upgraded)
-        #expect(termsAfter.terms == Dictionary(uniqueKeysWithValues: clients.map { ($0.clientID, SearchTermScenario.expected($0)) }))
+        #expect(termsAfter.terms == Dictionary(uniqueKeysWithValues: expected.map { ($0.clientID, SearchTermScenario.expected($0)) }))
         #expect(termsAfter.orphans == 0)
-        let indexes = try await upgraded.store.provider.read { db in
-            try await db.raw("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'clients'").all().map {
-                try $0.decode(column: "name", as: String.self)
+        let schema = try await upgraded.store.provider.read { db in
+            try await db.raw("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'client_search_%'").all().map {
+                try $0.decode(column: "type", as: String.self) + " " + $0.decode(column: "name", as: String.self)
             }
         }
-        #expect(!indexes.contains("clients_digest_v9") && !indexes.contains("sqlite_autoindex_clients_2"), "\(indexes)")
-        // The triggers work on the rebuilt table: a deleted client takes its terms with it.
+        #expect(!schema.contains("index clients_digest_v9") && !schema.contains("index sqlite_autoindex_clients_2"), "\(schema)")
+        #expect(!schema.contains("table search_terms_pending") && !schema.contains("table client_search_terms"), "\(schema)")
+        #expect(schema.contains("table client_search"), "\(schema)")
+        // The triggers work on the rebuilt table: a deleted client takes its terms with it, and a
+        // new one (a search_id past the copied ones) is found.
         #expect(try await upgraded.store.delete(id: "kept-2"))
+        let added = ClientStoreConformance.sampleClient(id: "added")
+        try await upgraded.store.register(added, spendingToken: nil, limits: .none, now: added.createdAt)
         let afterDelete = try await SQLiteSearchTermTests.stored(upgraded)
-        #expect(afterDelete.terms["kept-2"] == nil && afterDelete.orphans == 0)
+        let found = try await upgraded.store.searchClients(kind: .name, prefix: "kept-", offset: 0, limit: 10, dynamicOnly: false)
+        let foundAdded = try await upgraded.store.searchClients(kind: .name, prefix: "added", offset: 0, limit: 10, dynamicOnly: false)
         await upgraded.close()
+        #expect(afterDelete.terms["kept-2"] == nil && afterDelete.terms["added"] == SearchTermScenario.expected(added) && afterDelete.orphans == 0)
+        #expect(found.clients.map(\.clientID) == ["kept-1", "kept-3", "kept-4"] && found.total == 3)
+        #expect(foundAdded.clients.map(\.clientID) == ["added"])
     }
 }
 
 @Suite("SQLite search terms")
 struct SQLiteSearchTermTests {
-    /// The terms table, read straight: (kind/term) pairs per client ID, and terms whose client is gone.
+    /// The search index, read straight (FTS5's vocabulary of it): (kind/term) pairs per client ID,
+    /// and terms whose document belongs to no client.
     static func stored(_ database: SQLiteStore) async throws -> SearchTermScenario.Stored {
-        try await database.store.provider.read { try await SearchTermScenario.stored(in: $0) }
+        let db = database.writer.sql()
+        try await db.raw("CREATE VIRTUAL TABLE IF NOT EXISTS temp.client_search_vocabulary USING fts5vocab(main, client_search, 'instance')").run()
+        var terms: [String: Set<String>] = [:]
+        var orphans = 0
+        for row in try await db.raw("""
+            SELECT v.term AS token, c.client_id AS client_id FROM temp.client_search_vocabulary v LEFT JOIN clients c ON c.search_id = v.doc
+            """).all() {
+            let token = try row.decode(column: "token", as: String.self)
+            guard let id = try row.decode(column: "client_id", as: String?.self) else {
+                orphans += 1
+                continue
+            }
+            terms[id, default: []].insert(try term(of: token))
+        }
+        return (terms, orphans)
     }
 
-    @Test("the schema's triggers keep the search terms in step: registered, inserted, updated, deleted by ID, by the reaper and by another connection")
+    /// "kind/term" from a token: the kind's letter, then the hex digits of the term's bytes.
+    static func term(of token: String) throws -> String {
+        let letter = String(token.prefix(1))
+        let kind = try #require(ClientSearchKind.allCases.first { SearchIndex.letter(of: $0) == letter }, "token \(token)")
+        let digits = Array(token.dropFirst())
+        try #require(digits.count % 2 == 0, "token \(token)")
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            bytes.append(try #require(UInt8(String(digits[index...index + 1]), radix: 16), "token \(token)"))
+        }
+        return kind.rawValue + "/" + String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test("the schema's triggers keep the search index in step: registered, inserted, updated, deleted by ID, by the reaper and by another connection")
     func termsFollowClients() async throws {
         try await withFreshDatabase { database in
             // The plain delete goes through a reader connection, not the writer.
-            // New clients' terms are indexed after their commit: the scenario reads the terms table
-            // once they are (the tests below show the pending state itself).
-            try await SearchTermScenario.run(database.store, stored: {
-                try await database.store.provider.indexPendingSearchTerms()
-                return try await Self.stored(database)
-            }, deleteBehindTheStore: { id in
+            try await SearchTermScenario.run(database.store, stored: { try await Self.stored(database) }, deleteBehindTheStore: { id in
                 try await database.store.provider.read { db in try await db.raw("DELETE FROM clients WHERE client_id = \(bind: id)").run() }
             })
         }
     }
 
-    /// The clients noted for the indexer and not indexed yet.
-    static func pending(_ database: SQLiteStore) async throws -> [String] {
-        try await database.store.provider.read { db in
-            try await db.raw("SELECT client_id FROM search_terms_pending ORDER BY client_id").all().map { try $0.decode(column: "client_id", as: String.self) }
-        }
-    }
-
-    @Test("a new client's search terms are indexed after its commit, not with it; a search indexes them first and finds the client")
-    func indexedAfterCommit() async throws {
-        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), searchIndexEvery: .seconds(3600), logger: testLogger)
-        let registered = ClientStoreConformance.sampleClient(id: "registered"), inserted = ClientStoreConformance.sampleClient(id: "inserted")
-        try await database.store.register(registered, spendingToken: nil, limits: .none, now: registered.createdAt)
-        try await database.store.insert(inserted)
-        let before = try await Self.stored(database)
-        let pendingBefore = try await Self.pending(database)
-        let found = try await database.store.searchClients(kind: .name, prefix: "sample", offset: 0, limit: 10, dynamicOnly: false)
-        let after = try await Self.stored(database)
-        let pendingAfter = try await Self.pending(database)
-        await database.close()
-        #expect(before.terms.isEmpty && pendingBefore == ["inserted", "registered"], "\(before.terms) \(pendingBefore)")
-        #expect(found.clients.map(\.clientID) == ["inserted", "registered"] && found.total == 2)
-        #expect(after.terms == ["registered": SearchTermScenario.expected(registered), "inserted": SearchTermScenario.expected(inserted)])
-        #expect(pendingAfter.isEmpty)
-    }
-
-    @Test("while clients are written, the background task indexes their terms without a search")
-    func indexedInTheBackground() async throws {
-        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), searchIndexEvery: .milliseconds(20), logger: testLogger)
-        let client = ClientStoreConformance.sampleClient(id: "background")
-        try await database.store.register(client, spendingToken: nil, limits: .none, now: client.createdAt)
-        var terms: Set<String>?
-        for _ in 0..<200 where terms == nil {
-            terms = try await Self.stored(database).terms["background"]
-            if terms == nil { try await Task.sleep(for: .milliseconds(10)) }
-        }
-        let pending = try await Self.pending(database)
-        await database.close()
-        #expect(terms == SearchTermScenario.expected(client))
-        #expect(pending.isEmpty)
-    }
-
-    @Test("a client updated, deleted, or deleted by another connection before its terms were indexed ends with exactly its current terms")
-    func changedWhilePending() async throws {
-        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), searchIndexEvery: .seconds(3600), logger: testLogger)
-        let kept = ClientStoreConformance.sampleClient(id: "kept")
-        for client in [kept, ClientStoreConformance.sampleClient(id: "deleted"), ClientStoreConformance.sampleClient(id: "elsewhere")] {
+    @Test("a term of each kind is found by a search of that kind only, by any prefix of its bytes")
+    func kindsApart() async throws {
+        try await withFreshDatabase { database in
+            var client = ClientStoreConformance.sampleClient(id: "kinds")
+            client.metadata.clientName = "Zebra"
+            client.metadata.contacts = ["zed@zoo.example"]
+            client.metadata.scope = ["zscope"]
+            client.metadata.redirectURIs = ["https://zz.example/cb"]
             try await database.store.register(client, spendingToken: nil, limits: .none, now: client.createdAt)
+            try await database.store.register(ClientStoreConformance.sampleClient(id: "other"), spendingToken: nil, limits: .none, now: client.createdAt)
+            let probes: [(ClientSearchKind, String)] = [(.name, "zeb"), (.contacts, "zoo.ex"), (.scope, "zsc"), (.redirectUri, "zz.ex"),
+                                                        (.redirectUri, "https://zz"), (.name, "kin")]
+            for (kind, prefix) in probes {
+                for other in ClientSearchKind.allCases {
+                    let found = try await database.store.searchClients(kind: other, prefix: prefix, offset: 0, limit: 10, dynamicOnly: false)
+                    #expect(found.clients.map(\.clientID) == (other == kind ? ["kinds"] : []), "\(other) \(prefix): \(found.clients.map(\.clientID))")
+                }
+            }
+            // A grant type every sample client has; the empty prefix of a kind finds every client with a term of it.
+            let grants = try await database.store.searchClients(kind: .grantType, prefix: "authorization_c", offset: 0, limit: 10, dynamicOnly: false)
+            let everyName = try await database.store.searchClients(kind: .name, prefix: "", offset: 0, limit: 10, dynamicOnly: false)
+            // The prefix's bytes, not its characters: a half-typed search term still matches.
+            let upper = try await database.store.searchClients(kind: .name, prefix: "ZEBR", offset: 0, limit: 10, dynamicOnly: false)
+            #expect(grants.total == 2 && everyName.total == 2 && upper.clients.map(\.clientID) == ["kinds"])
         }
-        var renamed = kept
-        renamed.metadata.clientName = "Renamed Gadget"
-        renamed.version += 1
-        let updated = try await database.store.update(renamed, replacing: kept)
-        let deleted = try await database.store.delete(id: "deleted")
-        try await database.store.provider.read { db in try await db.raw("DELETE FROM clients WHERE client_id = 'elsewhere'").run() }
-        let pendingBefore = try await Self.pending(database)
-        try await database.store.provider.indexPendingSearchTerms()
-        let after = try await Self.stored(database)
-        let pendingAfter = try await Self.pending(database)
-        let oldName = try await database.store.searchClients(kind: .name, prefix: "sample", offset: 0, limit: 10, dynamicOnly: false)
-        await database.close()
-        #expect(updated && deleted)
-        #expect(pendingBefore == ["deleted", "elsewhere", "kept"])
-        #expect(after.terms == ["kept": SearchTermScenario.expected(renamed)] && after.orphans == 0, "\(after)")
-        #expect(pendingAfter.isEmpty && oldName.total == 0)
     }
 
-    @Test("a failed catch-up is retried after half a second, then after twice as long each time, up to 8 s")
-    func retryPauses() {
-        let every = SQLiteStore.searchIndexEvery
-        var pauses: [Duration] = []
-        var pause = every
-        for _ in 0..<7 {
-            pause = SQLiteStore.retryPause(after: pause, every: every)
-            pauses.append(pause)
-        }
-        #expect(pauses == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(8), .seconds(8)])
-    }
-
-    @Test("clients a stopped process left pending (more than one batch of them) are indexed when the database is opened")
-    func pendingIndexedAtOpen() async throws {
+    @Test("a client inserted by another connection is indexed by the schema's trigger; an insert that fails leaves no document")
+    func indexedByTheTrigger() async throws {
         let path = temporaryDatabasePath()
-        let first = try await SQLiteStore.open(path: path, logger: testLogger)
-        await first.close()
-        // Another process's writes, which its close never indexed: the trigger notes them only.
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        let first = ClientStoreConformance.sampleClient(id: "first")
+        try await database.store.register(first, spendingToken: nil, limits: .none, now: first.createdAt)
         let other = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
-        let clients = (0..<(SearchTermIndexer.batch * 2 + 3)).map { ClientStoreConformance.sampleClient(id: "left-\($0)") }
-        try await SQLClientStore.insertRows(clients, into: other.sql())
-        let left = try await other.sql().raw("SELECT COUNT(*) AS n FROM search_terms_pending").first()?.decode(column: "n", as: Int.self)
+        let elsewhere = ClientStoreConformance.sampleClient(id: "elsewhere")
+        try await SQLClientStore.insertRows([elsewhere], into: other.sql())
+        // A batch with a duplicate ID fails as a whole: neither row nor document stays.
+        let fresh = ClientStoreConformance.sampleClient(id: "fresh")
+        await #expect(throws: (any Error).self) { try await SQLClientStore.insertRows([fresh, first], into: other.sql()) }
+        await #expect(throws: StoreError.self) { try await database.store.insert(first) }
         try await other.close()
-
-        let database = try await SQLiteStore.open(path: path, searchIndexEvery: .seconds(3600), logger: testLogger)
         let stored = try await Self.stored(database)
-        let pending = try await Self.pending(database)
+        let found = try await database.store.searchClients(kind: .name, prefix: "elsew", offset: 0, limit: 10, dynamicOnly: false)
         await database.close()
-        #expect(left == clients.count)
-        #expect(stored.terms == Dictionary(uniqueKeysWithValues: clients.map { ($0.clientID, SearchTermScenario.expected($0)) }))
-        #expect(pending.isEmpty)
+        #expect(stored.terms == ["first": SearchTermScenario.expected(first), "elsewhere": SearchTermScenario.expected(elsewhere)])
+        #expect(stored.orphans == 0)
+        #expect(found.clients == [elsewhere])
     }
 
-    @Test("a database of the previous layout (version 6) keeps its search terms through the upgrade, and the old index is gone")
+    @Test("a database of an early layout (version 6) keeps its search terms through the upgrades, and the old tables are gone")
     func upgradeFromVersion6() async throws {
         let path = temporaryDatabasePath()
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -386,13 +357,13 @@ struct SQLiteSearchTermTests {
         #expect(try await database.store.delete(id: "old-1"))
         let counts = try await Self.stored(database)
         let schema = try await database.store.provider.read { db in
-            try await db.raw("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'client_search_terms'").all().map {
-                try $0.decode(column: "name", as: String.self) + ": " + ($0.decode(column: "sql", as: String?.self) ?? "")
+            try await db.raw("SELECT name FROM sqlite_master WHERE name IN ('client_search_terms', 'client_search')").all().map {
+                try $0.decode(column: "name", as: String.self)
             }
         }
         await database.close()
         #expect(Set(counts.terms.keys) == ["old-0", "old-2"] && counts.orphans == 0)
-        #expect(schema.count == 1 && schema[0].contains("WITHOUT ROWID"), "\(schema)")
+        #expect(schema == ["client_search"], "\(schema)")
     }
 }
 
