@@ -315,6 +315,24 @@ struct SQLiteSearchTermTests {
         }
     }
 
+    @Test("registrations committed together, in one statement, are each indexed with exactly their terms")
+    func batchIndexed() async throws {
+        try await withFreshDatabase { database in
+            let clients = (0..<60).map { ClientStoreConformance.sampleClient(id: "batch-\($0)") }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for client in clients {
+                    group.addTask { try await database.store.register(client, spendingToken: nil, limits: .none, now: client.createdAt) }
+                }
+                try await group.waitForAll()
+            }
+            let stored = try await Self.stored(database)
+            #expect(stored.terms == Dictionary(uniqueKeysWithValues: clients.map { ($0.clientID, SearchTermScenario.expected($0)) }))
+            #expect(stored.orphans == 0)
+            let found = try await database.store.searchClients(kind: .name, prefix: "batch-4", offset: 0, limit: 100, dynamicOnly: false)
+            #expect(found.clients.map(\.clientID) == ["batch-4"] + (40..<50).map { "batch-\($0)" })
+        }
+    }
+
     @Test("a client inserted by another connection is indexed by the schema's trigger; an insert that fails leaves no document")
     func indexedByTheTrigger() async throws {
         let path = temporaryDatabasePath()

@@ -35,12 +35,14 @@ struct WriterConnectionTests {
                 }
                 for i in 5..<8 { #expect(try await store.delete(id: "c\(n)-\(i)")) }
             }
+            // A registration alone: its one-row statement is kept (a batch's statement is not).
+            try await store.register(ClientStoreConformance.sampleClient(id: "alone"), spendingToken: nil, limits: .none, now: now)
             try await round(0)
             let kept = database.writer.preparedStatements
             #expect(kept > 0)
             for n in 1...3 { try await round(n) }
             #expect(database.writer.preparedStatements == kept, "statements were prepared again for the same writes")
-            #expect(try await store.count() == 4 * 17)
+            #expect(try await store.count() == 4 * 17 + 1)
             let renamed = try await store.searchClients(kind: .name, prefix: "renamed", offset: 0, limit: 100, dynamicOnly: false)
             #expect(renamed.total == 4 * 5)
         }
@@ -145,7 +147,8 @@ struct WriterConnectionTests {
             #expect(!WriterConnection.isCacheable("INSERT INTO t VALUES (?, ?),(?, ?)"))
             #expect(WriterConnection.isCacheable("INSERT INTO t (a, b) VALUES (?, ?)"))
             #expect(WriterConnection.isCacheable("UPDATE t SET a = f(?), b = (?) WHERE c IN (?, ?)"))
-            #expect(WriterConnection.isCacheable(ClientInserts.statement))
+            #expect(WriterConnection.isCacheable(ClientInserts.statement(rows: 1)))
+            #expect(!WriterConnection.isCacheable(ClientInserts.statement(rows: 2)))
             // The store still works after the cache started over.
             try await database.store.register(ClientStoreConformance.sampleClient(id: "after"), spendingToken: nil, limits: .none, now: now)
             #expect(try await database.store.client(id: "after")?.clientID == "after")
