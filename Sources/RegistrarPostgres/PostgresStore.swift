@@ -249,6 +249,15 @@ struct PostgresProvider: SQLDatabaseProvider {
         return true
     }
 
+    /// The `tsvector` of each client's terms (`search_vector`, since migration 10), by its GIN
+    /// index: a prefix query on the prefix's token (`ClientSearchKind.indexToken(_:)`).
+    func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString {
+        let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""
+        return """
+            SELECT c.client_id FROM clients c WHERE c.search_vector @@ \(bind: "'" + kind.indexToken(prefix) + "':*")::tsquery \(dynamic)
+            """
+    }
+
     /// Registrations under a cap take turns on one advisory lock until they commit.
     var capLockStatement: String? { "SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockKey + 1))" }
 

@@ -81,8 +81,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     /// How much a client adds to a batch of registrations (a value per column, and three per search
-    /// term, which its `search_terms` and the rows the trigger inserts grow with): the weight by
-    /// which PostgreSQL's registration batches are bounded.
+    /// term, which its `search_terms` and its search index entries grow with): the weight by which
+    /// PostgreSQL's registration batches are bounded.
     public static func parameterCount(inserting client: RegisteredClient) -> Int {
         columnNames.count + 3 * ClientSearchKind.allTerms(of: client).count
     }
@@ -119,16 +119,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     public func searchClients(kind: ClientSearchKind, prefix: String, offset: Int, limit: Int, dynamicOnly: Bool) async throws -> ClientPage {
-        let lower = prefix.lowercased()
-        // By default a range on the (kind, term) primary key: an index seek, never a scan of every
-        // client. SQLite's provider has its FTS5 index instead.
-        let matches = provider.clientSearchMatches(kind: kind, prefix: lower, dynamicOnly: dynamicOnly) ?? {
-            let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""
-            return """
-                SELECT DISTINCT t.client_id FROM client_search_terms t JOIN clients c ON c.client_id = t.client_id
-                WHERE t.kind = \(bind: kind.rawValue) AND t.term >= \(bind: lower) AND t.term < \(bind: lower + "\u{10FFFF}") \(dynamic)
-                """
-        }()
+        let matches = provider.clientSearchMatches(kind: kind, prefix: prefix.lowercased(), dynamicOnly: dynamicOnly)
         return try await read { db in
             let total = try await db.raw("SELECT COUNT(*) AS n FROM (\(matches)) m").first()?.decode(column: "n", as: Int.self) ?? 0
             let rows = try await db.raw("""

@@ -27,9 +27,10 @@ public protocol SQLDatabaseProvider: Sendable {
     /// such path (then the store runs its own transaction).
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool?
     /// The statement that selects the `client_id` of every client with a term of `kind` starting
-    /// with `prefix` (lower-cased), and only dynamically registered ones if `dynamicOnly`; `nil`
-    /// (the default) for a range on the `client_search_terms` table's key (PostgreSQL).
-    func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString?
+    /// with `prefix` (lower-cased), and only dynamically registered ones if `dynamicOnly`, through
+    /// the store's search index (SQLite's FTS5 table, PostgreSQL's GIN index of `tsvector`s):
+    /// never a scan of every client.
+    func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString
     /// Reads clients' rows through the driver itself, without SQLKit's statement building and row
     /// decoding; `nil` when the provider has no such path (then the store uses SQLKit).
     var clientRows: (any ClientRowReader)? { get }
@@ -61,6 +62,5 @@ extension SQLDatabaseProvider {
         try await read(body)
     }
     public func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? { nil }
-    public func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString? { nil }
     public var clientRows: (any ClientRowReader)? { nil }
 }

@@ -209,7 +209,7 @@ enum SQLiteMigrations {
         // 18-21 µs as FTS5 documents, and 246 MB of terms against 37 MB.
         //
         // Each term is one token: a letter for its kind and the hex digits of its UTF-8 bytes
-        // (`SearchIndex`), so that any text is one token of the `ascii` tokenizer, and a prefix
+        // (`ClientSearchKind.indexToken(_:)`), so that any text is one token of the `ascii` tokenizer, and a prefix
         // search on the term's bytes is an FTS5 prefix query on the token. The index is contentless
         // and supports deletes (`contentless_delete`): a document is the client's terms, its rowid
         // the client's `search_id`. That column, an INTEGER PRIMARY KEY, gives every client a
@@ -257,40 +257,16 @@ enum SQLiteMigrations {
 }
 
 /// The search index since migration 11: an FTS5 table, `client_search`, with one document per
-/// client (rowid: the client's `search_id`) whose tokens are the client's terms. A term is the
-/// letter of its kind (``letter(of:)``) followed by the hex digits of its UTF-8 bytes: `g` and
-/// `616263` for the name word "abc". A search for a prefix of a kind is the FTS5 prefix query on
-/// that letter and the prefix's hex digits (``query(kind:prefix:)``), which matches exactly the
-/// terms whose bytes begin with the prefix's. Triggers keep the documents in step with
+/// client (rowid: the client's `search_id`) whose tokens are the client's terms
+/// (`ClientSearchKind.indexToken(_:)`: the letter of the kind, then the hex digits of the term's
+/// UTF-8 bytes). A search for a prefix of a kind is the FTS5 prefix query on the prefix's token
+/// (``query(kind:prefix:)``), which matches exactly the terms whose bytes begin with the prefix's.
+/// Triggers keep the documents in step with
 /// `clients.search_terms` (a JSON array of "kind<TAB>term"), whichever connection writes.
 enum SearchIndex {
-    /// The letter of a kind's tokens: not a hex digit, so the kind and the term never run together.
-    /// The triggers' `CASE` (``document(of:)``) spells the same mapping in SQL.
-    static func letter(of kind: ClientSearchKind) -> String {
-        switch kind {
-        case .name: "g"
-        case .contacts: "h"
-        case .scope: "i"
-        case .grantType: "j"
-        case .redirectUri: "k"
-        }
-    }
-
     /// The FTS5 query for the clients with a term of `kind` starting with `prefix` (lower-cased).
     static func query(kind: ClientSearchKind, prefix: String) -> String {
-        "\"" + letter(of: kind) + hex(prefix) + "\"*"
-    }
-
-    /// The hex digits of a text's UTF-8 bytes (lower case; the tokenizer folds SQL's upper case).
-    static func hex(_ text: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count * 2)
-        for byte in text.utf8 {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        "\"" + kind.indexToken(prefix) + "\"*"
     }
 
     /// `ascii`: tokens are runs of ASCII letters and digits, which every token here is, whole.
@@ -299,7 +275,9 @@ enum SearchIndex {
         """
 
     /// The document of a client from its `search_terms` column (`column`, a JSON array of
-    /// "kind<TAB>term"): the tokens separated by spaces. An unknown kind adds no token.
+    /// "kind<TAB>term"): the tokens separated by spaces (`ClientSearchKind.indexLetter`, spelled
+    /// in SQL; `hex` gives upper-case digits, which the tokenizer folds). An unknown kind adds no
+    /// token.
     static func document(of column: String) -> String {
         """
         (SELECT group_concat(CASE substr(value, 1, instr(value, char(9)) - 1) \

@@ -254,7 +254,7 @@ struct SQLiteProvider: SQLDatabaseProvider {
     }
 
     /// The FTS5 index's prefix query (see `SearchIndex`), joined to the clients by `search_id`.
-    func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString? {
+    func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString {
         let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""
         return """
             SELECT c.client_id FROM client_search JOIN clients c ON c.search_id = client_search.rowid

@@ -6,21 +6,23 @@ public import SQLKit
 /// a statement the store did not write. After each step the terms table must hold exactly each
 /// remaining client's terms (``expected(_:)``) and nothing for clients that are gone.
 public enum SearchTermScenario {
-    /// What the terms table holds: (kind/term) pairs per client ID, and the number of terms whose
-    /// client no longer exists.
+    /// What a store's search index holds: (kind/term) pairs per client ID, and the number of
+    /// terms whose client no longer exists.
     public typealias Stored = (terms: [String: Set<String>], orphans: Int)
 
-    /// Reads the terms table of a SQL store through `db`.
+    /// Reads PostgreSQL's search vectors (`clients.search_vector`, which its GIN index indexes)
+    /// through `db`: each client's lexemes, decoded (``ClientSearchKind/term(ofIndexToken:)``). The
+    /// vector is a column of the client's row, so no term outlives its client: no orphans.
     public static func stored(in db: any SQLDatabase) async throws -> Stored {
         var terms: [String: Set<String>] = [:]
-        for row in try await db.raw("SELECT client_id, kind, term FROM client_search_terms").all() {
-            terms[try row.decode(column: "client_id", as: String.self), default: []]
-                .insert(try row.decode(column: "kind", as: String.self) + "/" + row.decode(column: "term", as: String.self))
+        for row in try await db.raw("SELECT client_id, unnest(tsvector_to_array(search_vector)) AS token FROM clients").all() {
+            let token = try row.decode(column: "token", as: String.self)
+            guard let (kind, term) = ClientSearchKind.term(ofIndexToken: token) else {
+                throw ClientStoreConformance.Failure(description: "not a search token: \(token)")
+            }
+            terms[try row.decode(column: "client_id", as: String.self), default: []].insert(kind.rawValue + "/" + term)
         }
-        let orphans = try await db.raw("""
-            SELECT COUNT(*) AS n FROM client_search_terms WHERE client_id NOT IN (SELECT client_id FROM clients)
-            """).first()?.decode(column: "n", as: Int.self) ?? -1
-        return (terms, orphans)
+        return (terms, 0)
     }
 
     /// A client's terms, as "kind/term".
@@ -84,6 +86,32 @@ public enum SearchTermScenario {
 }
 
 extension SearchTermScenario {
+    /// A term of each kind is found by a search of that kind only, by any prefix of its bytes, and
+    /// the empty prefix finds every client with a term of the kind. Throws
+    /// ``ClientStoreConformance/Failure`` at the first difference.
+    public static func runKinds(_ store: any ClientStore) async throws {
+        var client = ClientStoreConformance.sampleClient(id: "kinds")
+        client.metadata.clientName = "Zebra"
+        client.metadata.contacts = ["zed@zoo.example"]
+        client.metadata.scope = ["zscope"]
+        client.metadata.redirectURIs = ["https://zz.example/cb"]
+        try await store.register(client, spendingToken: nil, limits: .none, now: client.createdAt)
+        try await store.register(ClientStoreConformance.sampleClient(id: "other"), spendingToken: nil, limits: .none, now: client.createdAt)
+        let probes: [(ClientSearchKind, String)] = [(.name, "zeb"), (.contacts, "zoo.ex"), (.scope, "zsc"), (.redirectUri, "zz.ex"),
+                                                    (.redirectUri, "https://zz"), (.name, "kin"), (.name, "ZEBR")]
+        for (kind, prefix) in probes {
+            for other in ClientSearchKind.allCases {
+                let found = try await store.searchClients(kind: other, prefix: prefix, offset: 0, limit: 10, dynamicOnly: false)
+                try ClientStoreConformance.expect(found.clients.map(\.clientID) == (other == kind ? ["kinds"] : []),
+                                                  "search of \(other) for \(prefix): \(found.clients.map(\.clientID))")
+            }
+        }
+        // A grant type every sample client has; the empty prefix of a kind.
+        let grants = try await store.searchClients(kind: .grantType, prefix: "authorization_c", offset: 0, limit: 10, dynamicOnly: false)
+        let everyName = try await store.searchClients(kind: .name, prefix: "", offset: 0, limit: 10, dynamicOnly: false)
+        try ClientStoreConformance.expect(grants.total == 2 && everyName.total == 2, "grant types \(grants.total), every name \(everyName.total)")
+    }
+
     /// Writes a client the way schema version 6 stored it: the row without `search_terms`, and its
     /// terms as rows of their own (for tests of the upgrade to version 7).
     public static func insertAsVersion6(_ client: RegisteredClient, into db: any SQLDatabase) async throws {

@@ -114,10 +114,9 @@ struct SQLiteSearchPlanTests {
     func plan() async throws {
         let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
         let matches = database.store.provider.clientSearchMatches(kind: .name, prefix: "abc", dynamicOnly: true)
-        #expect(matches != nil)
         let sql = try await database.store.provider.read { db in
             var serializer = SQLSerializer(database: db)
-            matches?.serialize(to: &serializer)
+            matches.serialize(to: &serializer)
             return serializer.sql
         }
         let plan = try await database.queryPlan(sql)
@@ -265,17 +264,10 @@ struct SQLiteSearchTermTests {
         return (terms, orphans)
     }
 
-    /// "kind/term" from a token: the kind's letter, then the hex digits of the term's bytes.
+    /// "kind/term" from a token.
     static func term(of token: String) throws -> String {
-        let letter = String(token.prefix(1))
-        let kind = try #require(ClientSearchKind.allCases.first { SearchIndex.letter(of: $0) == letter }, "token \(token)")
-        let digits = Array(token.dropFirst())
-        try #require(digits.count % 2 == 0, "token \(token)")
-        var bytes: [UInt8] = []
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            bytes.append(try #require(UInt8(String(digits[index...index + 1]), radix: 16), "token \(token)"))
-        }
-        return kind.rawValue + "/" + String(decoding: bytes, as: UTF8.self)
+        let decoded = try #require(ClientSearchKind.term(ofIndexToken: token), "token \(token)")
+        return decoded.kind.rawValue + "/" + decoded.term
     }
 
     @Test("the schema's triggers keep the search index in step: registered, inserted, updated, deleted by ID, by the reaper and by another connection")
@@ -290,29 +282,7 @@ struct SQLiteSearchTermTests {
 
     @Test("a term of each kind is found by a search of that kind only, by any prefix of its bytes")
     func kindsApart() async throws {
-        try await withFreshDatabase { database in
-            var client = ClientStoreConformance.sampleClient(id: "kinds")
-            client.metadata.clientName = "Zebra"
-            client.metadata.contacts = ["zed@zoo.example"]
-            client.metadata.scope = ["zscope"]
-            client.metadata.redirectURIs = ["https://zz.example/cb"]
-            try await database.store.register(client, spendingToken: nil, limits: .none, now: client.createdAt)
-            try await database.store.register(ClientStoreConformance.sampleClient(id: "other"), spendingToken: nil, limits: .none, now: client.createdAt)
-            let probes: [(ClientSearchKind, String)] = [(.name, "zeb"), (.contacts, "zoo.ex"), (.scope, "zsc"), (.redirectUri, "zz.ex"),
-                                                        (.redirectUri, "https://zz"), (.name, "kin")]
-            for (kind, prefix) in probes {
-                for other in ClientSearchKind.allCases {
-                    let found = try await database.store.searchClients(kind: other, prefix: prefix, offset: 0, limit: 10, dynamicOnly: false)
-                    #expect(found.clients.map(\.clientID) == (other == kind ? ["kinds"] : []), "\(other) \(prefix): \(found.clients.map(\.clientID))")
-                }
-            }
-            // A grant type every sample client has; the empty prefix of a kind finds every client with a term of it.
-            let grants = try await database.store.searchClients(kind: .grantType, prefix: "authorization_c", offset: 0, limit: 10, dynamicOnly: false)
-            let everyName = try await database.store.searchClients(kind: .name, prefix: "", offset: 0, limit: 10, dynamicOnly: false)
-            // The prefix's bytes, not its characters: a half-typed search term still matches.
-            let upper = try await database.store.searchClients(kind: .name, prefix: "ZEBR", offset: 0, limit: 10, dynamicOnly: false)
-            #expect(grants.total == 2 && everyName.total == 2 && upper.clients.map(\.clientID) == ["kinds"])
-        }
+        try await withFreshDatabase { database in try await SearchTermScenario.runKinds(database.store) }
     }
 
     @Test("registrations committed together, in one statement, are each indexed with exactly their terms")

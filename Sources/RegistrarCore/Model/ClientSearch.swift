@@ -88,3 +88,48 @@ public struct ClientPage: Sendable, Equatable {
         self.total = total
     }
 }
+
+/// How the SQL stores index a term: as one token, the letter of its kind (``indexLetter``, never a
+/// hex digit) followed by the hex digits of the term's UTF-8 bytes (`g616263` for the name word
+/// "abc"). Any text is then one token of a full-text index (SQLite's FTS5, PostgreSQL's
+/// `tsvector`), and a prefix search on a term's bytes is the index's prefix query on the token of
+/// the prefix: the hex digits of a byte prefix are a prefix of the term's hex digits, and of no
+/// other kind's tokens.
+extension ClientSearchKind {
+    /// The letter that begins this kind's tokens. The stores' SQL spells the same mapping.
+    public var indexLetter: String {
+        switch self {
+        case .name: "g"
+        case .contacts: "h"
+        case .scope: "i"
+        case .grantType: "j"
+        case .redirectUri: "k"
+        }
+    }
+
+    /// The token of a term (or of a search prefix) of this kind.
+    public func indexToken(_ term: String) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = Array(indexLetter.utf8)
+        out.reserveCapacity(1 + term.utf8.count * 2)
+        for byte in term.utf8 {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The kind and term of a token (either case of hex digits), or `nil` if it is not one.
+    public static func term(ofIndexToken token: String) -> (kind: ClientSearchKind, term: String)? {
+        guard let kind = allCases.first(where: { token.hasPrefix($0.indexLetter) }) else { return nil }
+        let digits = Array(token.utf8.dropFirst())
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        return (kind, String(decoding: bytes, as: UTF8.self))
+    }
+}
