@@ -189,38 +189,6 @@ enum PostgresMigrations {
         SQLMigration(version: 9, name: "no index of registration access token digests", statements: [
             "ALTER TABLE clients DROP CONSTRAINT clients_registration_token_digest_key",
         ]),
-        // The search terms move from a table of their own, a B-tree entry (heap row, key and WAL)
-        // per term, into a `tsvector` column of the client's row with a GIN index, as SQLite's
-        // (its migration 11) went into an FTS5 index: each term is one lexeme, its token
-        // (`ClientSearchKind.indexToken(_:)`), and a search is a prefix query on the prefix's
-        // token. GIN adds a row's entries to its pending list and merges them into the index in
-        // bulk. Measured with pgbench on 200,000 clients of the benchmark's shape, batches of 30
-        // inserted by 8 connections: 316-322 batches/s with the terms table, 576-613 with the
-        // column and its index (642-681 with an expression index, but then a search rechecks
-        // every match by parsing the JSON again: 12 s against 1.2 s for 725,000 matches); 1,113 MB
-        // against 456 MB on disk. The column is generated from `search_terms`, so whatever writes
-        // a client keeps it right, and no trigger is left.
-        SQLMigration(version: 10, name: "search terms in a tsvector column with a GIN index", statements: [
-            "DROP TRIGGER clients_search_terms_insert ON clients",
-            "DROP TRIGGER clients_search_terms_delete ON clients",
-            "DROP TRIGGER clients_search_terms_update ON clients",
-            "DROP FUNCTION registrar_insert_search_terms()",
-            "DROP FUNCTION registrar_delete_search_terms()",
-            "DROP FUNCTION registrar_update_search_terms()",
-            "DROP TABLE client_search_terms",
-            // The letters are `ClientSearchKind.indexLetter`; an unknown kind adds no lexeme.
-            """
-            CREATE FUNCTION registrar_search_vector(terms TEXT) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-                SELECT array_to_tsvector(COALESCE(array_agg(token), '{}')) FROM (
-                    SELECT CASE kind WHEN 'name' THEN 'g' WHEN 'contacts' THEN 'h' WHEN 'scope' THEN 'i' WHEN 'grantType' THEN 'j'
-                                     WHEN 'redirectUri' THEN 'k' END || encode(convert_to(term, 'UTF8'), 'hex') AS token
-                    FROM registrar_search_terms_of(terms)) t
-                WHERE token IS NOT NULL
-            $$
-            """,
-            "ALTER TABLE clients ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (registrar_search_vector(search_terms)) STORED",
-            "CREATE INDEX clients_search ON clients USING gin (search_vector)",
-        ]),
     ]
 
     /// An arbitrary constant naming Registrar's migration lock among advisory locks.

@@ -249,12 +249,12 @@ struct PostgresProvider: SQLDatabaseProvider {
         return true
     }
 
-    /// The `tsvector` of each client's terms (`search_vector`, since migration 10), by its GIN
-    /// index: a prefix query on the prefix's token (`ClientSearchKind.indexToken(_:)`).
+    /// A range on the (kind, term) primary key of `client_search_terms`: an index seek.
     func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString {
         let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""
         return """
-            SELECT c.client_id FROM clients c WHERE c.search_vector @@ \(bind: "'" + kind.indexToken(prefix) + "':*")::tsquery \(dynamic)
+            SELECT DISTINCT t.client_id FROM client_search_terms t JOIN clients c ON c.client_id = t.client_id
+            WHERE t.kind = \(bind: kind.rawValue) AND t.term >= \(bind: prefix) AND t.term < \(bind: prefix + "\u{10FFFF}") \(dynamic)
             """
     }
 

@@ -28,7 +28,7 @@ public protocol SQLDatabaseProvider: Sendable {
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool?
     /// The statement that selects the `client_id` of every client with a term of `kind` starting
     /// with `prefix` (lower-cased), and only dynamically registered ones if `dynamicOnly`, through
-    /// the store's search index (SQLite's FTS5 table, PostgreSQL's GIN index of `tsvector`s):
+    /// the store's search index (SQLite's FTS5 table, PostgreSQL's table of terms keyed by term):
     /// never a scan of every client.
     func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString
     /// Reads clients' rows through the driver itself, without SQLKit's statement building and row

@@ -10,19 +10,17 @@ public enum SearchTermScenario {
     /// terms whose client no longer exists.
     public typealias Stored = (terms: [String: Set<String>], orphans: Int)
 
-    /// Reads PostgreSQL's search vectors (`clients.search_vector`, which its GIN index indexes)
-    /// through `db`: each client's lexemes, decoded (``ClientSearchKind/term(ofIndexToken:)``). The
-    /// vector is a column of the client's row, so no term outlives its client: no orphans.
+    /// Reads PostgreSQL's terms table through `db`.
     public static func stored(in db: any SQLDatabase) async throws -> Stored {
         var terms: [String: Set<String>] = [:]
-        for row in try await db.raw("SELECT client_id, unnest(tsvector_to_array(search_vector)) AS token FROM clients").all() {
-            let token = try row.decode(column: "token", as: String.self)
-            guard let (kind, term) = ClientSearchKind.term(ofIndexToken: token) else {
-                throw ClientStoreConformance.Failure(description: "not a search token: \(token)")
-            }
-            terms[try row.decode(column: "client_id", as: String.self), default: []].insert(kind.rawValue + "/" + term)
+        for row in try await db.raw("SELECT client_id, kind, term FROM client_search_terms").all() {
+            terms[try row.decode(column: "client_id", as: String.self), default: []]
+                .insert(try row.decode(column: "kind", as: String.self) + "/" + row.decode(column: "term", as: String.self))
         }
-        return (terms, 0)
+        let orphans = try await db.raw("""
+            SELECT COUNT(*) AS n FROM client_search_terms WHERE client_id NOT IN (SELECT client_id FROM clients)
+            """).first()?.decode(column: "n", as: Int.self) ?? -1
+        return (terms, orphans)
     }
 
     /// A client's terms, as "kind/term".
