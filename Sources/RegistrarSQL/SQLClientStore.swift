@@ -137,6 +137,12 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         try await transaction { db in try await Self.insertRows(clients, into: db) }
     }
 
+    /// Compacts the search index after a bulk load (``insertMany(_:)`` in a loop): on SQLite, the
+    /// FTS5 index's segments merged into one (`SearchIndex`), on PostgreSQL nothing.
+    public func compactSearchIndex() async throws {
+        try await measured("write") { try await provider.compactSearchIndex() }
+    }
+
     /// Rebuilds the search terms of every client (after the migration that introduced them), in
     /// batches: each client's `search_terms` is written again, and the triggers bring the terms table
     /// in line with it.

@@ -31,6 +31,9 @@ public protocol SQLDatabaseProvider: Sendable {
     /// the store's search index (SQLite's FTS5 table, PostgreSQL's table of terms keyed by term):
     /// never a scan of every client.
     func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString
+    /// Rewrites the search index compactly after a bulk load (SQLite's FTS5 index into one segment);
+    /// no-op by default.
+    func compactSearchIndex() async throws
     /// Reads clients' rows through the driver itself, without SQLKit's statement building and row
     /// decoding; `nil` when the provider has no such path (then the store uses SQLKit).
     var clientRows: (any ClientRowReader)? { get }
@@ -62,5 +65,6 @@ extension SQLDatabaseProvider {
         try await read(body)
     }
     public func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? { nil }
+    public func compactSearchIndex() async throws {}
     public var clientRows: (any ClientRowReader)? { nil }
 }

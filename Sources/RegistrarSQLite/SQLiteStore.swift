@@ -253,6 +253,10 @@ struct SQLiteProvider: SQLDatabaseProvider {
         return true
     }
 
+    func compactSearchIndex() async throws {
+        try await committer.run { db in try await db.raw("\(unsafeRaw: SearchIndex.optimize)").run() }
+    }
+
     /// The FTS5 index's prefix query (see `SearchIndex`), joined to the clients by `search_id`.
     func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString {
         let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""

@@ -46,6 +46,7 @@ struct BenchSeedCommand: AsyncParsableCommand {
                 try await store.insertMany(clients)
                 i = upper
             }
+            try await store.compactSearchIndex()
         } catch {
             await database.close()
             throw error

@@ -285,6 +285,26 @@ struct SQLiteSearchTermTests {
         try await withFreshDatabase { database in try await SearchTermScenario.runKinds(database.store) }
     }
 
+    @Test("compacting the index after a bulk load merges its segments and changes no search")
+    func compacted() async throws {
+        try await withFreshDatabase { database in
+            for batch in 0..<6 {
+                try await database.store.insertMany((0..<40).map { ClientStoreConformance.sampleClient(id: "bulk-\(batch)-\($0)") })
+            }
+            func leaves() async throws -> Int {
+                try await database.writer.sql().raw("SELECT COUNT(*) AS n FROM client_search_data").first()?.decode(column: "n", as: Int.self) ?? -1
+            }
+            let before = try await Self.stored(database), leavesBefore = try await leaves()
+            let foundBefore = try await database.store.searchClients(kind: .name, prefix: "bulk-3", offset: 0, limit: 100, dynamicOnly: false)
+            try await database.store.compactSearchIndex()
+            let after = try await Self.stored(database), leavesAfter = try await leaves()
+            let foundAfter = try await database.store.searchClients(kind: .name, prefix: "bulk-3", offset: 0, limit: 100, dynamicOnly: false)
+            #expect(before.terms.count == 240 && after.terms == before.terms && after.orphans == 0)
+            #expect(foundBefore.total == 40 && foundAfter == foundBefore)
+            #expect(leavesAfter < leavesBefore, "\(leavesBefore) -> \(leavesAfter)")
+        }
+    }
+
     @Test("registrations committed together, in one statement, are each indexed with exactly their terms")
     func batchIndexed() async throws {
         try await withFreshDatabase { database in
