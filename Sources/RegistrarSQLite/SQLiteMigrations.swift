@@ -211,8 +211,8 @@ enum SQLiteMigrations {
         // Each term is one token: a letter for its kind and the hex digits of its UTF-8 bytes
         // (`ClientSearchKind.indexToken(_:)`), so that any text is one token of the `ascii` tokenizer, and a prefix
         // search on the term's bytes is an FTS5 prefix query on the token. The index is contentless
-        // and supports deletes (`contentless_delete`): a document is the client's terms, its rowid
-        // the client's `search_id`. That column, an INTEGER PRIMARY KEY, gives every client a
+        // (the triggers delete a document by its tokens, derived from the row's old terms): a
+        // document is the client's terms, its rowid the client's `search_id`. That column, an INTEGER PRIMARY KEY, gives every client a
         // number that `VACUUM` keeps (an implicit rowid it may renumber), so the table is rebuilt
         // with it (the rowids become its values) and `client_id` keeps its unique index.
         SQLMigration(version: 11, name: "search terms in an FTS5 index written with each insert", statements: [
@@ -278,8 +278,15 @@ enum SearchIndex {
     static let optimize = "INSERT INTO client_search (client_search) VALUES ('optimize')"
 
     /// `ascii`: tokens are runs of ASCII letters and digits, which every token here is, whole.
+    ///
+    /// Contentless, and without `contentless_delete`: a document is deleted with FTS5's `delete`
+    /// command and its tokens, which the triggers derive from the row's old `search_terms` exactly
+    /// as they were inserted, and the deletion goes into the next segment like an insert.
+    /// `contentless_delete` keeps a tombstone table per segment instead, rewritten and rebuilt as
+    /// it grows: deleting random clients of 200,000 ran at the same rate, but with p99 87-112 ms
+    /// against 17-21 ms for the B-tree terms (interleaved pairs, 8 s).
     static let createTable = """
-        CREATE VIRTUAL TABLE client_search USING fts5(terms, content='', contentless_delete=1, tokenize='ascii')
+        CREATE VIRTUAL TABLE client_search USING fts5(terms, content='', tokenize='ascii')
         """
 
     /// The document of a client from its `search_terms` column (`column`, a JSON array of
@@ -301,10 +308,10 @@ enum SearchIndex {
         END
         """
 
-    /// A deleted client's document goes (deleting a rowid that has none is harmless).
+    /// A deleted client's document goes: its tokens, as the insert wrote them, are deleted.
     static let deleteTrigger = """
-        CREATE TRIGGER clients_search_delete AFTER DELETE ON clients BEGIN
-            DELETE FROM client_search WHERE rowid = OLD.search_id;
+        CREATE TRIGGER clients_search_delete AFTER DELETE ON clients WHEN OLD.search_terms IS NOT NULL BEGIN
+            INSERT INTO client_search (client_search, rowid, terms) VALUES ('delete', OLD.search_id, \(document(of: "OLD.search_terms")));
         END
         """
 
@@ -312,7 +319,8 @@ enum SearchIndex {
     static let updateTrigger = """
         CREATE TRIGGER clients_search_update AFTER UPDATE OF search_terms ON clients
         WHEN OLD.search_terms IS NOT NEW.search_terms BEGIN
-            DELETE FROM client_search WHERE rowid = OLD.search_id;
+            INSERT INTO client_search (client_search, rowid, terms)
+            SELECT 'delete', OLD.search_id, \(document(of: "OLD.search_terms")) WHERE OLD.search_terms IS NOT NULL;
             INSERT INTO client_search (rowid, terms) SELECT NEW.search_id, \(document(of: "NEW.search_terms")) WHERE NEW.search_terms IS NOT NULL;
         END
         """
