@@ -144,8 +144,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     /// Rebuilds the search terms of every client (after the migration that introduced them), in
-    /// batches: each client's `search_terms` is written again, and the triggers bring the terms table
-    /// in line with it.
+    /// batches: each client's `search_terms` is written again, and the triggers bring the search
+    /// index in line with it.
     public func reindexSearchTerms() async throws -> Int {
         var offset = 0
         var count = 0

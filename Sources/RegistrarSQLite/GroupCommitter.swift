@@ -226,7 +226,9 @@ enum ClientInserts {
 
     /// `INSERT INTO clients (...) VALUES (?, ...), (?, ...)` for `rows` rows.
     static func statement(rows: Int) -> String {
-        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
-        return "INSERT INTO clients (\(SQLClientStore.insertColumns)) VALUES " + Array(repeating: row, count: rows).joined(separator: ", ")
+        prefix + Array(repeating: rowPlaceholders, count: rows).joined(separator: ", ")
     }
+
+    private static let prefix = "INSERT INTO clients (\(SQLClientStore.insertColumns)) VALUES "
+    private static let rowPlaceholders = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
 }

@@ -209,12 +209,13 @@ enum SQLiteMigrations {
         // 18-21 µs as FTS5 documents, and 246 MB of terms against 37 MB.
         //
         // Each term is one token: a letter for its kind and the hex digits of its UTF-8 bytes
-        // (`ClientSearchKind.indexToken(_:)`), so that any text is one token of the `ascii` tokenizer, and a prefix
+        // (`SearchIndex`), so that any text is one token of the `ascii` tokenizer, and a prefix
         // search on the term's bytes is an FTS5 prefix query on the token. The index is contentless
         // (the triggers delete a document by its tokens, derived from the row's old terms): a
-        // document is the client's terms, its rowid the client's `search_id`. That column, an INTEGER PRIMARY KEY, gives every client a
-        // number that `VACUUM` keeps (an implicit rowid it may renumber), so the table is rebuilt
-        // with it (the rowids become its values) and `client_id` keeps its unique index.
+        // document is the client's terms, its rowid the client's `search_id`. That column, an
+        // INTEGER PRIMARY KEY, gives every client a number that `VACUUM` keeps (an implicit rowid
+        // it may renumber), so the table is rebuilt with it (the rowids become its values) and
+        // `client_id` keeps its unique index.
         SQLMigration(version: 11, name: "search terms in an FTS5 index written with each insert", statements: [
             "DROP TABLE search_terms_pending",
             "DROP TABLE client_search_terms",
@@ -258,16 +259,40 @@ enum SQLiteMigrations {
 }
 
 /// The search index since migration 11: an FTS5 table, `client_search`, with one document per
-/// client (rowid: the client's `search_id`) whose tokens are the client's terms
-/// (`ClientSearchKind.indexToken(_:)`: the letter of the kind, then the hex digits of the term's
-/// UTF-8 bytes). A search for a prefix of a kind is the FTS5 prefix query on the prefix's token
-/// (``query(kind:prefix:)``), which matches exactly the terms whose bytes begin with the prefix's.
-/// Triggers keep the documents in step with
-/// `clients.search_terms` (a JSON array of "kind<TAB>term"), whichever connection writes.
+/// client (rowid: the client's `search_id`) whose tokens are the client's terms. A term's token
+/// (``token(kind:term:)``) is the letter of its kind, never a hex digit (``letter(of:)``), then the
+/// hex digits of its UTF-8 bytes: `g616263` for the name word "abc". Any text is then one token, and
+/// a search for a prefix of a kind is the FTS5 prefix query on the prefix's token
+/// (``query(kind:prefix:)``): the hex digits of a byte prefix are a prefix of the term's, and of no
+/// other kind's tokens. Triggers keep the documents in step with `clients.search_terms` (a JSON
+/// array of "kind<TAB>term"), whichever connection writes.
 enum SearchIndex {
+    /// The letter that begins a kind's tokens; ``document(of:)`` spells the same mapping in SQL.
+    static func letter(of kind: ClientSearchKind) -> String {
+        switch kind {
+        case .name: "g"
+        case .contacts: "h"
+        case .scope: "i"
+        case .grantType: "j"
+        case .redirectUri: "k"
+        }
+    }
+
+    /// The token of a term (or of a search prefix) of `kind`.
+    static func token(kind: ClientSearchKind, term: String) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = Array(letter(of: kind).utf8)
+        out.reserveCapacity(1 + term.utf8.count * 2)
+        for byte in term.utf8 {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// The FTS5 query for the clients with a term of `kind` starting with `prefix` (lower-cased).
     static func query(kind: ClientSearchKind, prefix: String) -> String {
-        "\"" + kind.indexToken(prefix) + "\"*"
+        "\"" + token(kind: kind, term: prefix) + "\"*"
     }
 
     /// Merges the index's segments into one. A bulk load (the upgrade, `registrar bench-seed`)
@@ -290,7 +315,7 @@ enum SearchIndex {
         """
 
     /// The document of a client from its `search_terms` column (`column`, a JSON array of
-    /// "kind<TAB>term"): the tokens separated by spaces (`ClientSearchKind.indexLetter`, spelled
+    /// "kind<TAB>term"): the tokens separated by spaces (``letter(of:)``, spelled
     /// in SQL; `hex` gives upper-case digits, which the tokenizer folds). An unknown kind adds no
     /// token.
     static func document(of column: String) -> String {

@@ -3,7 +3,7 @@ public import SQLKit
 
 /// One scenario for the SQL stores' search-term triggers: clients come in by registration and by
 /// plain insert, one is updated (new name and contact), and clients go by ID, by the reaper and by
-/// a statement the store did not write. After each step the terms table must hold exactly each
+/// a statement the store did not write. After each step the search index must hold exactly each
 /// remaining client's terms (``expected(_:)``) and nothing for clients that are gone.
 public enum SearchTermScenario {
     /// What a store's search index holds: (kind/term) pairs per client ID, and the number of

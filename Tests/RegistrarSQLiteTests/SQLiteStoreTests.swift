@@ -264,10 +264,16 @@ struct SQLiteSearchTermTests {
         return (terms, orphans)
     }
 
-    /// "kind/term" from a token.
+    /// "kind/term" from a token: the kind's letter, then the hex digits (either case) of the term's bytes.
     static func term(of token: String) throws -> String {
-        let decoded = try #require(ClientSearchKind.term(ofIndexToken: token), "token \(token)")
-        return decoded.kind.rawValue + "/" + decoded.term
+        let kind = try #require(ClientSearchKind.allCases.first { token.hasPrefix(SearchIndex.letter(of: $0)) }, "token \(token)")
+        let digits = Array(token.utf8.dropFirst())
+        try #require(digits.count % 2 == 0, "token \(token)")
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            bytes.append(try #require(UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16), "token \(token)"))
+        }
+        return kind.rawValue + "/" + String(decoding: bytes, as: UTF8.self)
     }
 
     @Test("the schema's triggers keep the search index in step: registered, inserted, updated, deleted by ID, by the reaper and by another connection")
