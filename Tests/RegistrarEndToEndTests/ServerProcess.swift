@@ -34,11 +34,23 @@ final class ServerProcess: @unchecked Sendable {
     init(databasePath: String? = nil, issuer: String? = nil) throws {
         port = try Self.freeLoopbackPort()
         self.issuer = issuer ?? "http://127.0.0.1:\(port)"
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-e2e-\(UUID().uuidString)")
+        let folder = URL(fileURLWithPath: Self.scratchRoot).appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         self.databasePath = databasePath ?? folder.appendingPathComponent("data/registrar.sqlite").path
         logPath = folder.appendingPathComponent("stderr.log").path
         outputPath = folder.appendingPathComponent("stdout.log").path
+    }
+
+    /// The folder that holds the servers' files (databases, logs, configurations) of this test
+    /// process; removed when the process exits (a server's database may outlive its process, for the
+    /// next server of a test to open).
+    static let scratchRoot: String = {
+        atexit { try? FileManager.default.removeItem(atPath: scratchRootPath()) }
+        return scratchRootPath()
+    }()
+
+    private static func scratchRootPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("registrar-e2e-\(getpid())").path
     }
 
     /// The configuration the tests run with unless they pass their own: no rate limits, since the

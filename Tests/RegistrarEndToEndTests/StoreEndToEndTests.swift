@@ -13,7 +13,7 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
     func freshDatabase() async throws -> String? {
         switch self {
         case .sqlite:
-            return FileManager.default.temporaryDirectory.appendingPathComponent("registrar-e2e-\(UUID().uuidString)/db.sqlite").path
+            return URL(fileURLWithPath: ServerProcess.scratchRoot).appendingPathComponent("\(UUID().uuidString)/db.sqlite").path
         case .postgres:
             guard let server = TestPostgres.url else { return nil }
             return try await TestPostgres.freshDatabase(on: server, prefix: "e2e")

@@ -35,6 +35,7 @@ struct HTTPFixture {
                                   random: SystemRandomSource(), logger: Logger(label: "test"))
         }
         let app = Application(router: buildRouter(service: service, tokens: tokens, options: options))
+        defer { try? FileManager.default.removeItem(at: folder) }
         do {
             let result = try await app.test(.router) { client in try await body(client, service) }
             await database.close()

@@ -57,6 +57,7 @@ struct DatabaseMetricsTests {
         for _ in 0..<20 { _ = try await database.store.client(id: "m1") }
         let after = count("read")
         await database.close()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         #expect(after - before >= 20, "\(before) -> \(after)")
     }
 }

@@ -9,10 +9,19 @@ import SQLiteKit
 import Synchronization
 import Testing
 
-/// A fresh database file in its own temporary folder.
+/// The folder that holds this test process's database files; removed when the process exits.
+let testDatabaseRoot: String = {
+    atexit { try? FileManager.default.removeItem(atPath: testDatabaseRootPath()) }
+    return testDatabaseRootPath()
+}()
+
+private func testDatabaseRootPath() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("registrar-tests-\(getpid())").path
+}
+
+/// A fresh database file in a folder of its own (under ``testDatabaseRoot``) that does not exist yet.
 func temporaryDatabasePath() -> String {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-tests-\(UUID().uuidString)")
-    return folder.appendingPathComponent("nested/db.sqlite").path
+    URL(fileURLWithPath: testDatabaseRoot).appendingPathComponent("\(UUID().uuidString)/nested/db.sqlite").path
 }
 
 let testLogger = Logger(label: "registrar.tests")
