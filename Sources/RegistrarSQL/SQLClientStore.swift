@@ -50,6 +50,12 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         try await measured("transaction") { try await provider.transaction(body) }
     }
 
+    /// A write of one statement, which the provider may batch with others (``SQLDatabaseProvider/writeStatement(_:)``).
+    @discardableResult
+    func write(_ statement: SQLQueryString) async throws -> [any SQLRow] {
+        try await measured("write") { try await provider.writeStatement(statement) }
+    }
+
     /// The columns of a client's row, in the order every statement here reads and writes them.
     public static let columnNames = [
         "client_id", "document", "created_at", "updated_at", "secret_digest", "registration_token_digest", "version",
@@ -165,15 +171,18 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
 
     public func appendAudit(_ events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        try await write { db in
-            var insert = db.insert(into: "audit_events")
-                .columns("time", "event", "client_id", "actor_ip", "initial_access_token_id", "admin_client_id", "outcome", "detail")
-            for e in events {
-                insert = insert.values([e.time.milliseconds, e.kind.rawValue, e.clientID, e.actorIP, e.initialAccessTokenID,
-                                        e.adminClientID, e.outcome, e.detail] as [any Encodable & Sendable])
-            }
-            try await insert.run()
+        var values = SQLQueryString("")
+        for (index, e) in events.enumerated() {
+            if index > 0 { values.appendLiteral(", ") }
+            values.appendInterpolation("""
+                (\(bind: e.time.milliseconds), \(bind: e.kind.rawValue), \(bind: e.clientID), \(bind: e.actorIP), \
+                \(bind: e.initialAccessTokenID), \(bind: e.adminClientID), \(bind: e.outcome), \(bind: e.detail))
+                """ as SQLQueryString)
         }
+        try await write("""
+            INSERT INTO audit_events (time, event, client_id, actor_ip, initial_access_token_id, admin_client_id, outcome, detail)
+            VALUES \(values)
+            """)
     }
 
     public func auditEvents(clientID: String?, since: Timestamp?, limit: Int) async throws -> [AuditEvent] {
@@ -276,17 +285,15 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         // One statement per 500 clients: UPDATE ... FROM (VALUES ...), which SQLite and PostgreSQL
         // both name column1, column2.
         for chunk in stride(from: 0, to: batch.count, by: 500).map({ Array(batch[$0..<min($0 + 500, batch.count)]) }) {
-            try await write { db in
-                var values = SQLQueryString("")
-                for (index, (id, time)) in chunk.enumerated() {
-                    if index > 0 { values.appendLiteral(", ") }
-                    values.appendInterpolation("(\(bind: id), \(bind: time.milliseconds))" as SQLQueryString)
-                }
-                try await db.raw("""
-                    UPDATE clients SET last_used_at = v.column2 FROM (VALUES \(values)) AS v
-                    WHERE clients.client_id = v.column1 AND (clients.last_used_at IS NULL OR clients.last_used_at < v.column2)
-                    """).run()
+            var values = SQLQueryString("")
+            for (index, (id, time)) in chunk.enumerated() {
+                if index > 0 { values.appendLiteral(", ") }
+                values.appendInterpolation("(\(bind: id), \(bind: time.milliseconds))" as SQLQueryString)
             }
+            try await write("""
+                UPDATE clients SET last_used_at = v.column2 FROM (VALUES \(values)) AS v
+                WHERE clients.client_id = v.column1 AND (clients.last_used_at IS NULL OR clients.last_used_at < v.column2)
+                """)
         }
     }
 
@@ -430,22 +437,18 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             WHERE client_id = \(bind: client.clientID) AND version = \(bind: expectedVersion)
             RETURNING client_id
             """
-        return try await write { db in try await db.raw(statement).first() != nil }
+        return try await !write(statement).isEmpty
     }
 
     public func delete(id: String) async throws -> Bool {
-        try await write { db in
-            try await db.raw("DELETE FROM clients WHERE client_id = \(bind: id) RETURNING client_id").first() != nil
-        }
+        try await !write("DELETE FROM clients WHERE client_id = \(bind: id) RETURNING client_id").isEmpty
     }
 
     public func revokeRegistrationToken(clientID: String, digest: String) async throws {
-        try await write { db in
-            try await db.raw("""
-                UPDATE clients SET registration_token_digest = NULL, version = version + 1
-                WHERE client_id = \(bind: clientID) AND registration_token_digest = \(bind: digest)
-                """).run()
-        }
+        try await write("""
+            UPDATE clients SET registration_token_digest = NULL, version = version + 1
+            WHERE client_id = \(bind: clientID) AND registration_token_digest = \(bind: digest)
+            """)
     }
 
     public func count() async throws -> Int {
@@ -494,23 +497,19 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     public func useAssertion(jti: String, clientID: String, expiresAt: Timestamp) async throws -> Bool {
-        try await write { db in
-            try await db.raw("""
-                INSERT INTO used_assertions (client_id, jti, expires_at)
-                VALUES (\(bind: clientID), \(bind: jti), \(bind: expiresAt.milliseconds))
-                ON CONFLICT DO NOTHING
-                RETURNING jti
-                """).first() != nil
-        }
+        try await !write("""
+            INSERT INTO used_assertions (client_id, jti, expires_at)
+            VALUES (\(bind: clientID), \(bind: jti), \(bind: expiresAt.milliseconds))
+            ON CONFLICT DO NOTHING
+            RETURNING jti
+            """).isEmpty
     }
 
     public func revokeAccessToken(jti: String, expiresAt: Timestamp) async throws {
-        try await write { db in
-            try await db.raw("""
-                INSERT INTO revoked_tokens (jti, expires_at) VALUES (\(bind: jti), \(bind: expiresAt.milliseconds))
-                ON CONFLICT DO NOTHING
-                """).run()
-        }
+        try await write("""
+            INSERT INTO revoked_tokens (jti, expires_at) VALUES (\(bind: jti), \(bind: expiresAt.milliseconds))
+            ON CONFLICT DO NOTHING
+            """)
     }
 
     public func isAccessTokenRevoked(jti: String) async throws -> Bool {

@@ -1,5 +1,6 @@
 public import SQLKit
 public import RegistrarCore
+import Synchronization
 
 /// How a SQL store reaches its database: a database handle for a read or a write, and the
 /// translation of driver errors into ``RegistrarCore/StoreError``s. SQLite hands out its writer
@@ -13,6 +14,10 @@ public protocol SQLDatabaseProvider: Sendable {
     func backgroundRead<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` with a database suitable for writes.
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// Runs one write statement and returns its rows: what `write` does with a body of that one
+    /// statement, but a provider may run it together with the other writes of its batch (SQLite's
+    /// group commit runs a batch of such statements in one trip to the writer's thread).
+    func writeStatement(_ statement: any SQLExpression) async throws -> [any SQLRow]
     /// Runs `body` inside one transaction on one connection: committed if it returns, rolled back
     /// if it throws.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
@@ -65,6 +70,23 @@ extension SQLDatabaseProvider {
         try await read(body)
     }
     public func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? { nil }
+    public func writeStatement(_ statement: any SQLExpression) async throws -> [any SQLRow] {
+        try await write { db in try await db.rows(of: statement) }
+    }
     public func compactSearchIndex() async throws {}
     public var clientRows: (any ClientRowReader)? { nil }
+}
+
+extension SQLDatabase {
+    /// Runs `statement` and returns its rows.
+    public func rows(of statement: any SQLExpression) async throws -> [any SQLRow] {
+        let rows = RowCollector()
+        try await execute(sql: statement) { row in rows.rows.withLock { $0.append(row) } }
+        return rows.rows.withLock { $0 }
+    }
+}
+
+/// The rows of a statement, appended as SQLKit hands them over.
+private final class RowCollector: Sendable {
+    let rows = Mutex<[any SQLRow]>([])
 }

@@ -17,6 +17,16 @@ actor GroupCommitter {
         /// share one statement in the fast path. Encoded by the caller, outside the committer, so
         /// that the one serial part of a registration does as little as it can.
         var insert: [SQLiteData]?
+        /// One statement, already serialized, whose rows go to `rows` once committed: such jobs
+        /// run in the fast path in the same trip to SQLite's thread as the batch's inserts.
+        var statement: Statement?
+    }
+
+    /// A write of one statement (an update, a delete, a batch of audit events...).
+    struct Statement {
+        let sql: String
+        let binds: [SQLiteData]
+        let rows: ResultBox<[WriterRow]>
     }
 
     let db: any SQLDatabase
@@ -24,6 +34,8 @@ actor GroupCommitter {
     let connection: WriterConnection
     var queue: [Job] = []
     var running = false
+    /// Batches committed so far (for tests).
+    private(set) var batches = 0
     /// Most writes in one transaction.
     static let maximumBatch = 256
 
@@ -52,6 +64,21 @@ actor GroupCommitter {
                           done: { continuation.resume(with: $0) }, insert: row)
             Task { await self.enqueue(job) }
         }
+    }
+
+    /// Runs one statement in the next group transaction and returns its rows once that has
+    /// committed. In the fast path every statement and insert of a batch runs in one trip to
+    /// SQLite's thread (through SQLKit, each statement would be a trip of its own).
+    nonisolated func statement(_ sql: String, _ binds: [SQLiteData]) async throws -> [WriterRow] {
+        let rows = ResultBox<[WriterRow]>()
+        let connection = self.connection
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let job = Job(work: { _ in rows.set(try await connection.query(sql, binds)) },
+                          done: { continuation.resume(with: $0) }, statement: Statement(sql: sql, binds: binds, rows: rows))
+            Task { await self.enqueue(job) }
+        }
+        guard let value = rows.get() else { throw CancellationError() }
+        return value
     }
 
     func enqueue(_ job: Job) {
@@ -83,21 +110,25 @@ actor GroupCommitter {
     /// the transaction is rolled back and the jobs are replayed, each in its own savepoint, so that
     /// only the failing one fails (writes are idempotent until committed, so replaying is safe).
     func commit(_ batch: [Job]) async {
+        batches += 1
         if await runTogether(batch) { return }
         await runIsolated(batch)
     }
 
     /// All jobs in one transaction; `false` (and nothing answered) if any job failed. A batch of
-    /// registrations only is one trip to the database thread (`BEGIN`, a row for each client with
-    /// the one statement kept prepared, `COMMIT`) instead of four.
+    /// registrations and single statements only is one trip to the database thread (`BEGIN`, the
+    /// clients' rows in one statement, each other statement, `COMMIT`).
     func runTogether(_ batch: [Job]) async -> Bool {
         let rows = batch.compactMap(\.insert)
-        if rows.count == batch.count {
+        let statements = batch.compactMap(\.statement)
+        if rows.count + statements.count == batch.count {
+            let results: [[WriterRow]]
             do {
-                try await insertClients(rows, ownTransaction: true)
+                results = try await insertClients(rows, then: statements)
             } catch {
                 return false  // rolled back, nothing left behind; the slow path says which failed
             }
+            for (statement, result) in zip(statements, results) { statement.rows.set(result) }
             for job in batch { job.done(.success(())) }
             return true
         }
@@ -108,7 +139,7 @@ actor GroupCommitter {
             return true
         }
         do {
-            if !rows.isEmpty { try await insertClients(rows, ownTransaction: false) }
+            if !rows.isEmpty { try await insertClients(rows) }
             for job in batch where job.insert == nil { try await job.work(db) }
         } catch {
             try? await db.raw("ROLLBACK").run()
@@ -124,19 +155,29 @@ actor GroupCommitter {
         return true
     }
 
-    /// New clients (the schema's trigger indexes their search terms), in one trip: one insert
-    /// statement for every row (``ClientInserts``), in a transaction of its own if `ownTransaction`
-    /// (all rows or none).
-    func insertClients(_ rows: [[SQLiteData]], ownTransaction: Bool) async throws {
+    /// New clients (the schema's trigger indexes their search terms) inside the caller's
+    /// transaction: one insert statement for every row (``ClientInserts``), in one trip.
+    func insertClients(_ rows: [[SQLiteData]]) async throws {
         try await connection.withHandle { handle in
-            if ownTransaction { try handle.execute("BEGIN IMMEDIATE") }
+            try handle.execute(ClientInserts.statement(rows: rows.count), Array(rows.joined()))
+        }
+    }
+
+    /// New clients (one insert statement for every row), then `statements` in order, in a
+    /// transaction of their own and one trip: all of them or none. Returns each statement's rows.
+    func insertClients(_ rows: [[SQLiteData]], then statements: [Statement]) async throws -> [[WriterRow]] {
+        try await connection.withHandle { handle in
+            try handle.execute("BEGIN IMMEDIATE")
             do {
-                try handle.execute(ClientInserts.statement(rows: rows.count), Array(rows.joined()))
-                if ownTransaction { try handle.execute("COMMIT") }
+                if !rows.isEmpty { try handle.execute(ClientInserts.statement(rows: rows.count), Array(rows.joined())) }
+                var results: [[WriterRow]] = []
+                results.reserveCapacity(statements.count)
+                for statement in statements { results.append(try handle.execute(statement.sql, statement.binds)) }
+                try handle.execute("COMMIT")
+                return results
             } catch {
                 // A failed COMMIT may leave the transaction open (SQLITE_BUSY): end it either way.
-                // Within the caller's transaction, the caller rolls back.
-                if ownTransaction { _ = try? handle.execute("ROLLBACK") }
+                _ = try? handle.execute("ROLLBACK")
                 throw error
             }
         }

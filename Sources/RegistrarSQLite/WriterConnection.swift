@@ -29,6 +29,7 @@ final class WriterConnection: Sendable {
     /// For SQLKit's future-based API only.
     let eventLoop: any EventLoop
     private let handle: Mutex<Handle?>
+    private let tripCount = Atomic<Int>(0)
 
     /// Statements kept prepared at most; when full, the cache is emptied and fills again.
     static let cacheLimit = 128
@@ -69,7 +70,8 @@ final class WriterConnection: Sendable {
     /// Runs `body` with the connection on one of SQLite's threads: every statement it runs is part
     /// of one trip.
     func withHandle<T: Sendable>(_ body: @escaping @Sendable (Handle) throws -> T) async throws -> T {
-        try await sqliteThreadPool.runIfActive {
+        tripCount.add(1, ordering: .relaxed)
+        return try await sqliteThreadPool.runIfActive {
             try self.handle.withLock { handle in
                 guard let handle else { throw WriterError(code: SQLITE_MISUSE, message: "the SQLite writer is closed") }
                 return try body(handle)
@@ -94,6 +96,9 @@ final class WriterConnection: Sendable {
             }
         }
     }
+
+    /// Trips to SQLite's thread so far (for tests).
+    var trips: Int { tripCount.load(ordering: .relaxed) }
 
     /// Statements kept prepared (for tests).
     var preparedStatements: Int { handle.withLock { $0?.statements.count ?? 0 } }

@@ -75,6 +75,96 @@ struct WriterConnectionTests {
         }
     }
 
+    @Test("writes of one statement that arrive together (updates, deletes, audit events, last uses) commit with the registrations of their batch in one trip each")
+    func statementsBatched() async throws {
+        try await withFreshDatabase { database in
+            let store = database.store
+            let now = Timestamp(milliseconds: 1_700_000_000_000)
+            for i in 0..<30 {
+                try await store.register(ClientStoreConformance.sampleClient(id: "s\(i)", tokenDigest: "s\(i)"), spendingToken: nil, limits: .none, now: now)
+            }
+            let committer = try #require(store.provider as? SQLiteProvider).committer
+            let before = (trips: database.writer.trips, batches: await committer.batches)
+            let writes = 10 + 10 + 10 + 5 + 5
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self, returning: [Bool].self) { group in
+                for i in 0..<10 {
+                    group.addTask {
+                        try await store.register(ClientStoreConformance.sampleClient(id: "n\(i)", tokenDigest: "n\(i)"),
+                                                 spendingToken: nil, limits: .none, now: now)
+                        return true
+                    }
+                    group.addTask {
+                        let stored = try #require(try await store.client(id: "s\(i)"))
+                        var changed = stored
+                        changed.metadata.clientName = "renamed \(i)"
+                        changed.version = stored.version + 1
+                        return try await store.update(changed, replacing: stored)
+                    }
+                    group.addTask { try await store.delete(id: "s\(10 + i)") }
+                }
+                for i in 0..<5 {
+                    group.addTask {
+                        try await store.appendAudit([AuditEvent(time: now, kind: .read, clientID: "s\(20 + i)", actorIP: "127.0.0.1")])
+                        return true
+                    }
+                    group.addTask {
+                        try await store.recordUse(["s\(25 + i)": now])
+                        return true
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.count == writes && outcomes.allSatisfy { $0 })
+            // One trip to SQLite's thread for each batch. Through SQLKit every statement was a trip
+            // of its own, besides BEGIN and COMMIT (33-35 trips here, against 1-2 batches).
+            let trips = database.writer.trips - before.trips, batches = await committer.batches - before.batches
+            #expect(trips == batches, "\(trips) trips for \(batches) batches of \(writes) writes")
+            // Each write did what it says.
+            #expect(try await store.count() == 30 - 10 + 10)
+            for i in 0..<10 {
+                #expect(try await store.client(id: "s\(i)")?.metadata.clientName == "renamed \(i)")
+                #expect(try await store.client(id: "s\(10 + i)") == nil)
+                #expect(try await store.client(id: "n\(i)") != nil)
+            }
+            for i in 0..<5 { #expect(try await store.client(id: "s\(25 + i)")?.lastUsedAt == now) }
+            let events = try await store.auditEvents(clientID: nil, since: nil, limit: 100)
+            #expect(Set(events.compactMap(\.clientID)) == Set((20..<25).map { "s\($0)" }))
+        }
+    }
+
+    @Test("a statement that fails in a batch fails alone: the others commit and return their rows")
+    func failingStatementAlone() async throws {
+        try await withFreshDatabase { database in
+            let provider = try #require(database.store.provider as? SQLiteProvider)
+            _ = try await database.writer.query("CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT NOT NULL)")
+            _ = try await database.writer.query("INSERT INTO t VALUES ('taken', 'x')")
+            let results = await withTaskGroup(of: (String, Result<[String], any Error>).self, returning: [String: Result<[String], any Error>].self) { group in
+                for id in ["a", "taken", "b", "c"] {
+                    group.addTask {
+                        do {
+                            let rows = try await provider.writeStatement("INSERT INTO t VALUES (\(bind: id), 'y') RETURNING id" as SQLQueryString)
+                            return (id, .success(try rows.map { try $0.decode(column: "id", as: String.self) }))
+                        } catch {
+                            return (id, .failure(error))
+                        }
+                    }
+                }
+                return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            for id in ["a", "b", "c"] {
+                guard case .success(let rows)? = results[id] else { Issue.record("\(id) failed"); continue }
+                #expect(rows == [id])
+            }
+            guard case .failure(let error)? = results["taken"], case .duplicate? = SQLiteStore.translate(error) as? StoreError else {
+                Issue.record("the duplicate did not fail as a duplicate: \(String(describing: results["taken"]))"); return
+            }
+            let stored = try await database.writer.query("SELECT id, v FROM t ORDER BY id").map { row in
+                [row.column("id"), row.column("v")]
+            }
+            #expect(stored == [[.text("a"), .text("y")], [.text("b"), .text("y")], [.text("c"), .text("y")], [.text("taken"), .text("x")]])
+        }
+    }
+
     @Test("a broken unique key is a duplicate, another constraint or bad SQL is damage, a closed writer is unavailable")
     func errors() async throws {
         let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
