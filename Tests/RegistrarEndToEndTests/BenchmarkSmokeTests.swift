@@ -28,6 +28,23 @@ extension EndToEnd {
             }
         }
 
+        @Test("Benchmarks/compare.sh --quick runs two builds in turn on their own seeded databases and gives each a median row",
+              .enabled(if: wrkAvailable, "wrk is not installed: apt-get install wrk"))
+        func quickCompare() throws {
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let binary = ServerProcess.binaryURL.path
+            let (status, output, errors) = try runProcess("/bin/bash", [root.appendingPathComponent("Benchmarks/compare.sh").path, "update",
+                                                                       "first=\(binary)", "second=\(binary)", "--quick"])
+            #expect(status == 0, "compare.sh failed:\n\(output)\n\(errors)")
+            let rows = output.split(separator: "\n").map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
+            // One run of each build (A then B), then the medians: every row with requests and no errors.
+            let runs = rows.filter { $0.first == "first" || $0.first == "second" }
+            #expect(runs.map { $0[0] } == ["first", "second", "first", "second"], "\(output)")
+            for row in runs {
+                #expect(row.count == 8 && (Double(row[2]) ?? 0) > 0 && row[6] == "0" && (Double(row[7]) ?? 0) > 0, "\(row)")
+            }
+        }
+
         /// Runs `Benchmarks/run.sh --quick` with `arguments` against the built binary, expects it to
         /// succeed with a result and no errors for every scenario, and returns its stderr.
         static func runQuick(_ arguments: [String]) throws -> String {
