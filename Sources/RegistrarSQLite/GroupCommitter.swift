@@ -6,9 +6,11 @@ import SQLiteNIO
 import Synchronization
 
 /// Group commit for the one SQLite writer: writes that arrive while a transaction is running wait,
-/// then run together in the next one, each inside its own savepoint. One commit (one fsync with
-/// `durability: full`) then covers many registrations, and a failing write rolls back only its own
-/// savepoint. Every caller is answered after the commit that made its write durable.
+/// then run together in the next one. One commit (one fsync with `durability: full`) then covers
+/// many writes. A batch of new clients and single statements (``statement(_:_:)``) runs in one trip
+/// to SQLite's thread; any other write is a closure over SQLKit. If a write of the batch fails, the
+/// batch is rolled back and replayed with each write in its own savepoint, so that only the failing
+/// one fails. Every caller is answered after the commit that made its write durable.
 actor GroupCommitter {
     struct Job {
         let work: @Sendable (any SQLDatabase) async throws -> Void

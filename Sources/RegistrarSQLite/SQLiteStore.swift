@@ -207,9 +207,9 @@ public final class SQLiteStore: Sendable {
 }
 
 /// One writer connection and a few readers (WAL lets them read beside the writer). Every write
-/// goes through group commit on the writer (SQLite has one writer at a time anyway): each runs in
-/// its own savepoint of a shared transaction, so a write is atomic on its own and no other
-/// request's statement can slip into it.
+/// goes through group commit on the writer (SQLite has one writer at a time anyway): the writes of
+/// a batch share one transaction, each runs whole before the next begins, and one that fails is
+/// replayed in a savepoint of its own, so it fails alone (`GroupCommitter`).
 struct SQLiteProvider: SQLDatabaseProvider {
     let writer: any SQLDatabase
     let readers: [any SQLDatabase]
