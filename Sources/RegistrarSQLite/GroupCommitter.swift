@@ -12,7 +12,7 @@ import Synchronization
 /// batch is rolled back and replayed with each write in its own savepoint, so that only the failing
 /// one fails. Every caller is answered after the commit that made its write durable.
 actor GroupCommitter {
-    struct Job {
+    struct Job: Sendable {
         let work: @Sendable (any SQLDatabase) async throws -> Void
         let done: @Sendable (Result<Void, any Error>) -> Void
         /// A new client to insert, as the values of one row of ``ClientInserts``: such jobs
@@ -25,7 +25,7 @@ actor GroupCommitter {
     }
 
     /// A write of one statement (an update, a delete, a batch of audit events...).
-    struct Statement {
+    struct Statement: Sendable {
         let sql: String
         let binds: [SQLiteData]
         let rows: ResultBox<[WriterRow]>
@@ -34,8 +34,10 @@ actor GroupCommitter {
     let db: any SQLDatabase
     /// The same connection as `db`, for a batch of registrations in one trip to SQLite's thread.
     let connection: WriterConnection
-    var queue: [Job] = []
-    var running = false
+    /// The writes waiting for the next batch, and whether a drain is running. Behind a lock, not
+    /// in the actor: a write joins the queue on its caller's thread, without a task of its own to
+    /// reach the actor.
+    private let pending = Mutex<(queue: [Job], running: Bool)>(([], false))
     /// Batches committed so far (for tests).
     private(set) var batches = 0
     /// Most writes in one transaction.
@@ -51,7 +53,7 @@ actor GroupCommitter {
         let box = ResultBox<T>()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let job = Job(work: { db in box.set(try await body(db)) }, done: { continuation.resume(with: $0) })
-            Task { await self.enqueue(job) }
+            submit(job)
         }
         guard let value = box.get() else { throw CancellationError() }
         return value
@@ -64,7 +66,7 @@ actor GroupCommitter {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let job = Job(work: { db in try await SQLClientStore.insertRows([client], into: db) },
                           done: { continuation.resume(with: $0) }, insert: row)
-            Task { await self.enqueue(job) }
+            submit(job)
         }
     }
 
@@ -77,21 +79,25 @@ actor GroupCommitter {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let job = Job(work: { _ in rows.set(try await connection.query(sql, binds)) },
                           done: { continuation.resume(with: $0) }, statement: Statement(sql: sql, binds: binds, rows: rows))
-            Task { await self.enqueue(job) }
+            submit(job)
         }
         guard let value = rows.get() else { throw CancellationError() }
         return value
     }
 
-    func enqueue(_ job: Job) {
-        queue.append(job)
-        guard !running else { return }
-        running = true
-        Task { await drain() }
+    /// Queues a write for the next batch, and starts draining the queue unless a drain is running.
+    nonisolated func submit(_ job: Job) {
+        let start = pending.withLock { pending -> Bool in
+            pending.queue.append(job)
+            guard !pending.running else { return false }
+            pending.running = true
+            return true
+        }
+        if start { Task { await self.drain() } }
     }
 
     func drain() async {
-        while !queue.isEmpty {
+        while true {
             // Let the requests already running reach the queue first (two turns of the executor):
             // a commit's cost is mostly per transaction (the pages every registration touches are
             // written once per commit), so larger batches write less per registration. Interleaved
@@ -101,11 +107,18 @@ actor GroupCommitter {
             // 28-44 ms; three no better than two.
             await Task.yield()
             await Task.yield()
-            let batch = Array(queue.prefix(Self.maximumBatch))
-            queue.removeFirst(batch.count)
+            let batch = pending.withLock { pending -> [Job]? in
+                guard !pending.queue.isEmpty else {
+                    pending.running = false
+                    return nil
+                }
+                let batch = Array(pending.queue.prefix(Self.maximumBatch))
+                pending.queue.removeFirst(batch.count)
+                return batch
+            }
+            guard let batch else { return }
             await commit(batch)
         }
-        running = false
     }
 
     /// Runs a batch in one transaction. The fast path runs the jobs back to back; if one fails,
