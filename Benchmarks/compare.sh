@@ -56,23 +56,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat >"$work/registrar.yaml" <<YAML
-registration:
-  rate_limits:
-    registrations: { per_minute: 0 }
-    failed_tokens: { per_minute: 0 }
-policies:
-  anonymous:
-    grant_types:
-      forbidden: []
-YAML
 cat "$here/common.lua" "$here/noop.lua" >"$work/noop.lua"
 cat "$here/common.lua" "$here/$scenario.lua" >"$work/scenario.lua"
 ticks=$(getconf CLK_TCK)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 for i in 0 1; do
-  "${binaries[$i]}" bench-seed --database "$work/template-$i.sqlite" --config "$work/registrar.yaml" --count "$seeded" >&2
+  "${binaries[$i]}" bench-seed --database "$work/template-$i.sqlite" --config "$here/registrar.yaml" --count "$seeded" >&2
 done
 sync
 
@@ -83,7 +73,7 @@ run() {
   cp "$work/template-$i.sqlite" "$work/run.sqlite"
   local port=$(free_port)
   local base="http://127.0.0.1:$port"
-  "$binary" serve --host 127.0.0.1 --port "$port" --issuer "$base" --database "$work/run.sqlite" --config "$work/registrar.yaml" \
+  "$binary" serve --host 127.0.0.1 --port "$port" --issuer "$base" --database "$work/run.sqlite" --config "$here/registrar.yaml" \
     --log-level error --benchmark-routes >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
   for _ in $(seq 1 400); do

@@ -97,16 +97,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat >"$work/registrar.yaml" <<YAML
-registration:
-  rate_limits:
-    registrations: { per_minute: 0 }
-    failed_tokens: { per_minute: 0 }
-policies:
-  anonymous:
-    grant_types:
-      forbidden: []
-YAML
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
@@ -131,7 +121,7 @@ start_server() {
   port=$(free_port)
   base="http://127.0.0.1:$port"
   local started=$(date +%s%N)
-  "$binary" serve --host 127.0.0.1 --port "$port" --issuer "$base" --database "$database" --config "$work/registrar.yaml" \
+  "$binary" serve --host 127.0.0.1 --port "$port" --issuer "$base" --database "$database" --config "$here/registrar.yaml" \
     --durability "$durability" --log-level error --benchmark-routes >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
   for _ in $(seq 1 400); do
@@ -184,7 +174,7 @@ header() {
 
 seed() {
   local database=$1 count=$2
-  "$binary" bench-seed --database "$database" --config "$work/registrar.yaml" --durability "$durability" --count "$count" >&2
+  "$binary" bench-seed --database "$database" --config "$here/registrar.yaml" --durability "$durability" --count "$count" >&2
   # Seeding leaves up to gigabytes of dirty pages: flush them now, so that their write-back does
   # not compete with the server's own writes during the scenarios. On PostgreSQL, what an operator
   # runs after a bulk load: VACUUM ANALYZE, which sets the rows' hint bits and visibility map and

@@ -51,10 +51,7 @@ actor GroupCommitter {
     /// Runs `body` in the next group transaction and returns its result once that has committed.
     nonisolated func run<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let box = ResultBox<T>()
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let job = Job(work: { db in box.set(try await body(db)) }, done: { continuation.resume(with: $0) })
-            submit(job)
-        }
+        try await submitAndWait { done in Job(work: { db in box.set(try await body(db)) }, done: done) }
         guard let value = box.get() else { throw CancellationError() }
         return value
     }
@@ -63,26 +60,32 @@ actor GroupCommitter {
     /// of that batch.
     nonisolated func insert(_ client: RegisteredClient) async throws {
         let row = ClientInserts.row(client)
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let job = Job(work: { db in try await SQLClientStore.insertRows([client], into: db) },
-                          done: { continuation.resume(with: $0) }, insert: row)
-            submit(job)
+        try await submitAndWait { done in
+            Job(work: { db in try await SQLClientStore.insertRows([client], into: db) }, done: done, insert: row)
         }
     }
 
     /// Runs one statement in the next group transaction and returns its rows once that has
     /// committed. In the fast path every statement and insert of a batch runs in one trip to
     /// SQLite's thread (through SQLKit, each statement would be a trip of its own).
-    nonisolated func statement(_ sql: String, _ binds: [SQLiteData]) async throws -> [WriterRow] {
+    nonisolated func statement(_ query: any SQLExpression) async throws -> [WriterRow] {
+        let (sql, binds) = try WriterDatabase(connection: connection).serialize(query)
         let rows = ResultBox<[WriterRow]>()
         let connection = self.connection
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let job = Job(work: { _ in rows.set(try await connection.query(sql, binds)) },
-                          done: { continuation.resume(with: $0) }, statement: Statement(sql: sql, binds: binds, rows: rows))
-            submit(job)
+        try await submitAndWait { done in
+            Job(work: { _ in rows.set(try await connection.query(sql, binds)) }, done: done,
+                statement: Statement(sql: sql, binds: binds, rows: rows))
         }
         guard let value = rows.get() else { throw CancellationError() }
         return value
+    }
+
+    /// Queues the job `make` builds around its completion handler, and returns once the job's batch
+    /// has committed (or throws the job's error).
+    private nonisolated func submitAndWait(_ make: (@escaping @Sendable (Result<Void, any Error>) -> Void) -> Job) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            submit(make { continuation.resume(with: $0) })
+        }
     }
 
     /// Queues a write for the next batch, and starts draining the queue unless a drain is running.
@@ -173,7 +176,7 @@ actor GroupCommitter {
     /// New clients (the schema's trigger indexes their search terms) inside the caller's
     /// transaction: one insert statement for every row (``ClientInserts``), in one trip.
     func insertClients(_ rows: [[SQLiteData]]) async throws {
-        try await connection.withHandle { handle in
+        _ = try await connection.withHandle { handle in
             try handle.execute(ClientInserts.statement(rows: rows.count), Array(rows.joined()))
         }
     }

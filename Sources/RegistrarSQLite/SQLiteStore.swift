@@ -248,12 +248,9 @@ struct SQLiteProvider: SQLDatabaseProvider {
         try await committer.run(body)
     }
 
-    /// The statement serialized here, then run with the rest of its batch in one trip.
+    /// Run with the rest of its batch in one trip.
     func writeStatement(_ statement: any SQLExpression) async throws -> [any SQLRow] {
-        var serializer = SQLSerializer(database: writer)
-        statement.serialize(to: &serializer)
-        let binds = try serializer.binds.map(WriterDatabase.data)
-        return try await committer.statement(serializer.sql, binds)
+        try await committer.statement(statement)
     }
 
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? {

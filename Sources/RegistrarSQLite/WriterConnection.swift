@@ -310,10 +310,15 @@ struct WriterDatabase: SQLDatabase {
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        let (sql, binds) = try serialize(query)
+        for row in try await connection.query(sql, binds) { onRow(row) }
+    }
+
+    /// A statement's text in SQLite's dialect and its bound values.
+    func serialize(_ query: any SQLExpression) throws -> (sql: String, binds: [SQLiteData]) {
         var serializer = SQLSerializer(database: self)
         query.serialize(to: &serializer)
-        let binds = try serializer.binds.map(Self.data)
-        for row in try await connection.query(serializer.sql, binds) { onRow(row) }
+        return (serializer.sql, try serializer.binds.map(Self.data))
     }
 
     /// A bound value as SQLite data: the common types directly, the rest (optionals, booleans,
