@@ -73,6 +73,9 @@ run() {
   cp "$work/template-$i.sqlite" "$work/run.sqlite"
   local port=$(free_port)
   local base="http://127.0.0.1:$port"
+  # The previous run's "ready" must not be mistaken for this server's: the background command
+  # truncates the file only once it has started.
+  rm -f "$work/server.out" "$work/server.err"
   "$binary" serve --host 127.0.0.1 --port "$port" --issuer "$base" --database "$work/run.sqlite" --config "$here/registrar.yaml" \
     --log-level error --benchmark-routes >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!

@@ -121,6 +121,9 @@ start_server() {
   port=$(free_port)
   base="http://127.0.0.1:$port"
   local started=$(date +%s%N)
+  # A previous server's "ready" must not be mistaken for this one's: the background command
+  # truncates the file only once it has started.
+  rm -f "$work/server.out" "$work/server.err"
   "$binary" serve --host 127.0.0.1 --port "$port" --issuer "$base" --database "$database" --config "$here/registrar.yaml" \
     --durability "$durability" --log-level error --benchmark-routes >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
