@@ -103,10 +103,17 @@ final class WriterConnection: Sendable {
     /// Statements kept prepared (for tests).
     var preparedStatements: Int { handle.withLock { $0?.statements.count ?? 0 } }
 
+    /// Whether the statement `sql` is kept prepared (for tests).
+    func isPrepared(_ sql: String) -> Bool { handle.withLock { $0?.statements[sql] != nil } }
+
+    /// Statements compiled so far, kept or not (for tests).
+    var preparations: Int { handle.withLock { $0?.preparations ?? 0 } }
+
     /// The open database and its prepared statements. Used only under the connection's lock.
     final class Handle: @unchecked Sendable {
         private let db: OpaquePointer
         fileprivate var statements: [String: OpaquePointer] = [:]
+        fileprivate var preparations = 0
 
         fileprivate init(path: String) throws {
             sqlite_nio_sqlite3_initialize()
@@ -127,10 +134,12 @@ final class WriterConnection: Sendable {
             sqlite_nio_sqlite3_close_v2(db)
         }
 
-        /// Runs `sql` with `binds` and returns its rows.
+        /// Runs `sql` with `binds` and returns its rows. `keep` keeps the statement prepared even
+        /// though its text is one of several rows of values (``WriterConnection/isCacheable(_:)``):
+        /// for a caller that knows it will run that text again.
         @discardableResult
-        func execute(_ sql: String, _ binds: [SQLiteData] = []) throws -> [WriterRow] {
-            let (statement, kept) = try prepare(sql)
+        func execute(_ sql: String, _ binds: [SQLiteData] = [], keep: Bool = false) throws -> [WriterRow] {
+            let (statement, kept) = try prepare(sql, keep: keep)
             defer {
                 sqlite_nio_sqlite3_reset(statement)
                 if kept { sqlite_nio_sqlite3_clear_bindings(statement) } else { sqlite_nio_sqlite3_finalize(statement) }
@@ -156,9 +165,10 @@ final class WriterConnection: Sendable {
         }
 
         /// The prepared statement for `sql`, and whether it is kept.
-        private func prepare(_ sql: String) throws -> (OpaquePointer, kept: Bool) {
+        private func prepare(_ sql: String, keep: Bool) throws -> (OpaquePointer, kept: Bool) {
             if let statement = statements[sql] { return (statement, true) }
-            let keep = WriterConnection.isCacheable(sql)
+            let keep = keep || WriterConnection.isCacheable(sql)
+            preparations += 1
             var statement: OpaquePointer?
             let flags = keep ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
             let code = sqlite_nio_sqlite3_prepare_v3(db, sql, -1, flags, &statement, nil)

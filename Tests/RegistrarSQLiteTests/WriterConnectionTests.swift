@@ -35,13 +35,38 @@ struct WriterConnectionTests {
                 }
                 for i in 5..<8 { #expect(try await store.delete(id: "c\(n)-\(i)")) }
             }
-            // A registration alone: its one-row statement is kept (a batch's statement is not).
             try await store.register(ClientStoreConformance.sampleClient(id: "alone"), spendingToken: nil, limits: .none, now: now)
             try await round(0)
-            let kept = database.writer.preparedStatements
-            #expect(kept > 0)
+            let compiled = database.writer.preparations
+            #expect(database.writer.preparedStatements > 0)
             for n in 1...3 { try await round(n) }
-            #expect(database.writer.preparedStatements == kept, "statements were prepared again for the same writes")
+            // The rounds' batches of registrations may differ in size; each size's insert is
+            // compiled once and kept, and nothing else is compiled again.
+            let sizes = (1...20).filter { database.writer.isPrepared(ClientInserts.statement(rows: $0)) }
+            #expect(database.writer.preparations - compiled <= sizes.count, "statements were compiled again for the same writes")
+            // Every size up to the kept limit, twice: compiled the first time only. A larger batch
+            // is compiled for itself and not kept.
+            func insert(_ sizes: [Int]) async throws {
+                for size in sizes {
+                    try await database.writer.withHandle { handle in
+                        let rows = (0..<size).map { ClientInserts.row(ClientStoreConformance.sampleClient(id: "size-\(size)-\($0)", tokenDigest: "size-\(size)-\($0)")) }
+                        try handle.execute("SAVEPOINT sizes")
+                        try ClientInserts.run(rows, on: handle)
+                        #expect(try handle.execute("SELECT count(*) AS n FROM clients WHERE client_id LIKE 'size-%'").first?.column("n") == .integer(SQLiteInt64(size)))
+                        try handle.execute("ROLLBACK TO sizes")
+                        try handle.execute("RELEASE sizes")
+                    }
+                }
+            }
+            let limit = ClientInserts.keptRows
+            try await insert(Array(1...limit))
+            let allSizes = database.writer.preparations
+            #expect((1...limit).allSatisfy { database.writer.isPrepared(ClientInserts.statement(rows: $0)) })
+            try await insert(Array(1...limit))
+            #expect(database.writer.preparations == allSizes, "a batch's insert was compiled again")
+            try await insert([limit + 1])
+            #expect(database.writer.preparations == allSizes + 1)
+            #expect(!database.writer.isPrepared(ClientInserts.statement(rows: limit + 1)))
             #expect(try await store.count() == 4 * 17 + 1)
             let renamed = try await store.searchClients(kind: .name, prefix: "renamed", offset: 0, limit: 100, dynamicOnly: false)
             #expect(renamed.total == 4 * 5)
@@ -238,7 +263,7 @@ struct WriterConnectionTests {
             #expect(WriterConnection.isCacheable("INSERT INTO t (a, b) VALUES (?, ?)"))
             #expect(WriterConnection.isCacheable("UPDATE t SET a = f(?), b = (?) WHERE c IN (?, ?)"))
             #expect(WriterConnection.isCacheable(ClientInserts.statement(rows: 1)))
-            #expect(!WriterConnection.isCacheable(ClientInserts.statement(rows: 2)))
+            #expect(!WriterConnection.isCacheable(ClientInserts.statement(rows: 2)))  // kept by ClientInserts.run, up to keptRows
             // The store still works after the cache started over.
             try await database.store.register(ClientStoreConformance.sampleClient(id: "after"), spendingToken: nil, limits: .none, now: now)
             #expect(try await database.store.client(id: "after")?.clientID == "after")
