@@ -14,7 +14,7 @@ import RegistrarSQL
 struct InsertClients: PostgresPreparedStatement {
     static let name = "registrar_insert_clients"
     static let sql = """
-        INSERT INTO clients (\(SQLClientStore.insertColumns))
+        INSERT INTO clients (\(SQLClientStore.insertColumns(.json)))
         SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::text[], $7::int8[],
                              $8::text[], $9::int4[], $10::int8[], $11::int8[], $12::text[])
         """
@@ -24,18 +24,18 @@ struct InsertClients: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 12)
-        try bindings.append(clients.map(\.clientID))
-        try bindings.append(clients.map(\.document))
-        try bindings.append(clients.map(\.createdAt.milliseconds))
-        try bindings.append(clients.map(\.updatedAt.milliseconds))
+        bindings.append(clients.map(\.clientID))
+        bindings.append(clients.map(\.document))
+        bindings.append(clients.map(\.createdAt.milliseconds))
+        bindings.append(clients.map(\.updatedAt.milliseconds))
         try bindings.append(NullableArray(clients.map(\.secretDigest)))
         try bindings.append(NullableArray(clients.map(\.registrationTokenDigest)))
-        try bindings.append(clients.map(\.version))
-        try bindings.append(clients.map(\.policy))
-        try bindings.append(clients.map { Int32($0.dynamicallyRegistered ? 1 : 0) })
+        bindings.append(clients.map(\.version))
+        bindings.append(clients.map(\.policy))
+        bindings.append(clients.map { Int32($0.dynamicallyRegistered ? 1 : 0) })
         try bindings.append(NullableArray(clients.map { $0.expiresAt?.milliseconds }))
         try bindings.append(NullableArray(clients.map { $0.lastUsedAt?.milliseconds }))
-        try bindings.append(clients.map(SQLClientStore.searchTermsJSON(of:)))
+        bindings.append(clients.map(SQLClientStore.searchTermsJSON(of:)))
         return bindings
     }
 

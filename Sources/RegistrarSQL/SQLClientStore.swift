@@ -64,13 +64,15 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// ``columnNames``, comma-separated, for statements written by hand.
     public static let columns = columnNames.joined(separator: ", ")
     /// The columns an `INSERT` of a client writes: ``columnNames``, then its search terms
-    /// (``searchTermsJSON(of:)``), which the schema's insert triggers index. Reads never select them.
-    public static let insertColumnNames = columnNames + ["search_terms"]
-    /// ``insertColumnNames``, comma-separated.
-    public static let insertColumns = insertColumnNames.joined(separator: ", ")
+    /// (`search`: by default ``searchTermsJSON(of:)``), which the schema's insert triggers index.
+    /// Reads never select them.
+    public static func insertColumnNames(_ search: SearchTermsColumn = .json) -> [String] { columnNames + [search.name] }
+    /// ``insertColumnNames(_:)``, comma-separated.
+    public static func insertColumns(_ search: SearchTermsColumn = .json) -> String { insertColumnNames(search).joined(separator: ", ") }
 
     public func insert(_ client: RegisteredClient) async throws {
-        try await transaction { db in try await Self.insert(client, into: db) }
+        let search = provider.searchTerms
+        try await transaction { db in try await Self.insert(client, into: db, search: search) }
     }
 
     /// A client's search terms as the `search_terms` column holds them: a JSON array of
@@ -82,8 +84,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// Inserts clients with multi-row statements (all or nothing within the caller's transaction);
     /// each row carries the client's search terms, which the schema's insert triggers index in the
     /// same statement (PostgreSQL's terms table, SQLite's FTS5 index).
-    public static func insertRows(_ clients: [RegisteredClient], into db: any SQLDatabase) async throws {
-        try await db.raw(insertStatement(clients)).run()
+    public static func insertRows(_ clients: [RegisteredClient], into db: any SQLDatabase, search: SearchTermsColumn = .json) async throws {
+        try await db.raw(insertStatement(clients, search: search)).run()
     }
 
     /// How much a client adds to a batch of registrations (a value per column, and three per search
@@ -94,9 +96,9 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     /// The `INSERT` of clients' rows with their search terms (one statement).
-    static func insertStatement(_ clients: [RegisteredClient]) -> SQLQueryString {
-        let rows = clients.map { client -> SQLQueryString in "(\(valuesList(client)), \(bind: searchTermsJSON(of: client)))" }
-        return "INSERT INTO clients (\(unsafeRaw: insertColumns)) VALUES \(rows.joined(separator: ", "))"
+    static func insertStatement(_ clients: [RegisteredClient], search: SearchTermsColumn) -> SQLQueryString {
+        let rows = clients.map { client -> SQLQueryString in "(\(valuesList(client)), \(bind: search.value(client)))" }
+        return "INSERT INTO clients (\(unsafeRaw: insertColumns(search))) VALUES \(rows.joined(separator: ", "))"
     }
 
     /// A client's values in the order of ``columns``, for a `VALUES` list.
@@ -109,8 +111,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         """
     }
 
-    static func insert(_ client: RegisteredClient, into db: any SQLDatabase) async throws {
-        try await db.raw(insertStatement([client])).run()
+    static func insert(_ client: RegisteredClient, into db: any SQLDatabase, search: SearchTermsColumn) async throws {
+        try await db.raw(insertStatement([client], search: search)).run()
     }
 
     public func listClients(offset: Int, limit: Int, dynamicOnly: Bool) async throws -> ClientPage {
@@ -140,7 +142,8 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// imports; a duplicate ID fails the whole batch).
     public func insertMany(_ clients: [RegisteredClient]) async throws {
         guard !clients.isEmpty else { return }
-        try await transaction { db in try await Self.insertRows(clients, into: db) }
+        let search = provider.searchTerms
+        try await transaction { db in try await Self.insertRows(clients, into: db, search: search) }
     }
 
     /// Compacts the search index after a bulk load (``insertMany(_:)`` in a loop): on SQLite, the
@@ -153,6 +156,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// batches: each client's `search_terms` is written again, and the triggers bring the search
     /// index in line with it.
     public func reindexSearchTerms() async throws -> Int {
+        let search = provider.searchTerms
         var offset = 0
         var count = 0
         while true {
@@ -160,7 +164,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             if page.clients.isEmpty { break }
             try await transaction { db in
                 for client in page.clients {
-                    try await db.raw("UPDATE clients SET search_terms = \(bind: Self.searchTermsJSON(of: client)) WHERE client_id = \(bind: client.clientID)").run()
+                    try await db.raw("UPDATE clients SET \(search.assignments(client)) WHERE client_id = \(bind: client.clientID)").run()
                 }
             }
             count += page.clients.count
@@ -227,7 +231,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             let batched: Bool? = try await measured("write") { try await provider.insertClientBatched(client) }
             if batched != nil { return }
         }
-        let capLock = provider.capLockStatement
+        let capLock = provider.capLockStatement, search = provider.searchTerms
         try await transaction { db in
             if let tokenID {
                 let spent = try await db.raw("""
@@ -248,7 +252,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
                     throw StoreError.limitReached(client.policy)
                 }
             }
-            try await Self.insert(client, into: db)
+            try await Self.insert(client, into: db, search: search)
         }
     }
 
@@ -431,7 +435,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         if changed(\.dynamicallyRegistered) { set.append("dynamically_registered = \(bind: client.dynamicallyRegistered ? 1 : 0)") }
         if changed(\.expiresAt) { set.append("expires_at = \(bind: client.expiresAt?.milliseconds)") }
         // The triggers compare the old terms with these and change only those that differ.
-        set.append("search_terms = \(bind: Self.searchTermsJSON(of: client))")
+        set.append(provider.searchTerms.assignments(client))
         let statement: SQLQueryString = """
             UPDATE clients SET \(set.joined(separator: ", "))
             WHERE client_id = \(bind: client.clientID) AND version = \(bind: expectedVersion)

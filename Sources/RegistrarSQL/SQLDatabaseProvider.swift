@@ -42,6 +42,37 @@ public protocol SQLDatabaseProvider: Sendable {
     /// Reads clients' rows through the driver itself, without SQLKit's statement building and row
     /// decoding; `nil` when the provider has no such path (then the store uses SQLKit).
     var clientRows: (any ClientRowReader)? { get }
+    /// The column of a client's row that its schema's triggers index, and its value; by default
+    /// `search_terms`, a JSON array of "kind<TAB>term" (``SearchTermsColumn/json``).
+    var searchTerms: SearchTermsColumn { get }
+}
+
+/// The column in which a client's row carries its search terms for the schema's triggers to index,
+/// and the column's value for a client.
+public struct SearchTermsColumn: Sendable {
+    /// The column's name.
+    public let name: String
+    /// A column that this one replaced, set to NULL whenever this one is written, so that a row
+    /// written before never has both; `nil` if none.
+    public let replaces: String?
+    /// The column's value for a client.
+    public let value: @Sendable (RegisteredClient) -> String
+
+    public init(name: String, replaces: String? = nil, value: @escaping @Sendable (RegisteredClient) -> String) {
+        self.name = name
+        self.replaces = replaces
+        self.value = value
+    }
+
+    /// `search_terms`: a JSON array of "kind<TAB>term" strings (``SQLClientStore/searchTermsJSON(of:)``).
+    public static let json = SearchTermsColumn(name: "search_terms", value: SQLClientStore.searchTermsJSON(of:))
+
+    /// The assignments of an `UPDATE` that writes a client's terms.
+    func assignments(_ client: RegisteredClient) -> SQLQueryString {
+        var set: SQLQueryString = "\(ident: name) = \(bind: value(client))"
+        if let replaces { set.appendInterpolation(", \(ident: replaces) = NULL" as SQLQueryString) }
+        return set
+    }
 }
 
 /// Reads one client's row by its ID, straight from the driver; and answers the other lookup every
@@ -75,6 +106,7 @@ extension SQLDatabaseProvider {
     }
     public func compactSearchIndex() async throws {}
     public var clientRows: (any ClientRowReader)? { nil }
+    public var searchTerms: SearchTermsColumn { .json }
 }
 
 extension SQLDatabase {

@@ -61,7 +61,7 @@ actor GroupCommitter {
     nonisolated func insert(_ client: RegisteredClient) async throws {
         let row = ClientInserts.row(client)
         try await submitAndWait { done in
-            Job(work: { db in try await SQLClientStore.insertRows([client], into: db) }, done: done, insert: row)
+            Job(work: { db in try await SQLClientStore.insertRows([client], into: db, search: SearchIndex.column) }, done: done, insert: row)
         }
     }
 
@@ -268,9 +268,9 @@ final class ResultBox<T: Sendable>: Sendable {
 /// light load) is kept prepared like other statements; a larger batch's (several rows of values) is
 /// prepared for that batch and not kept (`WriterConnection.isCacheable(_:)`).
 enum ClientInserts {
-    static let columns = SQLClientStore.insertColumnNames
+    static let columns = SQLClientStore.insertColumnNames(SearchIndex.column)
 
-    /// The values of one row: the client's columns, then its search terms.
+    /// The values of one row: the client's columns, then its search document.
     static func row(_ client: RegisteredClient) -> [SQLiteData] {
         func text(_ value: String?) -> SQLiteData { value.map(SQLiteData.text) ?? .null }
         func integer(_ value: Int64?) -> SQLiteData { value.map { .integer(Int($0)) } ?? .null }
@@ -279,7 +279,7 @@ enum ClientInserts {
             integer(client.updatedAt.milliseconds), text(client.secretDigest), text(client.registrationTokenDigest),
             integer(client.version), .text(client.policy), .integer(client.dynamicallyRegistered ? 1 : 0),
             integer(client.expiresAt?.milliseconds), integer(client.lastUsedAt?.milliseconds),
-            .text(SQLClientStore.searchTermsJSON(of: client)),
+            .text(SearchIndex.document(for: client)),
         ]
     }
 
@@ -302,6 +302,6 @@ enum ClientInserts {
         try handle.execute(statement(rows: rows.count), Array(rows.joined()), keep: rows.count <= keptRows)
     }
 
-    private static let prefix = "INSERT INTO clients (\(SQLClientStore.insertColumns)) VALUES "
+    private static let prefix = "INSERT INTO clients (\(SQLClientStore.insertColumns(SearchIndex.column))) VALUES "
     private static let rowPlaceholders = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
 }

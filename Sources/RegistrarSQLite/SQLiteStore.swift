@@ -262,6 +262,8 @@ struct SQLiteProvider: SQLDatabaseProvider {
         try await committer.run { db in try await db.raw("\(unsafeRaw: SearchIndex.optimize)").run() }
     }
 
+    var searchTerms: SearchTermsColumn { SearchIndex.column }
+
     /// The FTS5 index's prefix query (see `SearchIndex`), joined to the clients by `search_id`.
     func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString {
         let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""

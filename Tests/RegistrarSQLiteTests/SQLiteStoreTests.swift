@@ -360,6 +360,87 @@ struct SQLiteSearchTermTests {
         #expect(found.clients == [elsewhere])
     }
 
+    @Test("a client's search document written by Registrar is the text the triggers spelled from its search_terms before migration 12")
+    func documentAsSQLSpelledIt() async throws {
+        try await withFreshDatabase { database in
+            var unusual = ClientStoreConformance.sampleClient(id: "ünïcode-client")
+            unusual.metadata.clientName = "Ça, c'est \"un\" nom\tà\u{1F600} 42"
+            unusual.metadata.contacts = ["Ops+Tag@Example.ORG", "second@b.example"]
+            unusual.metadata.scope = []
+            var bare = ClientStoreConformance.sampleClient(id: "bare")
+            bare.metadata = ClientMetadata()
+            for client in [ClientStoreConformance.sampleClient(id: "sample"), unusual, bare] {
+                let rows = try await database.writer.query("SELECT \(SearchIndex.document(of: "?1")) AS d", [.text(SQLClientStore.searchTermsJSON(of: client))])
+                let spelled = rows.first?.column("d")
+                let written = SearchIndex.document(for: client)
+                if ClientSearchKind.allTerms(of: client).isEmpty {
+                    #expect(spelled == .null && written == "")
+                } else {
+                    #expect(spelled == .text(written), "\(client.clientID)")
+                }
+            }
+            // One difference: SQL's string functions stopped a term at a NUL character; Registrar
+            // writes the whole term. A row is always deleted with the tokens of whichever wrote it
+            // (its search_terms until a write replaces them with its search_document).
+            let withNUL = ClientStoreConformance.sampleClient(id: "a\u{0}b")
+            let rows = try await database.writer.query("SELECT \(SearchIndex.document(of: "?1")) AS d", [.text(SQLClientStore.searchTermsJSON(of: withNUL))])
+            #expect(SearchIndex.document(for: withNUL).hasPrefix("g610062 "))
+            #expect(rows.first?.column("d").flatMap { if case .text(let t) = $0 { t } else { nil } }?.hasPrefix("g61 ") == true)
+        }
+    }
+
+    @Test("migration 12: rows written before it keep their terms in search_terms and stay searchable, updatable and deletable; new writes fill search_document only")
+    func documentsOfEarlierRows() async throws {
+        let path = temporaryDatabasePath()
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let old = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
+        _ = try await SQLMigrator(migrations: SQLiteMigrations.all.filter { $0.version <= 11 }, begin: "BEGIN IMMEDIATE")
+            .migrate(on: old.sql(), now: 1_700_000_000_000, logger: testLogger)
+        let earlier = (0..<4).map { ClientStoreConformance.sampleClient(id: "earlier-\($0)") }
+        try await SQLClientStore.insertRows(earlier, into: old.sql())  // search_terms, as version 11 wrote
+        try await old.close()
+
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        let store = database.store
+        func columns(_ id: String) async throws -> (terms: Bool, document: Bool) {
+            let row = try #require(try await database.writer.query(
+                "SELECT search_terms IS NOT NULL AS t, search_document IS NOT NULL AS d FROM clients WHERE client_id = ?", [.text(id)]).first)
+            return (row.column("t") == .integer(1), row.column("d") == .integer(1))
+        }
+        let upgraded = try await SQLiteSearchTermTests.stored(database)
+        #expect(upgraded.terms == Dictionary(uniqueKeysWithValues: earlier.map { ($0.clientID, SearchTermScenario.expected($0)) }))
+        #expect(try await columns("earlier-0") == (true, false))
+        // An earlier row updated: its old tokens (spelled from search_terms) go, its new ones come
+        // from search_document, and search_terms is cleared.
+        let stored = try #require(try await store.client(id: "earlier-1"))
+        var changed = stored
+        changed.metadata.clientName = "renamed"
+        changed.metadata.redirectURIs = ["https://moved.example/cb"]
+        changed.version = stored.version + 1
+        #expect(try await store.update(changed, replacing: stored))
+        #expect(try await columns("earlier-1") == (false, true))
+        // An earlier row deleted, and a new one registered.
+        #expect(try await store.delete(id: "earlier-2"))
+        let added = ClientStoreConformance.sampleClient(id: "added")
+        try await store.register(added, spendingToken: nil, limits: .none, now: added.createdAt)
+        #expect(try await columns("added") == (false, true))
+        let after = try await SQLiteSearchTermTests.stored(database)
+        let renamed = try await store.searchClients(kind: .name, prefix: "renamed", offset: 0, limit: 10, dynamicOnly: false)
+        let oldName = try await store.searchClients(kind: .name, prefix: "sample earlier-1", offset: 0, limit: 10, dynamicOnly: false)
+        let moved = try await store.searchClients(kind: .redirectUri, prefix: "moved.example", offset: 0, limit: 10, dynamicOnly: false)
+        let sample = try await store.searchClients(kind: .name, prefix: "sample", offset: 0, limit: 10, dynamicOnly: false)
+        // The index holds exactly the live rows' tokens: merging it checks nothing was deleted
+        // with tokens it never had (FTS5 would report a corrupt index).
+        try await store.compactSearchIndex()
+        let compacted = try await SQLiteSearchTermTests.stored(database)
+        await database.close()
+        let expected = Dictionary(uniqueKeysWithValues: [earlier[0], changed, earlier[3], added].map { ($0.clientID, SearchTermScenario.expected($0)) })
+        #expect(after.terms == expected && after.orphans == 0)
+        #expect(compacted.terms == expected && compacted.orphans == 0)
+        #expect(renamed.clients.map(\.clientID) == ["earlier-1"] && oldName.total == 0 && moved.clients.map(\.clientID) == ["earlier-1"])
+        #expect(sample.clients.map(\.clientID) == ["added", "earlier-0", "earlier-3"])
+    }
+
     @Test("a database of an early layout (version 6) keeps its search terms through the upgrades, and the old tables are gone")
     func upgradeFromVersion6() async throws {
         let path = temporaryDatabasePath()
