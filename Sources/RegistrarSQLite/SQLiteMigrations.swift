@@ -268,15 +268,6 @@ enum SQLiteMigrations {
             "DROP TRIGGER clients_search_delete",
             "DROP TRIGGER clients_search_update",
         ] + SearchIndex.documentTriggers),
-        // FTS5 merges a level's segments once it holds `automerge` of them (4 by default). Every
-        // batch of registrations writes a segment, so with 4 each document was rewritten about
-        // six times on its way to the large segments; with 16, about three. Measured with
-        // `Benchmarks/compare.sh register` on 200,000 clients: +10 % and +15 % in medians of 4
-        // and 3 pairs (faster in all 7), 9-12 % less CPU per registration, p99 1-2 ms lower. An
-        // administrator's search reads more segments in exchange (docs/benchmarks.md).
-        SQLMigration(version: 13, name: "fewer merges of the search index", statements: [
-            SearchIndex.automerge,
-        ]),
     ]
 }
 
@@ -323,11 +314,6 @@ enum SearchIndex {
     /// 28-33 ms against 13-14 ms after this (interleaved pairs, 8 s), and 17.6 ms over 40 s of
     /// registrations. It took 1.7 s for a million clients.
     static let optimize = "INSERT INTO client_search (client_search) VALUES ('optimize')"
-
-    /// Since migration 13: FTS5 merges a level's segments once there are 16 of them (a setting
-    /// kept in the index's own configuration table).
-    static let automergeSegments = 16
-    static let automerge = "INSERT INTO client_search (client_search, rank) VALUES ('automerge', \(automergeSegments))"
 
     /// `ascii`: tokens are runs of ASCII letters and digits, which every token here is, whole.
     ///

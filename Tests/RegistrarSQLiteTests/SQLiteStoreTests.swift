@@ -360,23 +360,6 @@ struct SQLiteSearchTermTests {
         #expect(found.clients == [elsewhere])
     }
 
-    @Test("the search index merges a level's segments at 16 of them (migration 13), and a compaction still merges them all")
-    func automergeSetting() async throws {
-        try await withFreshDatabase { database in
-            let setting = try await database.writer.query("SELECT v FROM client_search_config WHERE k = 'automerge'").first?.column("v")
-            #expect(setting == .integer(SQLiteInt64(SearchIndex.automergeSegments)))
-            // Twenty bulk inserts write twenty segments, which merge later at 16 than at 4; a
-            // compaction still leaves one, and every search finds the same.
-            for batch in 0..<20 {
-                try await database.store.insertMany((0..<5).map { ClientStoreConformance.sampleClient(id: "merge-\(batch)-\($0)") })
-            }
-            let before = try await database.store.searchClients(kind: .name, prefix: "merge-1", offset: 0, limit: 100, dynamicOnly: false)
-            try await database.store.compactSearchIndex()
-            let after = try await database.store.searchClients(kind: .name, prefix: "merge-1", offset: 0, limit: 100, dynamicOnly: false)
-            #expect(before.total == 55 && after == before)
-        }
-    }
-
     @Test("a client's search document written by Registrar is the text the triggers spelled from its search_terms before migration 12")
     func documentAsSQLSpelledIt() async throws {
         try await withFreshDatabase { database in
