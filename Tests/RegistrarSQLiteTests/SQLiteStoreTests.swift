@@ -441,6 +441,40 @@ struct SQLiteSearchTermTests {
         #expect(sample.clients.map(\.clientID) == ["added", "earlier-0", "earlier-3"])
     }
 
+    @Test("clients registered before search terms existed (version 4) get their documents at the upgrade, in search_document")
+    func upgradeFromVersion4() async throws {
+        let path = temporaryDatabasePath()
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let old = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
+        _ = try await SQLMigrator(migrations: SQLiteMigrations.all.filter { $0.version <= 4 }, begin: "BEGIN IMMEDIATE")
+            .migrate(on: old.sql(), now: 1_700_000_000_000, logger: testLogger)
+        let clients = (0..<3).map { ClientStoreConformance.sampleClient(id: "v4-\($0)") }
+        for client in clients {
+            try await old.sql().raw("""
+                INSERT INTO clients (client_id, document, created_at, updated_at, secret_digest, registration_token_digest, version,
+                                     policy, dynamically_registered, expires_at, last_used_at)
+                VALUES (\(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
+                        \(bind: client.updatedAt.milliseconds), \(bind: client.secretDigest), \(bind: client.registrationTokenDigest),
+                        \(bind: client.version), \(bind: client.policy), \(bind: client.dynamicallyRegistered ? 1 : 0),
+                        \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
+                """).run()
+        }
+        try await old.close()
+
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        let stored = try await Self.stored(database)
+        let columns = try await database.writer.query(
+            "SELECT count(*) AS n FROM clients WHERE search_document IS NOT NULL AND search_terms IS NULL").first?.column("n")
+        let found = try await database.store.searchClients(kind: .contacts, prefix: "ops@app", offset: 0, limit: 10, dynamicOnly: false)
+        #expect(try await database.store.delete(id: "v4-1"))
+        let afterDelete = try await Self.stored(database)
+        await database.close()
+        #expect(stored.terms == Dictionary(uniqueKeysWithValues: clients.map { ($0.clientID, SearchTermScenario.expected($0)) }))
+        #expect(stored.orphans == 0 && columns == .integer(3))
+        #expect(found.clients.map(\.clientID) == ["v4-0", "v4-1", "v4-2"])
+        #expect(Set(afterDelete.terms.keys) == ["v4-0", "v4-2"] && afterDelete.orphans == 0)
+    }
+
     @Test("a database of an early layout (version 6) keeps its search terms through the upgrades, and the old tables are gone")
     func upgradeFromVersion6() async throws {
         let path = temporaryDatabasePath()
