@@ -281,27 +281,36 @@ enum SQLiteMigrations {
 /// array of "kind<TAB>term"), whichever connection writes.
 enum SearchIndex {
     /// The letter that begins a kind's tokens; ``document(of:)`` spells the same mapping in SQL.
-    static func letter(of kind: ClientSearchKind) -> String {
+    static func letter(of kind: ClientSearchKind) -> String { String(UnicodeScalar(letterByte(of: kind))) }
+
+    private static func letterByte(of kind: ClientSearchKind) -> UInt8 {
         switch kind {
-        case .name: "g"
-        case .contacts: "h"
-        case .scope: "i"
-        case .grantType: "j"
-        case .redirectUri: "k"
+        case .name: UInt8(ascii: "g")
+        case .contacts: UInt8(ascii: "h")
+        case .scope: UInt8(ascii: "i")
+        case .grantType: UInt8(ascii: "j")
+        case .redirectUri: UInt8(ascii: "k")
         }
     }
 
-    /// The token of a term (or of a search prefix) of `kind`.
+    /// The token of a term (or of a search prefix) of `kind`. Its hex digits are upper-case, as
+    /// SQL's `hex` writes them; the `ascii` tokenizer folds them, in documents and queries alike.
     static func token(kind: ClientSearchKind, term: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = Array(letter(of: kind).utf8)
+        var out: [UInt8] = []
         out.reserveCapacity(1 + term.utf8.count * 2)
-        for byte in term.utf8 {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
+        appendToken(kind: kind, term: term, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
+
+    private static func appendToken(kind: ClientSearchKind, term: String, to out: inout [UInt8]) {
+        out.append(letterByte(of: kind))
+        for byte in term.utf8 {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0x0F)])
+        }
+    }
+
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
 
     /// The FTS5 query for the clients with a term of `kind` starting with `prefix` (lower-cased).
     static func query(kind: ClientSearchKind, prefix: String) -> String {
@@ -343,33 +352,17 @@ enum SearchIndex {
     /// triggers spelled it from `search_terms`).
     static let column = SearchTermsColumn(name: "search_document", replaces: "search_terms", value: document(for:))
 
-    /// A client's document: its terms' tokens (``token(kind:term:)``, with upper-case hex digits),
-    /// separated by spaces; the same text as ``document(of:)`` makes from the client's
-    /// `search_terms`, so that a row's tokens are the same whichever wrote them.
+    /// A client's document: its terms' tokens (``token(kind:term:)``) separated by spaces; the same
+    /// text as ``document(of:)`` makes from the client's `search_terms`, so that a row's tokens
+    /// are the same whichever wrote them.
     static func document(for client: RegisteredClient) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(512)
         for (kind, term) in ClientSearchKind.allTerms(of: client) {
             if !out.isEmpty { out.append(UInt8(ascii: " ")) }
-            out.append(letterByte(of: kind))
-            for byte in term.utf8 {
-                out.append(upperHexDigits[Int(byte >> 4)])
-                out.append(upperHexDigits[Int(byte & 0x0F)])
-            }
+            appendToken(kind: kind, term: term, to: &out)
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    private static let upperHexDigits = Array("0123456789ABCDEF".utf8)
-
-    private static func letterByte(of kind: ClientSearchKind) -> UInt8 {
-        switch kind {
-        case .name: UInt8(ascii: "g")
-        case .contacts: UInt8(ascii: "h")
-        case .scope: UInt8(ascii: "i")
-        case .grantType: UInt8(ascii: "j")
-        case .redirectUri: UInt8(ascii: "k")
-        }
     }
 
     /// A row's document in SQL (`row`: `NEW` or `OLD`): its `search_document`, or for a row

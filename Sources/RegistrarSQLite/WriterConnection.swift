@@ -18,7 +18,8 @@ import VaporCSQLite
 /// Statements whose text varies with the size of a batch (multi-row inserts of audit events or
 /// seeded clients, a batch of last-use times: several rows of `VALUES`) and long texts (migrations)
 /// are prepared, run and finalized each time: kept, every batch size would be a statement of its
-/// own, and the cache would churn.
+/// own, and the cache would churn. The one exception is a batch of registrations, whose statements
+/// up to 32 rows are kept (`ClientInserts.run(_:on:)`, through `execute(_:_:keep:)`).
 ///
 /// Each call runs on SQLite's thread pool, as SQLiteNIO's did: the caller (the group committer) is
 /// not blocked while SQLite writes or syncs. ``withHandle(_:)`` runs several statements in one trip
