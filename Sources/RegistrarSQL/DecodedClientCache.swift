@@ -1,4 +1,4 @@
-public import RegistrarCore
+import RegistrarCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc

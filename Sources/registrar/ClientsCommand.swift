@@ -18,11 +18,11 @@ struct AdminContext {
             let keys = try await ServerKeys.load(from: database.store, clock: SystemWallClock(), random: SystemRandomSource(), sealingKey: sealing)
             // The same issuer and token algorithm as `registrar serve` works out from the same sources,
             // so that the tokens and URLs this command hands out are the server's.
-            let host = try Environment.value("REGISTRAR_HOST") ?? settings.host ?? "127.0.0.1"
+            let host = Environment.value("REGISTRAR_HOST") ?? settings.host ?? "127.0.0.1"
             let port = try Environment.integer("REGISTRAR_PORT") ?? settings.port ?? 8080
             let hostForURL = host.contains(":") ? "[\(host)]" : host
-            var configuration = ServerConfiguration(issuer: try Environment.value("REGISTRAR_ISSUER") ?? settings.issuer ?? "http://\(hostForURL):\(port)")
-            let algorithmName = try Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "ES256"
+            var configuration = ServerConfiguration(issuer: Environment.value("REGISTRAR_ISSUER") ?? settings.issuer ?? "http://\(hostForURL):\(port)")
+            let algorithmName = Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "ES256"
             guard let algorithm = SigningAlgorithm(rawValue: algorithmName.uppercased()) else {
                 throw ValidationError("REGISTRAR_TOKEN_ALGORITHM must be RS256 or ES256, not \(algorithmName)")
             }

@@ -161,7 +161,7 @@ struct ClientAuthenticationTests {
     func deadClients() async throws {
         let f = try await TokenFixture()
         let (deleted, deletedSecret) = try await f.client("client_secret_basic")
-        _ = try await f.store.delete(id: deleted)
+        _ = await f.store.delete(id: deleted)
         await expectInvalidClient { _ = try await f.grant(.basic(clientID: deleted, secret: deletedSecret!)) }
 
         let (disabled, disabledSecret) = try await f.client("client_secret_basic")
@@ -318,7 +318,7 @@ struct TokenEndpointTests {
         let (other, otherSecret) = try await f.client("client_secret_post")
         let otherToken = try #require(try await f.grant(.post(clientID: other, secret: otherSecret!))["access_token"]?.stringValue)
         #expect(try await f.tokens.introspect(form: ["token": otherToken], credentials: caller)["active"] == .bool(true))
-        _ = try await f.store.delete(id: other)
+        _ = await f.store.delete(id: other)
         #expect(try await f.tokens.introspect(form: ["token": otherToken], credentials: caller) == inactive)
     }
 
@@ -370,7 +370,7 @@ struct TokenEndpointTests {
         let oldKid = try #require(CompactJWS(before)?.header["kid"]?.stringValue)
         // The ring's keys live in the store, as they do in a server.
         for key in f.ring.current.signingKeys {
-            _ = try await f.store.insertSigningKeyIfNone(StoredSigningKey(kid: key.kid, algorithm: key.algorithm.rawValue,
+            _ = await f.store.insertSigningKeyIfNone(StoredSigningKey(kid: key.kid, algorithm: key.algorithm.rawValue,
                                                                           privateKeyPEM: key.privateKeyPEM, createdAt: key.createdAt))
         }
         _ = try await f.ring.rotate(.es256, store: f.store, clock: f.clock)

@@ -72,8 +72,8 @@ final class ServerProcess: @unchecked Sendable {
     /// Starts the server and waits until it answers, failing after 30 seconds.
     func start(extraArguments: [String] = [], environment: [String: String] = [:], configuration: String? = nil) async throws {
         let configPath = try writeConfiguration(configuration ?? Self.unlimitedConfiguration)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let process = Process()
         process.executableURL = Self.binaryURL
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", String(port), "--issuer", issuer, "--database", databasePath,

@@ -1,4 +1,4 @@
-public import Logging
+import Logging
 
 /// What an operator can do to any client, through the administration API (`/iam/api/clients`,
 /// INDIGO IAM's shapes) or the command line: list, search, read, create static clients, replace,

@@ -1,4 +1,4 @@
-public import Metrics
+import Metrics
 import Prometheus
 import CoreMetrics
 import Synchronization
