@@ -277,8 +277,10 @@ enum SQLiteMigrations {
 /// hex digits of its UTF-8 bytes: `g616263` for the name word "abc". Any text is then one token, and
 /// a search for a prefix of a kind is the FTS5 prefix query on the prefix's token
 /// (``query(kind:prefix:)``): the hex digits of a byte prefix are a prefix of the term's, and of no
-/// other kind's tokens. Triggers keep the documents in step with `clients.search_terms` (a JSON
-/// array of "kind<TAB>term"), whichever connection writes.
+/// other kind's tokens. Triggers keep the documents in step with each row's document, whichever
+/// connection writes: `clients.search_document`, which Registrar writes (``document(for:)``, since
+/// migration 12), or for a row written before, `clients.search_terms`, a JSON array of
+/// "kind<TAB>term" that the triggers spell into a document (``document(of:)``).
 enum SearchIndex {
     /// The letter that begins a kind's tokens; ``document(of:)`` spells the same mapping in SQL.
     static func letter(of kind: ClientSearchKind) -> String { String(UnicodeScalar(letterByte(of: kind))) }
@@ -353,8 +355,8 @@ enum SearchIndex {
     static let column = SearchTermsColumn(name: "search_document", replaces: "search_terms", value: document(for:))
 
     /// A client's document: its terms' tokens (``token(kind:term:)``) separated by spaces; the same
-    /// text as ``document(of:)`` makes from the client's `search_terms`, so that a row's tokens
-    /// are the same whichever wrote them.
+    /// text as ``document(of:)`` makes from the client's `search_terms` (but for a term with a NUL
+    /// character, which SQL's string functions cut short there).
     static func document(for client: RegisteredClient) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(512)

@@ -113,6 +113,14 @@ extension SearchTermScenario {
     /// Writes a client the way schema version 6 stored it: the row without `search_terms`, and its
     /// terms as rows of their own (for tests of the upgrade to version 7).
     public static func insertAsVersion6(_ client: RegisteredClient, into db: any SQLDatabase) async throws {
+        try await insertRowWithoutTerms(client, into: db)
+        for (kind, term) in ClientSearchKind.allTerms(of: client) {
+            try await db.raw("INSERT INTO client_search_terms (client_id, kind, term) VALUES (\(bind: client.clientID), \(bind: kind.rawValue), \(bind: term))").run()
+        }
+    }
+
+    /// Writes a client's row with the columns of schema versions 3 to 6, without search terms.
+    public static func insertRowWithoutTerms(_ client: RegisteredClient, into db: any SQLDatabase) async throws {
         try await db.raw("""
             INSERT INTO clients (client_id, document, created_at, updated_at, secret_digest, registration_token_digest, version,
                                  policy, dynamically_registered, expires_at, last_used_at)
@@ -121,8 +129,5 @@ extension SearchTermScenario {
                     \(bind: client.version), \(bind: client.policy), \(bind: client.dynamicallyRegistered ? 1 : 0),
                     \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
             """).run()
-        for (kind, term) in ClientSearchKind.allTerms(of: client) {
-            try await db.raw("INSERT INTO client_search_terms (client_id, kind, term) VALUES (\(bind: client.clientID), \(bind: kind.rawValue), \(bind: term))").run()
-        }
     }
 }

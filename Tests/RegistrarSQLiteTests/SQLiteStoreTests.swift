@@ -24,6 +24,17 @@ func temporaryDatabasePath() -> String {
     URL(fileURLWithPath: testDatabaseRoot).appendingPathComponent("\(UUID().uuidString)/nested/db.sqlite").path
 }
 
+/// A new database file migrated up to `version` only, open on a plain connection, for tests of the
+/// later upgrades.
+func databaseAtVersion(_ version: Int) async throws -> (path: String, connection: SQLiteConnection) {
+    let path = temporaryDatabasePath()
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
+    _ = try await SQLMigrator(migrations: SQLiteMigrations.all.filter { $0.version <= version }, begin: "BEGIN IMMEDIATE")
+        .migrate(on: connection.sql(), now: 1_700_000_000_000, logger: testLogger)
+    return (path, connection)
+}
+
 let testLogger = Logger(label: "registrar.tests")
 
 /// Opens a store on a fresh database file, runs `body`, and closes the store whatever happens.
@@ -199,13 +210,9 @@ struct SQLiteSearchPlanTests {
 
     @Test("migrations 10 and 11 rebuild a version 9 table of clients with every row kept, its rowids as search_id, and every client's terms indexed")
     func rebuildKeepsClients() async throws {
-        let path = temporaryDatabasePath()
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         // A version 9 database, written as that version did: its insert trigger only noted the
         // clients as pending for the indexer of that time.
-        let old = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
-        _ = try await SQLMigrator(migrations: SQLiteMigrations.all.filter { $0.version <= 9 }, begin: "BEGIN IMMEDIATE")
-            .migrate(on: old.sql(), now: 1_700_000_000_000, logger: testLogger)
+        let (path, old) = try await databaseAtVersion(9)
         let clients = (0..<5).map { ClientStoreConformance.sampleClient(id: "kept-\($0)") }
         try await SQLClientStore.insertRows(clients, into: old.sql())
         try await old.sql().raw("DELETE FROM clients WHERE client_id = 'kept-0'").run()
@@ -369,33 +376,32 @@ struct SQLiteSearchTermTests {
             unusual.metadata.scope = []
             var bare = ClientStoreConformance.sampleClient(id: "bare")
             bare.metadata = ClientMetadata()
+            /// The document the SQL of migration 11's triggers spells from the client's search_terms.
+            func spelled(_ client: RegisteredClient) async throws -> SQLiteData? {
+                try await database.writer.query("SELECT \(SearchIndex.document(of: "?1")) AS d", [.text(SQLClientStore.searchTermsJSON(of: client))])
+                    .first?.column("d")
+            }
             for client in [ClientStoreConformance.sampleClient(id: "sample"), unusual, bare] {
-                let rows = try await database.writer.query("SELECT \(SearchIndex.document(of: "?1")) AS d", [.text(SQLClientStore.searchTermsJSON(of: client))])
-                let spelled = rows.first?.column("d")
                 let written = SearchIndex.document(for: client)
                 if ClientSearchKind.allTerms(of: client).isEmpty {
-                    #expect(spelled == .null && written == "")
+                    #expect(try await spelled(client) == .null && written == "")
                 } else {
-                    #expect(spelled == .text(written), "\(client.clientID)")
+                    #expect(try await spelled(client) == .text(written), "\(client.clientID)")
                 }
             }
             // One difference: SQL's string functions stopped a term at a NUL character; Registrar
             // writes the whole term. A row is always deleted with the tokens of whichever wrote it
             // (its search_terms until a write replaces them with its search_document).
             let withNUL = ClientStoreConformance.sampleClient(id: "a\u{0}b")
-            let rows = try await database.writer.query("SELECT \(SearchIndex.document(of: "?1")) AS d", [.text(SQLClientStore.searchTermsJSON(of: withNUL))])
             #expect(SearchIndex.document(for: withNUL).hasPrefix("g610062 "))
-            #expect(rows.first?.column("d").flatMap { if case .text(let t) = $0 { t } else { nil } }?.hasPrefix("g61 ") == true)
+            guard case .text(let cut)? = try await spelled(withNUL) else { Issue.record("no document spelled"); return }
+            #expect(cut.hasPrefix("g61 "))
         }
     }
 
     @Test("migration 12: rows written before it keep their terms in search_terms and stay searchable, updatable and deletable; new writes fill search_document only")
     func documentsOfEarlierRows() async throws {
-        let path = temporaryDatabasePath()
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let old = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
-        _ = try await SQLMigrator(migrations: SQLiteMigrations.all.filter { $0.version <= 11 }, begin: "BEGIN IMMEDIATE")
-            .migrate(on: old.sql(), now: 1_700_000_000_000, logger: testLogger)
+        let (path, old) = try await databaseAtVersion(11)
         let earlier = (0..<4).map { ClientStoreConformance.sampleClient(id: "earlier-\($0)") }
         try await SQLClientStore.insertRows(earlier, into: old.sql())  // search_terms, as version 11 wrote
         try await old.close()
@@ -443,22 +449,9 @@ struct SQLiteSearchTermTests {
 
     @Test("clients registered before search terms existed (version 4) get their documents at the upgrade, in search_document")
     func upgradeFromVersion4() async throws {
-        let path = temporaryDatabasePath()
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let old = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
-        _ = try await SQLMigrator(migrations: SQLiteMigrations.all.filter { $0.version <= 4 }, begin: "BEGIN IMMEDIATE")
-            .migrate(on: old.sql(), now: 1_700_000_000_000, logger: testLogger)
+        let (path, old) = try await databaseAtVersion(4)
         let clients = (0..<3).map { ClientStoreConformance.sampleClient(id: "v4-\($0)") }
-        for client in clients {
-            try await old.sql().raw("""
-                INSERT INTO clients (client_id, document, created_at, updated_at, secret_digest, registration_token_digest, version,
-                                     policy, dynamically_registered, expires_at, last_used_at)
-                VALUES (\(bind: client.clientID), \(bind: client.document), \(bind: client.createdAt.milliseconds),
-                        \(bind: client.updatedAt.milliseconds), \(bind: client.secretDigest), \(bind: client.registrationTokenDigest),
-                        \(bind: client.version), \(bind: client.policy), \(bind: client.dynamicallyRegistered ? 1 : 0),
-                        \(bind: client.expiresAt?.milliseconds), \(bind: client.lastUsedAt?.milliseconds))
-                """).run()
-        }
+        for client in clients { try await SearchTermScenario.insertRowWithoutTerms(client, into: old.sql()) }
         try await old.close()
 
         let database = try await SQLiteStore.open(path: path, logger: testLogger)
@@ -477,12 +470,8 @@ struct SQLiteSearchTermTests {
 
     @Test("a database of an early layout (version 6) keeps its search terms through the upgrades, and the old tables are gone")
     func upgradeFromVersion6() async throws {
-        let path = temporaryDatabasePath()
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let old = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
+        let (path, old) = try await databaseAtVersion(6)
         let db = old.sql()
-        _ = try await SQLMigrator(migrations: SQLiteMigrations.all.filter { $0.version <= 6 }, begin: "BEGIN IMMEDIATE")
-            .migrate(on: db, now: 1_700_000_000_000, logger: testLogger)
         let clients = (0..<3).map { ClientStoreConformance.sampleClient(id: "old-\($0)") }
         for client in clients { try await SearchTermScenario.insertAsVersion6(client, into: db) }
         try await old.close()
