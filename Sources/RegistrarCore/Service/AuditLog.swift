@@ -1,7 +1,7 @@
 public import Logging
 
-/// Collects audit events and writes them in batches (every second, or every 200 events, and at
-/// shutdown), so the trail costs one write per batch rather than one per request. A crash can lose
+/// Collects audit events and writes them in batches (every second, sooner when 1,000 are
+/// waiting, and at shutdown), so the trail costs one write per batch rather than one per request. A crash can lose
 /// the events of the last second; the registrations themselves are durable regardless.
 public actor AuditLog {
     let store: any AuditStore
