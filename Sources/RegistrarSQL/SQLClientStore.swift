@@ -175,6 +175,15 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
 
     public func appendAudit(_ events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
+        try await write(provider.auditInsert(events))
+    }
+
+    /// The columns of `audit_events` an event's insert writes, in the order of
+    /// ``auditInsertValues(_:)``'s rows.
+    public static let auditColumns = "time, event, client_id, actor_ip, initial_access_token_id, admin_client_id, outcome, detail"
+
+    /// `INSERT INTO audit_events ... VALUES`, a row of binds per event.
+    public static func auditInsertValues(_ events: [AuditEvent]) -> SQLQueryString {
         var values = SQLQueryString("")
         for (index, e) in events.enumerated() {
             if index > 0 { values.appendLiteral(", ") }
@@ -183,27 +192,23 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
                 \(bind: e.initialAccessTokenID), \(bind: e.adminClientID), \(bind: e.outcome), \(bind: e.detail))
                 """ as SQLQueryString)
         }
-        try await write("""
-            INSERT INTO audit_events (time, event, client_id, actor_ip, initial_access_token_id, admin_client_id, outcome, detail)
-            VALUES \(values)
-            """)
+        return "INSERT INTO audit_events (\(unsafeRaw: auditColumns)) VALUES \(values)"
+    }
+
+    /// The statement that reads the audit trail, newest first: of one client (through the
+    /// provider's ``SQLDatabaseProvider/auditEventsCondition(clientID:)``) or of all.
+    func auditEventsQuery(clientID: String?, since: Timestamp?, limit: Int) -> SQLQueryString {
+        let client: SQLQueryString = clientID.map { "\(provider.auditEventsCondition(clientID: $0)) AND " } ?? ""
+        return """
+            SELECT * FROM audit_events WHERE \(client)time >= \(bind: since?.milliseconds ?? Int64.min)
+            ORDER BY time DESC, id DESC LIMIT \(bind: limit)
+            """
     }
 
     public func auditEvents(clientID: String?, since: Timestamp?, limit: Int) async throws -> [AuditEvent] {
-        try await read { db in
-            let sinceValue = since?.milliseconds ?? Int64.min
-            let rows: [any SQLRow]
-            if let clientID {
-                rows = try await db.raw("""
-                    SELECT * FROM audit_events WHERE client_id = \(bind: clientID) AND time >= \(bind: sinceValue)
-                    ORDER BY time DESC, id DESC LIMIT \(bind: limit)
-                    """).all()
-            } else {
-                rows = try await db.raw("""
-                    SELECT * FROM audit_events WHERE time >= \(bind: sinceValue) ORDER BY time DESC, id DESC LIMIT \(bind: limit)
-                    """).all()
-            }
-            return try rows.map { row in
+        let query = auditEventsQuery(clientID: clientID, since: since, limit: limit)
+        return try await read { db in
+            try await db.raw(query).all().map { row in
                 AuditEvent(
                     time: Timestamp(milliseconds: try row.decode(column: "time", as: Int64.self)),
                     kind: AuditEvent.Kind(rawValue: try row.decode(column: "event", as: String.self)) ?? .denied,

@@ -45,6 +45,13 @@ public protocol SQLDatabaseProvider: Sendable {
     /// The column of a client's row that its schema's triggers index, and its value; by default
     /// `search_terms`, a JSON array of "kind<TAB>term" (``SearchTermsColumn/json``).
     var searchTerms: SearchTermsColumn { get }
+    /// The condition on `audit_events` that selects the events of one client: by default
+    /// `client_id = ?`, answered by the index on (client_id, time); SQLite narrows it through its
+    /// FTS5 index of the events' client IDs first.
+    func auditEventsCondition(clientID: String) -> SQLQueryString
+    /// The statement that appends a batch of audit events: by default a row of binds per event
+    /// (``SQLClientStore/auditInsertValues(_:)``).
+    func auditInsert(_ events: [AuditEvent]) -> SQLQueryString
 }
 
 /// The column in which a client's row carries its search terms for the schema's triggers to index,
@@ -107,6 +114,8 @@ extension SQLDatabaseProvider {
     public func compactSearchIndex() async throws {}
     public var clientRows: (any ClientRowReader)? { nil }
     public var searchTerms: SearchTermsColumn { .json }
+    public func auditEventsCondition(clientID: String) -> SQLQueryString { "client_id = \(bind: clientID)" }
+    public func auditInsert(_ events: [AuditEvent]) -> SQLQueryString { SQLClientStore.auditInsertValues(events) }
 }
 
 extension SQLDatabase {

@@ -264,6 +264,22 @@ struct SQLiteProvider: SQLDatabaseProvider {
 
     var searchTerms: SearchTermsColumn { SearchIndex.column }
 
+    /// The events as one JSON array of arrays, one bind: the statement's text is the same for any
+    /// batch, so the writer keeps it prepared, where a row of eight binds per event was a new text,
+    /// serialized by SQLKit bind by bind and compiled for every batch (see `AuditInserts`).
+    func auditInsert(_ events: [AuditEvent]) -> SQLQueryString {
+        "\(unsafeRaw: AuditInserts.statement)\(bind: AuditInserts.json(events)))"
+    }
+
+    /// The events whose `client_id` has the client ID's token in the FTS5 index (see
+    /// `AuditClientIndex`), then compared exactly.
+    func auditEventsCondition(clientID: String) -> SQLQueryString {
+        """
+        id IN (SELECT rowid FROM audit_client_search WHERE audit_client_search MATCH \(bind: AuditClientIndex.query(clientID: clientID))) \
+        AND client_id = \(bind: clientID)
+        """
+    }
+
     /// The FTS5 index's prefix query (see `SearchIndex`), joined to the clients by `search_id`.
     func clientSearchMatches(kind: ClientSearchKind, prefix: String, dynamicOnly: Bool) -> SQLQueryString {
         let dynamic: SQLQueryString = dynamicOnly ? "AND c.dynamically_registered = 1" : ""
@@ -314,6 +330,26 @@ let backgroundThreadPool: NIOThreadPool = {
 /// constant string and the row's values are taken as SQLite returns them. The fallback of
 /// ``DirectClientReader`` (which runs the same statements through SQLite's C API on the calling
 /// thread) when SQLite is busy or a direct connection cannot be had.
+/// SQLite's insert of a batch of audit events: `INSERT ... SELECT` over `json_each` of one JSON
+/// array, an array of the eight columns per event (``json(_:)``). Its text ends with the bind's
+/// opening: ``SQLiteProvider/auditInsert(_:)`` appends the bind and the closing parenthesis.
+enum AuditInserts {
+    static let statement = """
+        INSERT INTO audit_events (\(SQLClientStore.auditColumns)) \
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 \
+        FROM json_each(
+        """
+
+    /// The events' columns, in ``SQLClientStore/auditColumns``' order: `[[time, "event", ...], ...]`.
+    static func json(_ events: [AuditEvent]) -> String {
+        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        return JSONWriter.string(.array(events.map { event in
+            .array([.int(event.time.milliseconds), .string(event.kind.rawValue), text(event.clientID), text(event.actorIP),
+                    text(event.initialAccessTokenID), text(event.adminClientID), .string(event.outcome), text(event.detail)])
+        }))
+    }
+}
+
 struct SQLiteClientRows: ClientRowReader {
     let readers: [SQLiteConnection]
     let load: ReaderLoad

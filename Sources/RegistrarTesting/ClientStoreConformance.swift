@@ -507,14 +507,24 @@ public enum ClientStoreConformance {
                 AuditEvent(time: t0, kind: .created, clientID: "a", actorIP: "192.0.2.1", initialAccessTokenID: "iat"),
                 AuditEvent(time: Timestamp(milliseconds: t0.milliseconds + 1000), kind: .read, clientID: "a"),
                 AuditEvent(time: Timestamp(milliseconds: t0.milliseconds + 2000), kind: .denied, clientID: "b", outcome: "failure", detail: "invalid_token"),
+                AuditEvent(time: Timestamp(milliseconds: t0.milliseconds + 3000), kind: .read, clientID: "ab"),
+                AuditEvent(time: Timestamp(milliseconds: t0.milliseconds + 4000), kind: .rateLimited, clientID: nil, outcome: "failure"),
             ])
             let forA = try await store.auditEvents(clientID: "a", since: nil, limit: 10)
-            try expect(forA.map(\.kind) == [.read, .created], "per-client order")
+            try expect(forA.map(\.kind) == [.read, .created], "per-client order, and only that client's (not a client whose ID it begins)")
+            try expect(try await store.auditEvents(clientID: "a", since: nil, limit: 1).map(\.kind) == [.read], "per-client limit")
+            try expect(try await store.auditEvents(clientID: "a", since: Timestamp(milliseconds: t0.milliseconds + 500), limit: 10).map(\.kind) == [.read],
+                       "per-client since")
+            try expect(try await store.auditEvents(clientID: "ab", since: nil, limit: 10).map(\.clientID) == ["ab"], "a longer client ID")
+            try expect(try await store.auditEvents(clientID: "", since: nil, limit: 10).isEmpty, "no client's events for an empty ID")
             try expect(forA.last?.actorIP == "192.0.2.1" && forA.last?.initialAccessTokenID == "iat", "actor lost")
             let recent = try await store.auditEvents(clientID: nil, since: Timestamp(milliseconds: t0.milliseconds + 1000), limit: 10)
-            try expect(recent.map(\.kind) == [.denied, .read], "since filter")
+            try expect(recent.map(\.kind) == [.rateLimited, .read, .denied, .read], "since filter")
             try expect(try await store.purgeAudit(before: Timestamp(milliseconds: t0.milliseconds + 1500)) == 2, "purge count")
-            try expect(try await store.auditEvents(clientID: nil, since: nil, limit: 10).map(\.kind) == [.denied], "purge left the wrong events")
+            try expect(try await store.auditEvents(clientID: nil, since: nil, limit: 10).map(\.kind) == [.rateLimited, .read, .denied],
+                       "purge left the wrong events")
+            try expect(try await store.auditEvents(clientID: "a", since: nil, limit: 10).isEmpty, "a purged client's events still found")
+            try expect(try await store.auditEvents(clientID: "b", since: nil, limit: 10).map(\.kind) == [.denied], "a kept client's events lost")
         },
     ]
 }

@@ -447,6 +447,79 @@ struct SQLiteSearchTermTests {
         #expect(sample.clients.map(\.clientID) == ["added", "earlier-0", "earlier-3"])
     }
 
+    @Test("a client's audit events are read through the FTS5 index of client IDs and by rowid, never a walk of every event")
+    func auditPlan() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+        let query = database.store.auditEventsQuery(clientID: "a", since: Timestamp(milliseconds: 0), limit: 10)
+        let sql = try await database.store.provider.read { db in
+            var serializer = SQLSerializer(database: db)
+            query.serialize(to: &serializer)
+            return serializer.sql
+        }
+        let plan = try await database.queryPlan(sql)
+        await database.close()
+        #expect(plan.contains { $0.hasPrefix("SCAN audit_client_search VIRTUAL TABLE INDEX") }, "\(plan)")
+        #expect(plan.contains("SEARCH audit_events USING INTEGER PRIMARY KEY (rowid=?)"), "\(plan)")
+        #expect(!plan.contains { $0.hasPrefix("SCAN audit_events") || $0.contains("audit_events_time") }, "\(plan)")
+    }
+
+    @Test("migration 13: audit events written before it are found by client; the FTS5 index holds exactly the live events' client IDs through appends, purges and compaction")
+    func auditClientIndex() async throws {
+        let (path, old) = try await databaseAtVersion(12)
+        let t0: Int64 = 1_700_000_000_000
+        for (offset, clientID) in [("a" as String?), "b", "a", "ü-client", nil].enumerated() {
+            _ = try await old.query("INSERT INTO audit_events (time, event, client_id, outcome) VALUES (?, 'read', ?, 'success')",
+                                    [.integer(Int(t0) + offset), clientID.map { .text($0) } ?? .null])
+        }
+        try await old.close()
+
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        let store = database.store
+        /// Each client ID's number of events, as the index holds them and as the table does.
+        func indexAndEvents() async throws -> (index: [String: Int], events: [String: Int]) {
+            let index = try await database.writer.query("SELECT term, doc FROM temp.audit_vocab").reduce(into: [String: Int]()) {
+                $0[$1.column("term")?.string ?? "?"] = $1.column("doc")?.integer
+            }
+            let events = try await database.writer.query("SELECT client_id FROM audit_events WHERE client_id IS NOT NULL").reduce(into: [String: Int]()) {
+                $0[AuditClientIndex.token(of: $1.column("client_id")?.string ?? "?").lowercased(), default: 0] += 1
+            }
+            return (index, events)
+        }
+        _ = try await database.writer.query("CREATE VIRTUAL TABLE temp.audit_vocab USING fts5vocab(main, audit_client_search, 'row')")
+        func count(_ clientID: String) async throws -> Int { try await store.auditEvents(clientID: clientID, since: nil, limit: 100).count }
+
+        let upgraded = try await indexAndEvents()
+        let later = Timestamp(milliseconds: t0 + 10_000)
+        try await store.appendAudit(["a", "ab", "", nil, "ü-client", "q\"uote\\d"].map {
+            AuditEvent(time: later, kind: .denied, clientID: $0, actorIP: "2001:db8::1", outcome: "failure", detail: "invalid_token \"quoted\"\n")
+        })
+        let appended = try await indexAndEvents()
+        let counts = (a: try await count("a"), b: try await count("b"), ab: try await count("ab"), empty: try await count(""),
+                      other: try await count("ü-client"), quoted: try await count("q\"uote\\d"))
+        let appendedEvent = try await store.auditEvents(clientID: "q\"uote\\d", since: nil, limit: 1).first
+        #expect(try await store.purgeAudit(before: Timestamp(milliseconds: t0 + 2)) == 2)
+        let purged = try await indexAndEvents()
+        let afterPurge = (a: try await count("a"), b: try await count("b"))
+        _ = try await database.writer.query("INSERT INTO audit_client_search (audit_client_search) VALUES ('optimize')")
+        _ = try await database.writer.query("INSERT INTO audit_client_search (audit_client_search) VALUES ('integrity-check')")
+        let compacted = try await indexAndEvents()
+        let schema = try await database.writer.query("SELECT name FROM sqlite_master WHERE tbl_name = 'audit_events' AND type IN ('index', 'trigger')")
+            .compactMap { $0.column("name")?.string }
+        await database.close()
+
+        #expect(upgraded.events.count == 3 && upgraded.index == upgraded.events, "\(upgraded)")
+        #expect(appended.events.count == 6 && appended.index == appended.events, "\(appended)")
+        #expect(counts == (a: 3, b: 1, ab: 1, empty: 1, other: 2, quoted: 1))
+        // Every column comes back as written, through the JSON of the batch.
+        #expect(appendedEvent == AuditEvent(time: later, kind: .denied, clientID: "q\"uote\\d", actorIP: "2001:db8::1", outcome: "failure",
+                                            detail: "invalid_token \"quoted\"\n"))
+        #expect(afterPurge == (a: 2, b: 0))
+        #expect(purged.index == purged.events && purged.events["c62"] == nil, "\(purged)")
+        #expect(compacted.index == compacted.events, "\(compacted)")
+        #expect(Set(schema) == ["audit_events_time", "audit_events_search_insert", "audit_events_search_delete", "audit_events_search_update"],
+                "\(schema)")
+    }
+
     @Test("clients registered before search terms existed (version 4) get their documents at the upgrade, in search_document")
     func upgradeFromVersion4() async throws {
         let (path, old) = try await databaseAtVersion(4)
