@@ -180,7 +180,9 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
 
     /// The columns of `audit_events` an event's insert writes, in the order of
     /// ``auditInsertValues(_:)``'s rows.
-    public static let auditColumns = "time, event, client_id, actor_ip, initial_access_token_id, admin_client_id, outcome, detail"
+    public static let auditColumnNames = ["time", "event", "client_id", "actor_ip", "initial_access_token_id", "admin_client_id", "outcome", "detail"]
+    /// ``auditColumnNames``, comma-separated.
+    public static let auditColumns = auditColumnNames.joined(separator: ", ")
 
     /// `INSERT INTO audit_events ... VALUES`, a row of binds per event.
     public static func auditInsertValues(_ events: [AuditEvent]) -> SQLQueryString {

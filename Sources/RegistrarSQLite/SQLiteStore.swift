@@ -268,7 +268,7 @@ struct SQLiteProvider: SQLDatabaseProvider {
     /// batch, so the writer keeps it prepared, where a row of eight binds per event was a new text,
     /// serialized by SQLKit bind by bind and compiled for every batch (see `AuditInserts`).
     func auditInsert(_ events: [AuditEvent]) -> SQLQueryString {
-        "\(unsafeRaw: AuditInserts.statement)\(bind: AuditInserts.json(events)))"
+        AuditInserts.statement(events)
     }
 
     /// The events whose `client_id` has the client ID's token in the FTS5 index (see
@@ -326,19 +326,16 @@ let backgroundThreadPool: NIOThreadPool = {
     return pool
 }()
 
-/// Single-client reads on the thread-pool reader connections, without SQLKit: the statement is a
-/// constant string and the row's values are taken as SQLite returns them. The fallback of
-/// ``DirectClientReader`` (which runs the same statements through SQLite's C API on the calling
-/// thread) when SQLite is busy or a direct connection cannot be had.
 /// SQLite's insert of a batch of audit events: `INSERT ... SELECT` over `json_each` of one JSON
-/// array, an array of the eight columns per event (``json(_:)``). Its text ends with the bind's
-/// opening: ``SQLiteProvider/auditInsert(_:)`` appends the bind and the closing parenthesis.
+/// array, an array of the eight columns per event (``json(_:)``).
 enum AuditInserts {
-    static let statement = """
-        INSERT INTO audit_events (\(SQLClientStore.auditColumns)) \
-        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 \
-        FROM json_each(
-        """
+    /// The statement for `events`: the same text for any batch.
+    static func statement(_ events: [AuditEvent]) -> SQLQueryString {
+        "INSERT INTO audit_events (\(unsafeRaw: SQLClientStore.auditColumns)) SELECT \(unsafeRaw: columns) FROM json_each(\(bind: json(events)))"
+    }
+
+    /// An event's columns, from its array.
+    private static let columns = SQLClientStore.auditColumnNames.indices.map { "value ->> \($0)" }.joined(separator: ", ")
 
     /// The events' columns, in ``SQLClientStore/auditColumns``' order: `[[time, "event", ...], ...]`.
     static func json(_ events: [AuditEvent]) -> String {
@@ -350,6 +347,10 @@ enum AuditInserts {
     }
 }
 
+/// Single-client reads on the thread-pool reader connections, without SQLKit: the statement is a
+/// constant string and the row's values are taken as SQLite returns them. The fallback of
+/// ``DirectClientReader`` (which runs the same statements through SQLite's C API on the calling
+/// thread) when SQLite is busy or a direct connection cannot be had.
 struct SQLiteClientRows: ClientRowReader {
     let readers: [SQLiteConnection]
     let load: ReaderLoad
