@@ -463,7 +463,7 @@ struct SQLiteSearchTermTests {
         #expect(!plan.contains { $0.hasPrefix("SCAN audit_events") || $0.contains("audit_events_time") }, "\(plan)")
     }
 
-    @Test("migration 13: audit events written before it are found by client; the FTS5 index holds exactly the live events' client IDs through appends, purges and compaction")
+    @Test("migration 13: audit events written before it are found by client; the FTS5 index holds exactly the live events' client IDs through appends, purges, an update and compaction")
     func auditClientIndex() async throws {
         let (path, old) = try await databaseAtVersion(12)
         let t0: Int64 = 1_700_000_000_000
@@ -500,6 +500,10 @@ struct SQLiteSearchTermTests {
         #expect(try await store.purgeAudit(before: Timestamp(milliseconds: t0 + 2)) == 2)
         let purged = try await indexAndEvents()
         let afterPurge = (a: try await count("a"), b: try await count("b"))
+        // Registrar never rewrites an event, but an operator's UPDATE keeps the index in step too.
+        _ = try await database.writer.query("UPDATE audit_events SET client_id = 'moved' WHERE client_id = 'ab'")
+        let moved = try await indexAndEvents()
+        let afterMove = (moved: try await count("moved"), ab: try await count("ab"))
         _ = try await database.writer.query("INSERT INTO audit_client_search (audit_client_search) VALUES ('optimize')")
         _ = try await database.writer.query("INSERT INTO audit_client_search (audit_client_search) VALUES ('integrity-check')")
         let compacted = try await indexAndEvents()
@@ -515,6 +519,7 @@ struct SQLiteSearchTermTests {
                                             detail: "invalid_token \"quoted\"\n"))
         #expect(afterPurge == (a: 2, b: 0))
         #expect(purged.index == purged.events && purged.events["c62"] == nil, "\(purged)")
+        #expect(moved.index == moved.events && afterMove == (moved: 1, ab: 0), "\(moved)")
         #expect(compacted.index == compacted.events, "\(compacted)")
         #expect(Set(schema) == ["audit_events_time", "audit_events_search_insert", "audit_events_search_delete", "audit_events_search_update"],
                 "\(schema)")
