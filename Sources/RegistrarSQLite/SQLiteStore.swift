@@ -168,6 +168,8 @@ public final class SQLiteStore: Sendable {
                     let state = (frames: row?.column("log")?.integer ?? 0, copied: row?.column("checkpointed")?.integer ?? 0)
                     pause = Self.pauseAfterCheckpoint(state, previous: last)
                     last = state
+                } catch where Task.isCancelled || error is CancellationError {
+                    break  // the store is closing: not a failure to report
                 } catch {
                     logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
                     pause = Self.idleCheckpointEvery
