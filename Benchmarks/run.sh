@@ -13,7 +13,9 @@
 #
 # Each scenario runs wrk for a fixed time at a fixed concurrency (default 32 connections) against a
 # fresh server on a loopback port, and reports requests/s, p50 and p99 latency, errors, server CPU
-# and RSS, and requests/s as a ratio of the no-op ceiling measured in the same run.
+# and RSS, and requests/s as a ratio of the no-op ceiling measured in the same run: of the run's
+# first no-op (`of noop`), and of a short no-op run just before the scenario (`of noop before`), which
+# a machine whose speed drifts within minutes leaves closer to the scenario's own conditions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 here=Benchmarks
@@ -49,8 +51,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+# Seconds of the no-op run before each scenario.
+ceiling_before=5
 if [ "$quick" = 1 ]; then
-  duration=1; connections=8
+  duration=1; connections=8; ceiling_before=1
   [ -n "$binary" ] || binary=.build/debug/registrar
 fi
 if [ -z "$binary" ]; then
@@ -142,10 +146,19 @@ peak_kb() { awk '/VmHWM/ {print $2}' "/proc/$server_pid/status"; }
 ticks=$(getconf CLK_TCK)
 
 ceiling=""
-# run_scenario NAME SCRIPT [PATH]
+# The no-op's requests/s over `ceiling_before` seconds, on the running server.
+ceiling_now() {
+  cat "$here/common.lua" "$here/noop.lua" >"$work/noop-before.lua"
+  BENCH_SEEDED=$seed_count BENCH_THREADS=$threads wrk -t"$threads" -c"$connections" -d"${ceiling_before}s" -s "$work/noop-before.lua" "$base" 2>&1 \
+    | sed -n 's/^BENCH_JSON //p' | python3 -c 'import json,sys; print(json.load(sys.stdin)["rps"])'
+}
+
+# run_scenario NAME SCRIPT
 run_scenario() {
   local name=$1 script=$2
   cat "$here/common.lua" "$here/$script" >"$work/$script"
+  local adjacent=""
+  [ "$name" = noop ] || adjacent=$(ceiling_now)
   local before=$(cpu_ticks)
   local t0=$(date +%s%N)
   local out
@@ -157,12 +170,13 @@ run_scenario() {
   [ -n "$json" ] || { echo "wrk failed for $name:" >&2; echo "$out" >&2; exit 1; }
   local cpu=$(python3 -c "print(round(100.0 * ($after - $before) / $ticks / ($elapsed_ns / 1e9), 1))")
   local rps=$(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rps"])')
-  [ "$name" = noop ] && ceiling=$rps
+  [ "$name" = noop ] && ceiling=$rps && adjacent=$rps
   local ratio=$(python3 -c "print(round(100.0 * $rps / $ceiling, 1) if '$ceiling' else '')")
-  python3 - "$name" "$json" "$cpu" "$(rss_kb)" "$(peak_kb)" "$ratio" <<'PY'
+  python3 - "$name" "$json" "$cpu" "$(rss_kb)" "$(peak_kb)" "$ratio" "$adjacent" <<'PY'
 import json, sys
-name, data, cpu, rss, peak, ratio = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-print(f"| {name:<22} | {data['rps']:>9.0f} | {ratio:>6}% | {data['p50_ms']:>7.2f} | {data['p99_ms']:>7.2f} | {data['errors']:>6} | {cpu:>5}% | {rss/1024:>6.1f} | {peak/1024:>6.1f} |")
+name, data, cpu, rss, peak, ratio, adjacent = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], float(sys.argv[7])
+before = f"{100.0 * data['rps'] / adjacent:.1f}% of {adjacent:.0f}"
+print(f"| {name:<22} | {data['rps']:>9.0f} | {ratio:>6}% | {before:>16} | {data['p50_ms']:>7.2f} | {data['p99_ms']:>7.2f} | {data['errors']:>6} | {cpu:>5}% | {rss/1024:>6.1f} | {peak/1024:>6.1f} |")
 PY
 }
 
@@ -170,8 +184,8 @@ header() {
   echo
   echo "$1"
   echo
-  echo "| scenario               |     req/s | of noop |  p50 ms |  p99 ms | errors |   CPU | RSS MB | peak MB |"
-  echo "|------------------------|-----------|---------|---------|---------|--------|-------|--------|---------|"
+  echo "| scenario               |     req/s | of noop |   of noop before |  p50 ms |  p99 ms | errors |   CPU | RSS MB | peak MB |"
+  echo "|------------------------|-----------|---------|------------------|---------|---------|--------|-------|--------|---------|"
 }
 
 seed() {
@@ -223,7 +237,7 @@ if [ "$scale" = 1 ]; then
 fi
 
 database=$(database_for_run)
-seed_count=${seeded:-$([ "$quick" = 1 ] && echo 2000 || echo 200000)}
+seed_count=${seeded:-$([ "$quick" = 1 ] && echo 10000 || echo 200000)}
 seed "$database" "$seed_count"
 start_server "$database"
 prepare_token

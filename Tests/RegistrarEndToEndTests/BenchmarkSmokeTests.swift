@@ -55,9 +55,13 @@ extension EndToEnd {
             for scenario in ["noop", "register", "read", "update", "token", "introspect", "delete"] {
                 let row = output.split(separator: "\n").first { $0.hasPrefix("| \(scenario) ") }
                 #expect(row != nil, "no result for \(scenario)")
-                // The errors column is the sixth; a quick run must have none.
+                // The errors column is the seventh; a quick run must have none. The fourth is the
+                // share of the no-op run just before the scenario, and that run's requests/s.
                 let cells = row?.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
-                #expect(cells.count > 5 && cells[5] == "0", "errors in \(scenario): \(row ?? "")")
+                #expect(cells.count > 6 && cells[6] == "0", "errors in \(scenario): \(row ?? "")")
+                let before = cells.count > 3 ? cells[3].split(separator: " ") : []
+                #expect(before.count == 3 && before[0].hasSuffix("%") && before[1] == "of" && (Double(before[2]) ?? 0) > 0,
+                        "no share of the no-op before \(scenario): \(row ?? "")")
             }
             return errors
         }
