@@ -15,11 +15,12 @@ import VaporCSQLite
 /// compiles the schema's search-term triggers into it: measured under load, 46 µs of the
 /// writer's 307 µs per update and 29 µs of its 158 µs per delete went to `sqlite3_prepare`. Here a
 /// statement is prepared the first time its text is seen and kept (up to ``cacheLimit`` of them).
-/// Statements whose text varies with the size of a batch (multi-row inserts of audit events or
-/// seeded clients, a batch of last-use times: several rows of `VALUES`) and long texts (migrations)
-/// are prepared, run and finalized each time: kept, every batch size would be a statement of its
-/// own, and the cache would churn. The one exception is a batch of registrations, whose statements
-/// up to 32 rows are kept (`ClientInserts.run(_:on:)`, through `execute(_:_:keep:)`).
+/// Statements whose text varies with the size of a batch (multi-row inserts of seeded clients, a
+/// batch of last-use times: several rows of `VALUES`) and long texts (migrations) are prepared, run
+/// and finalized each time: kept, every batch size would be a statement of its own, and the cache
+/// would churn. The one exception is a batch of registrations, whose statements up to 32 rows are
+/// kept (`ClientInserts.run(_:on:)`, through `execute(_:_:keep:)`). A batch of audit events is one
+/// JSON value in a statement of fixed text (`AuditInserts`), kept like any other.
 ///
 /// Each call runs on SQLite's thread pool, as SQLiteNIO's did: the caller (the group committer) is
 /// not blocked while SQLite writes or syncs. ``withHandle(_:)`` runs several statements in one trip

@@ -37,6 +37,17 @@ func databaseAtVersion(_ version: Int) async throws -> (path: String, connection
 
 let testLogger = Logger(label: "registrar.tests")
 
+extension SQLiteStore {
+    /// The SQL text of a statement built with SQLKit, as this store's dialect spells it.
+    func sql(of statement: any SQLExpression) async throws -> String {
+        try await store.provider.read { db in
+            var serializer = SQLSerializer(database: db)
+            statement.serialize(to: &serializer)
+            return serializer.sql
+        }
+    }
+}
+
 /// Opens a store on a fresh database file, runs `body`, and closes the store whatever happens.
 func withFreshDatabase(_ body: (SQLiteStore) async throws -> Void) async throws {
     let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
@@ -134,12 +145,7 @@ struct SQLiteSearchPlanTests {
     func plan() async throws {
         let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
         let matches = database.store.provider.clientSearchMatches(kind: .name, prefix: "abc", dynamicOnly: true)
-        let sql = try await database.store.provider.read { db in
-            var serializer = SQLSerializer(database: db)
-            matches.serialize(to: &serializer)
-            return serializer.sql
-        }
-        let plan = try await database.queryPlan(sql)
+        let plan = try await database.queryPlan(try await database.sql(of: matches))
         await database.close()
         #expect(plan.contains { $0.hasPrefix("SCAN client_search VIRTUAL TABLE INDEX") }, "\(plan)")
         #expect(plan.contains("SEARCH c USING INTEGER PRIMARY KEY (rowid=?)"), "\(plan)")
@@ -167,13 +173,8 @@ struct SQLiteSearchPlanTests {
         let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
         let statements = SQLClientStore.staleClientStatements(now: Timestamp(milliseconds: 1_700_000_000_000),
                                                               unusedSince: Timestamp(milliseconds: 1_600_000_000_000))
-        let sql = try await database.store.provider.read { db in
-            statements.map { statement in
-                var serializer = SQLSerializer(database: db)
-                statement.serialize(to: &serializer)
-                return serializer.sql
-            }
-        }
+        var sql: [String] = []
+        for statement in statements { sql.append(try await database.sql(of: statement)) }
         var plans: [[String]] = []
         for text in sql { plans.append(try await database.queryPlan(text)) }
         await database.close()
@@ -451,12 +452,7 @@ struct SQLiteSearchTermTests {
     func auditPlan() async throws {
         let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
         let query = database.store.auditEventsQuery(clientID: "a", since: Timestamp(milliseconds: 0), limit: 10)
-        let sql = try await database.store.provider.read { db in
-            var serializer = SQLSerializer(database: db)
-            query.serialize(to: &serializer)
-            return serializer.sql
-        }
-        let plan = try await database.queryPlan(sql)
+        let plan = try await database.queryPlan(try await database.sql(of: query))
         await database.close()
         #expect(plan.contains { $0.hasPrefix("SCAN audit_client_search VIRTUAL TABLE INDEX") }, "\(plan)")
         #expect(plan.contains("SEARCH audit_events USING INTEGER PRIMARY KEY (rowid=?)"), "\(plan)")

@@ -1,8 +1,9 @@
 public import Logging
 
 /// Collects audit events and writes them in batches (every second, sooner when 1,000 are
-/// waiting, and at shutdown), so the trail costs one write per batch rather than one per request. A crash can lose
-/// the events of the last second; the registrations themselves are durable regardless.
+/// waiting, and at shutdown), so the trail costs one write per batch rather than one per request.
+/// A crash can lose the events of the last second; the registrations themselves are durable
+/// regardless.
 public actor AuditLog {
     let store: any AuditStore
     let logger: Logger
