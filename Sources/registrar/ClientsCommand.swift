@@ -22,9 +22,9 @@ struct AdminContext {
             let port = try Environment.integer("REGISTRAR_PORT") ?? settings.port ?? 8080
             let hostForURL = host.contains(":") ? "[\(host)]" : host
             var configuration = ServerConfiguration(issuer: Environment.value("REGISTRAR_ISSUER") ?? settings.issuer ?? "http://\(hostForURL):\(port)")
-            let algorithmName = Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "ES256"
-            guard let algorithm = SigningAlgorithm(rawValue: algorithmName.uppercased()) else {
-                throw ValidationError("REGISTRAR_TOKEN_ALGORITHM must be RS256 or ES256, not \(algorithmName)")
+            let algorithmName = Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "HS256"
+            guard let algorithm = RegistrationTokenAlgorithm(name: algorithmName) else {
+                throw ValidationError("REGISTRAR_TOKEN_ALGORITHM must be \(RegistrationTokenAlgorithm.names), not \(algorithmName)")
             }
             configuration.registrationTokenAlgorithm = algorithm
             configuration.clientSecretLifetime = settings.registration.clientSecretLifetime

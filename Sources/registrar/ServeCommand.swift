@@ -37,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var databaseOptions: DatabaseOptions
 
-    @Option(name: .long, help: "Algorithm that signs registration access tokens: ES256 or RS256. [env: REGISTRAR_TOKEN_ALGORITHM] (default: ES256)")
+    @Option(name: .long, help: "Algorithm that signs registration access tokens: HS256 (a server secret), ES256 or RS256 (the published keys). [env: REGISTRAR_TOKEN_ALGORITHM] (default: HS256)")
     var tokenAlgorithm: String?
 
     @Option(name: .long, help: "File holding the 32-byte key (base64) that seals client_secret_jwt secrets; without it the key is kept in the database. [env: REGISTRAR_SEALING_KEY_FILE]")
@@ -60,9 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
         let hostForURL = host.contains(":") ? "[\(host)]" : host
         let issuer = issuer ?? Environment.value("REGISTRAR_ISSUER") ?? settings.issuer ?? "http://\(hostForURL):\(portValue)"
         try Self.checkIssuer(issuer)
-        let algorithmName = tokenAlgorithm ?? Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "ES256"
-        guard let algorithm = SigningAlgorithm(rawValue: algorithmName.uppercased()) else {
-            throw ValidationError("--token-algorithm must be RS256 or ES256, not \(algorithmName)")
+        let algorithmName = tokenAlgorithm ?? Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "HS256"
+        guard let algorithm = RegistrationTokenAlgorithm(name: algorithmName) else {
+            throw ValidationError("--token-algorithm must be \(RegistrationTokenAlgorithm.names), not \(algorithmName)")
         }
         let levelName = logLevel ?? Environment.value("REGISTRAR_LOG_LEVEL") ?? settings.logLevel ?? "info"
         guard let level = Logger.Level(rawValue: levelName.lowercased()) else {

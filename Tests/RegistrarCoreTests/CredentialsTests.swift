@@ -125,6 +125,20 @@ struct CredentialsTests {
         #expect(first.signingKeys.count == 2)
         let sealed = try first.sealer.seal("x", clientID: "c")
         #expect(try second.sealer.open(sealed, clientID: "c") == "x")
+        #expect(first.registrationTokenKey.kid == second.registrationTokenKey.kid)
+        let input = Array("header.claims".utf8)
+        #expect(second.registrationTokenKey.verify(first.registrationTokenKey.sign(input), over: input))
+    }
+
+    @Test("a stored registration token key that is not 32 bytes of base64url stops the load")
+    func corruptRegistrationTokenKey() async throws {
+        for stored in ["not base64url!", Base64URL.encode(Array(repeating: 1, count: 16))] {
+            let store = InMemoryClientStore()
+            _ = await store.serverSecret(named: RegistrationTokenKey.secretName, orInsert: stored)
+            await #expect(throws: StoreError.self) {
+                _ = try await ServerKeys.load(from: store, clock: TestClock(), random: SeededRandom())
+            }
+        }
     }
 
     @Test("starting with a different sealing key than the database's is refused")

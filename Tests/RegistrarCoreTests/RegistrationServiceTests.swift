@@ -100,6 +100,23 @@ struct RegistrationServiceTests {
         #expect(header["alg"] == .string("ES256"))
     }
 
+    @Test("HS256 registration tokens by default, under the server's registration token key, outside the JWK Set")
+    func hs256ByDefault() async throws {
+        let f = try await ServiceFixture()
+        let (response, _) = try await f.register(#"{"redirect_uris":["https://a.example/cb"]}"#)
+        let token = try #require(response.registrationAccessToken)
+        let jws = try #require(CompactJWS(token))
+        let key = try await TestKeys.keys().registrationTokenKey
+        #expect(jws.header == JSONObject([("kid", .string(key.kid)), ("alg", .string("HS256"))]))
+        #expect(key.kid.hasPrefix("hs256-") && key.kid.count == 6 + 22)
+        #expect(jws.claims["aud"] == .string(response.client.clientID) && jws.claims["iss"] == .string("https://id.example.org"))
+        #expect(key.verify(jws.signature, over: jws.signingInput))
+        #expect(!RegistrationTokenKey.generate().verify(jws.signature, over: jws.signingInput))
+        #expect(try await TestKeys.keys().key(kid: key.kid) == nil)
+        // The token still works by its digest.
+        _ = try await f.service.read(clientID: response.client.clientID, bearer: token)
+    }
+
     @Test("a client-chosen secret is refused; a client-chosen ID and server-managed members are ignored")
     func clientChosenValues() async throws {
         let f = try await ServiceFixture()

@@ -125,7 +125,8 @@ extension EndToEnd {
         @Test("bad options stop start-up with a message and a non-zero status", arguments: [
             ["serve", "--port", "not-a-number"],
             ["serve", "--issuer", "ftp://example.org"],
-            ["serve", "--token-algorithm", "HS256"],
+            ["serve", "--token-algorithm", "PS256"],
+            ["serve", "--token-algorithm", "none"],
             ["serve", "--port", "0"],
             ["serve", "--database", "/proc/cannot/create/db.sqlite", "--port", "1"],
         ])

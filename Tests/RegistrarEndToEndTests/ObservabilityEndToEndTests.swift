@@ -106,14 +106,25 @@ extension EndToEnd {
             #expect(try runRegistrar(["clients", "enable", id] + common).0 == 0)
             let (_, secret, _) = try runRegistrar(["clients", "rotate-secret", id] + common)
             #expect(secret.trimmingCharacters(in: .whitespacesAndNewlines).count == 86)
-            let (_, rat, _) = try runRegistrar(["clients", "rotate-token", id] + common)
-            #expect(rat.split(separator: ".").count == 3)
+            let (_, ratLine, _) = try runRegistrar(["clients", "rotate-token", id] + common)
+            let rat = ratLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            // The command signs as the server does (HS256 by default, under the key both take from
+            // the database), and the server takes its token at the client's registration URI.
+            try await server.start()
+            let registered = try await server.request(.POST, "/iam/api/client-registration", json: seedRequest)
+            let serverToken = try #require(registered.object?["registration_access_token"]?.stringValue)
+            let header = { (token: String) in CompactJWS(token)?.header }
+            #expect(header(rat)?["alg"] == .string("HS256"))
+            #expect(header(rat) == header(serverToken))
+            let read = try await server.request(.GET, "/iam/api/client-registration/\(id)", token: rat)
+            #expect(read.status == 200 && read.object?["client_id"] == .string(id))
+            try await server.stop()
             #expect(try runRegistrar(["clients", "delete", id] + common).0 == 0)
             let (missingStatus, _, missing) = try runRegistrar(["clients", "show", id] + common)
             #expect(missingStatus != 0 && missing.contains("no client"))
             let (_, audit, _) = try runRegistrar(["audit", "--client-id", id, "--json"] + common)
             let kinds = try JSONParser.parse(Array(audit.utf8)).arrayValue?.compactMap { $0.objectValue?["event"]?.stringValue } ?? []
-            #expect(kinds == ["deleted", "token_rotated", "secret_rotated", "enabled", "disabled", "created"], "\(kinds)")
+            #expect(kinds == ["deleted", "read", "token_rotated", "secret_rotated", "enabled", "disabled", "created"], "\(kinds)")
             #expect(!audit.contains(secret.trimmingCharacters(in: .whitespacesAndNewlines)))
             let (_, help, _) = try runRegistrar(["clients", "create", "--help"])
             #expect(help.contains("Examples:"))

@@ -18,12 +18,14 @@ struct HTTPFixture {
     static func withRouter<T>(
         issuer: String = issuer, store: (any ClientStore)? = nil, settings: RegistrarSettings = RegistrarSettings(),
         options: HTTPOptions = HTTPOptions(), statements: SoftwareStatementVerifier? = nil, clock: any WallClock = SystemWallClock(),
-        withTokens: Bool = false,
+        withTokens: Bool = false, configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: @Sendable (any TestClientProtocol, RegistrationService) async throws -> T
     ) async throws -> T {
+        var configuration = ServerConfiguration(issuer: issuer)
+        configure(&configuration)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-http-\(UUID().uuidString)")
         let database = try await SQLiteStore.open(path: folder.appendingPathComponent("db.sqlite").path, logger: Logger(label: "test"))
-        let service = RegistrationService(configuration: ServerConfiguration(issuer: issuer), store: store ?? database.store,
+        let service = RegistrationService(configuration: configuration, store: store ?? database.store,
                                           keys: try await TestKeys.keys(), settings: settings, statements: statements, clock: clock)
         var tokens: TokenService?
         if withTokens {

@@ -80,10 +80,13 @@ struct SeedSessionTests {
         }
     }
 
-    @Test("the registration access token verifies against the published JWK Set")
-    func tokenVerifiesWithJWKS() async throws {
-        try await HTTPFixture.withRouter { client, _ in
+    @Test("the registration access token is a JWT under the server's HMAC key by default; with ES256 or RS256 it verifies against the published JWK Set",
+          arguments: RegistrationTokenAlgorithm.allCases)
+    func tokenSignature(_ algorithm: RegistrationTokenAlgorithm) async throws {
+        try await HTTPFixture.withRouter(configure: { $0.registrationTokenAlgorithm = algorithm }) { client, _ in
             let (id, token, _) = try await registerSeedClient(client)
+            let jws = try #require(CompactJWS(token))
+            #expect(jws.header["alg"] == .string(algorithm.rawValue))
             let jwks = try await client.execute(uri: "/jwks", method: .get) { String(buffer: $0.body) }
             let keys = JWTKeyCollection()
             try await keys.add(jwksJSON: jwks)
@@ -94,9 +97,15 @@ struct SeedSessionTests {
                 var jti: IDClaim
                 func verify(using algorithm: some JWTAlgorithm) throws {}
             }
-            let rat = try await keys.verify(token, as: RAT.self)
-            #expect(rat.iss.value == HTTPFixture.issuer)
-            #expect(rat.aud.value == [id])
+            if algorithm == .hs256 {
+                #expect(try await TestKeys.keys().registrationTokenKey.verify(jws.signature, over: jws.signingInput))
+                await #expect(throws: (any Error).self) { _ = try await keys.verify(token, as: RAT.self) }
+                #expect(jws.claims["iss"] == .string(HTTPFixture.issuer) && jws.claims["aud"] == .string(id))
+            } else {
+                let rat = try await keys.verify(token, as: RAT.self)
+                #expect(rat.iss.value == HTTPFixture.issuer)
+                #expect(rat.aud.value == [id])
+            }
         }
     }
 }

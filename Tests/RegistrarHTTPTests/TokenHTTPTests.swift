@@ -49,6 +49,32 @@ struct TokenHTTPTests {
         }
     }
 
+    @Test("a registration access token (HS256 by default) is no access token: introspection calls it inactive, the admin API refuses it")
+    func registrationTokenIsNoAccessToken() async throws {
+        try await withTokenRouter { client, _ in
+            let (id, secret) = try await registerMachine(client)
+            let (_, registrationToken, _) = try await registerSeedClient(client)
+            let header = try #require(JSONParser.parse(Base64URL.decode(String(registrationToken.split(separator: ".")[0])) ?? []).objectValue)
+            #expect(header["alg"] == .string("HS256"))
+            try await client.execute(uri: "/introspect", method: .post, headers: formHeaders + basicAuth(id, secret),
+                                     body: ByteBuffer(string: "token=\(registrationToken)")) { response in
+                #expect(response.status == .ok)
+                let o = try response.object
+                #expect(o == JSONObject([("active", .bool(false))]))
+            }
+            try await client.execute(uri: "/iam/api/clients", method: .get, headers: [.authorization: "Bearer \(registrationToken)"]) { response in
+                #expect(response.status == .unauthorized)
+            }
+            // Its key is no key of the JWK Set.
+            try await client.execute(uri: ServerConfiguration.jwksPath, method: .get) { response in
+                let keys = try response.object["keys"]?.arrayValue ?? []
+                #expect(keys.count == 2)
+                #expect(!keys.contains { $0.objectValue?["kid"] == header["kid"] })
+                #expect(!keys.contains { $0.objectValue?["alg"] == .string("HS256") })
+            }
+        }
+    }
+
     @Test("client_secret_post, then introspection and revocation round trips")
     func postIntrospectRevoke() async throws {
         try await withTokenRouter { client, _ in

@@ -11,6 +11,13 @@ public struct JWTSigner: Sendable {
         let signature = try key.sign(Array(signingInput.utf8))
         return signingInput + "." + Base64URL.encode(signature)
     }
+
+    /// Signs claims with HS256 under the registration token key (header `kid` and `alg` as above).
+    public static func sign(claims: JSONObject, with key: RegistrationTokenKey) -> String {
+        let header = JSONObject([("kid", .string(key.kid)), ("alg", .string(RegistrationTokenAlgorithm.hs256.rawValue))])
+        let signingInput = Base64URL.encode(JSONWriter.bytes(.object(header))) + "." + Base64URL.encode(JSONWriter.bytes(.object(claims)))
+        return signingInput + "." + Base64URL.encode(key.sign(Array(signingInput.utf8)))
+    }
 }
 
 /// A compact JWS taken apart, before anything about it is trusted.

@@ -1,16 +1,20 @@
 /// The server's key material: a current RS256 and ES256 signing key (and the keys they replaced),
-/// and the sealing key for recoverable client secrets. Generated on first start and kept in the
-/// ``KeyStore``, so a restart keeps every token valid.
+/// the sealing key for recoverable client secrets and the HMAC key of HS256 registration access
+/// tokens. Generated on first start and kept in the ``KeyStore``, so a restart keeps every token
+/// valid.
 public struct ServerKeys: Sendable {
     /// Every signing key, current and retired.
     public let signingKeys: [SigningKey]
     /// Seals `client_secret_jwt` secrets.
     public let sealer: SecretSealer
+    /// Signs registration access tokens when their algorithm is HS256.
+    public let registrationTokenKey: RegistrationTokenKey
 
-    /// Creates key material from loaded keys.
-    public init(signingKeys: [SigningKey], sealer: SecretSealer) {
+    /// Creates key material from loaded keys (a random registration token key unless one is given).
+    public init(signingKeys: [SigningKey], sealer: SecretSealer, registrationTokenKey: RegistrationTokenKey = .generate()) {
         self.signingKeys = signingKeys
         self.sealer = sealer
+        self.registrationTokenKey = registrationTokenKey
     }
 
     /// The current key for an algorithm: the newest that is not retired.
@@ -80,7 +84,12 @@ public struct ServerKeys: Sendable {
                 --sealing-key-file if the key was kept in the database).
                 """)
         }
-        return ServerKeys(signingKeys: keys, sealer: sealer)
+        let tokenKeyText = try await store.serverSecret(named: RegistrationTokenKey.secretName,
+                                                        orInsert: Base64URL.encode(random.bytes(count: 32)))
+        guard let tokenKeyBytes = Base64URL.decode(tokenKeyText) else {
+            throw StoreError.corrupt("the stored registration token key is not base64url")
+        }
+        return ServerKeys(signingKeys: keys, sealer: sealer, registrationTokenKey: try RegistrationTokenKey(bytes: tokenKeyBytes))
     }
 
     static let sealingCheckName = "secret-sealing-check"
@@ -103,7 +112,8 @@ public final class KeyRing: Sendable {
     /// The keys now.
     public var current: ServerKeys { state.withLock { $0 } }
 
-    /// Reloads the signing keys from the store (the sealing key does not change).
+    /// Reloads the signing keys from the store (the sealing key and the registration token key do
+    /// not change).
     public func reload(from store: any KeyStore) async throws {
         let records = try await store.signingKeys()
         let keys = try records.compactMap { record -> SigningKey? in
@@ -111,7 +121,7 @@ public final class KeyRing: Sendable {
             return try SigningKey(algorithm: algorithm, pem: record.privateKeyPEM, createdAt: record.createdAt, retiredAt: record.retiredAt)
         }
         guard !keys.isEmpty else { return }
-        state.withLock { $0 = ServerKeys(signingKeys: keys, sealer: $0.sealer) }
+        state.withLock { $0 = ServerKeys(signingKeys: keys, sealer: $0.sealer, registrationTokenKey: $0.registrationTokenKey) }
     }
 
     /// Rotates the key of an algorithm: a new key becomes current, the old one is retired.

@@ -24,7 +24,7 @@ public struct RegistrarSettings: Sendable, Equatable {
     public var durability: String?
 
     // keys
-    public var registrationTokenAlgorithm: SigningAlgorithm?
+    public var registrationTokenAlgorithm: RegistrationTokenAlgorithm?
     public var sealingKeyFile: String?
 
     /// Registration settings.
@@ -185,8 +185,8 @@ extension RegistrarSettings {
         if let keys = try reader.object("keys") {
             var r = ConfigReader(keys, path: "keys")
             if let name = try r.string("registration_token_algorithm") {
-                guard let algorithm = SigningAlgorithm(rawValue: name.uppercased()) else {
-                    throw r.fail("registration_token_algorithm", "must be RS256 or ES256")
+                guard let algorithm = RegistrationTokenAlgorithm(name: name) else {
+                    throw r.fail("registration_token_algorithm", "must be \(RegistrationTokenAlgorithm.names)")
                 }
                 registrationTokenAlgorithm = algorithm
             }

@@ -31,9 +31,10 @@ public struct ServerConfiguration: Sendable {
 
     /// Seconds a client secret lives; `0` means it never expires (`client_secret_expires_at: 0`).
     public var clientSecretLifetime: Int64 = 0
-    /// The algorithm that signs registration access tokens: ES256 by default (about twenty times
-    /// cheaper to sign than RS256; the token is opaque to clients). RS256 remains available.
-    public var registrationTokenAlgorithm: SigningAlgorithm = .es256
+    /// The algorithm that signs registration access tokens: HS256 by default. The token is opaque
+    /// to clients and is checked by its stored digest, never by its signature, so the cheapest
+    /// signature serves; ES256 and RS256 (IAM's) sign with the published key pairs instead.
+    public var registrationTokenAlgorithm: RegistrationTokenAlgorithm = .hs256
 
     /// Limits that keep a single registration small.
     public var limits = Limits()

@@ -471,15 +471,16 @@ public struct RegistrationService: Sendable {
     /// A registration access token as in the seed: a JWT with `kid` in its header and `iss`,
     /// `aud` (the client ID), `iat` and `jti` claims, signed with the configured algorithm.
     public func makeRegistrationToken(clientID: String, now: Timestamp) throws -> String {
-        guard let key = keys.key(for: configuration.registrationTokenAlgorithm) else {
-            throw RegistrarError.serverError
-        }
         let claims = JSONObject([
             ("iss", .string(configuration.issuer)),
             ("aud", .string(clientID)),
             ("iat", .int(now.seconds)),
             ("jti", .string(random.uuid())),
         ])
+        guard let algorithm = configuration.registrationTokenAlgorithm.signingAlgorithm else {
+            return JWTSigner.sign(claims: claims, with: keys.registrationTokenKey)
+        }
+        guard let key = keys.key(for: algorithm) else { throw RegistrarError.serverError }
         return try JWTSigner.sign(claims: claims, with: key)
     }
 
