@@ -49,13 +49,14 @@ struct TokenHTTPTests {
         }
     }
 
-    @Test("a registration access token (HS256 by default) is no access token: introspection calls it inactive, the admin API refuses it")
-    func registrationTokenIsNoAccessToken() async throws {
-        try await withTokenRouter { client, _ in
+    @Test("a registration access token is no access token, whatever signs it: introspection calls it inactive, the admin API refuses it",
+          arguments: RegistrationTokenAlgorithm.allCases)
+    func registrationTokenIsNoAccessToken(_ algorithm: RegistrationTokenAlgorithm) async throws {
+        try await HTTPFixture.withRouter(settings: permissiveSettings, withTokens: true, configure: { $0.registrationTokenAlgorithm = algorithm }) { client, _ in
             let (id, secret) = try await registerMachine(client)
             let (_, registrationToken, _) = try await registerSeedClient(client)
             let header = try #require(JSONParser.parse(Base64URL.decode(String(registrationToken.split(separator: ".")[0])) ?? []).objectValue)
-            #expect(header["alg"] == .string("HS256"))
+            #expect(header["alg"] == .string(algorithm.rawValue))
             try await client.execute(uri: "/introspect", method: .post, headers: formHeaders + basicAuth(id, secret),
                                      body: ByteBuffer(string: "token=\(registrationToken)")) { response in
                 #expect(response.status == .ok)
@@ -65,11 +66,11 @@ struct TokenHTTPTests {
             try await client.execute(uri: "/iam/api/clients", method: .get, headers: [.authorization: "Bearer \(registrationToken)"]) { response in
                 #expect(response.status == .unauthorized)
             }
-            // Its key is no key of the JWK Set.
+            // The HS256 key is no key of the JWK Set; the ES256 and RS256 ones are.
             try await client.execute(uri: ServerConfiguration.jwksPath, method: .get) { response in
                 let keys = try response.object["keys"]?.arrayValue ?? []
                 #expect(keys.count == 2)
-                #expect(!keys.contains { $0.objectValue?["kid"] == header["kid"] })
+                #expect(keys.contains { $0.objectValue?["kid"] == header["kid"] } == (algorithm != .hs256))
                 #expect(!keys.contains { $0.objectValue?["alg"] == .string("HS256") })
             }
         }
