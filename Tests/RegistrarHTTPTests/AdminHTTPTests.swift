@@ -144,6 +144,36 @@ struct AdminHTTPTests {
         }
     }
 
+    @Test("a static client shows a registration_client_uri once it has a registration access token, and the token works there")
+    func staticClientRegistrationURI() async throws {
+        try await withTokenRouter { client, service in
+            let token = try await adminToken(client, service)
+            let created = try await client.execute(uri: "/iam/api/clients", method: .post, headers: bearer(token) + jsonHeaders,
+                                                   body: ByteBuffer(string: #"{"client_name":"static","grant_types":["client_credentials"],"scope":"read"}"#)) { response in
+                #expect(response.status == .created)
+                return try response.object
+            }
+            let id = try #require(created["client_id"]?.stringValue)
+            #expect(created["registration_client_uri"] == nil && created["registration_access_token"] == nil)
+            let rotated = try await client.execute(uri: "/iam/api/clients/\(id)/rat", method: .post, headers: bearer(token)) { response in
+                #expect(response.status == .created)
+                return try response.object
+            }
+            let uri = "\(HTTPFixture.issuer)/iam/api/client-registration/\(id)"
+            #expect(rotated["registration_client_uri"] == .string(uri))
+            let rat = try #require(rotated["registration_access_token"]?.stringValue)
+            try await client.execute(uri: "/iam/api/clients/\(id)", method: .get, headers: bearer(token)) { response in
+                let o = try response.object
+                #expect(o["registration_client_uri"] == .string(uri) && o["registration_access_token"] == nil)
+            }
+            try await client.execute(uri: "/iam/api/client-registration/\(id)", method: .get, headers: bearer(rat)) { response in
+                #expect(response.status == .ok)
+                let o = try response.object
+                #expect(o["registration_client_uri"] == .string(uri) && o["dynamically_registered"] == .bool(false))
+            }
+        }
+    }
+
     @Test("a disabled client cannot authenticate and its owner gets 403 on PUT; enabling restores it")
     func disable() async throws {
         try await withTokenRouter { client, service in

@@ -51,7 +51,9 @@ public struct AdminService: Sendable {
     public func view(_ client: RegisteredClient, secret: String? = nil, token: String? = nil) -> JSONObject {
         var json = ClientResponse(client: client, clientSecret: secret, registrationAccessToken: token,
                                   registrationClientURI: registration.configuration.registrationClientURI(for: client.clientID)).json
-        if !client.dynamicallyRegistered { json["registration_client_uri"] = nil }
+        // A static client has a registration URI only once an operator gave it a registration
+        // access token (`/rat`, `registrar clients rotate-token`): the URI is where that token works.
+        if !client.dynamicallyRegistered && client.registrationTokenDigest == nil { json["registration_client_uri"] = nil }
         json["policy"] = .string(client.policy)
         json["updated_at"] = .int(client.updatedAt.milliseconds)
         json["last_used_at"] = client.lastUsedAt.map { .int($0.milliseconds) } ?? .null
