@@ -2,7 +2,7 @@ import Crypto
 import CryptoExtras
 import Foundation
 import Logging
-import RegistrarCore
+@testable import RegistrarCore
 import RegistrarTesting
 import Testing
 
@@ -320,6 +320,66 @@ struct TokenEndpointTests {
         #expect(try await f.tokens.introspect(form: ["token": otherToken], credentials: caller)["active"] == .bool(true))
         _ = await f.store.delete(id: other)
         #expect(try await f.tokens.introspect(form: ["token": otherToken], credentials: caller) == inactive)
+    }
+
+    @Test("a token verified once is not verified again, but its expiry, revocation and client are checked on every use")
+    func verifiedTokens() async throws {
+        let f = try await TokenFixture()
+        let (id, secret) = try await f.client("client_secret_basic")
+        let caller = ClientCredentials.basic(clientID: id, secret: secret!)
+        let inactive = JSONObject([("active", .bool(false))])
+        let token = try #require(try await f.grant(caller)["access_token"]?.stringValue)
+        #expect(f.tokens.verified.count == 0, "issuing a token verifies nothing")
+        for _ in 0..<3 {
+            #expect(try await f.tokens.introspect(form: ["token": token], credentials: caller)["active"] == .bool(true))
+        }
+        #expect(f.tokens.verified.count == 1)
+        // The same header and claims under another signature: another digest, verified, refused, not remembered.
+        let parts = token.split(separator: ".")
+        let forged = "\(parts[0]).\(parts[1]).\(Base64URL.encode([UInt8](repeating: 1, count: 64)))"
+        #expect(try await f.tokens.introspect(form: ["token": forged], credentials: caller) == inactive)
+        #expect(f.tokens.verified.count == 1)
+        // Revoked after it was remembered.
+        try await f.tokens.revoke(form: ["token": token], credentials: caller)
+        #expect(try await f.tokens.introspect(form: ["token": token], credentials: caller) == inactive)
+        // Its client deleted after it was remembered.
+        let (other, otherSecret) = try await f.client("client_secret_post")
+        let otherToken = try #require(try await f.grant(.post(clientID: other, secret: otherSecret!))["access_token"]?.stringValue)
+        #expect(try await f.tokens.introspect(form: ["token": otherToken], credentials: caller)["active"] == .bool(true))
+        #expect(f.tokens.verified.count == 2)
+        _ = await f.store.delete(id: other)
+        #expect(try await f.tokens.introspect(form: ["token": otherToken], credentials: caller) == inactive)
+        // Expired after it was remembered; an expired token is not remembered.
+        let third = try #require(try await f.grant(caller)["access_token"]?.stringValue)
+        #expect(try await f.tokens.introspect(form: ["token": third], credentials: caller)["active"] == .bool(true))
+        f.clock.advance(milliseconds: 3_600_000)
+        #expect(try await f.tokens.introspect(form: ["token": third], credentials: caller) == inactive)
+        let before = f.tokens.verified.count
+        f.clock.advance(milliseconds: -3_600_000)
+        let fourth = try #require(try await f.grant(caller)["access_token"]?.stringValue)
+        f.clock.advance(milliseconds: 3_600_000)
+        #expect(try await f.tokens.introspect(form: ["token": fourth], credentials: caller) == inactive)
+        #expect(f.tokens.verified.count == before)
+    }
+
+    @Test("the verified-token cache keeps at most two generations and moves a found entry back to the current one")
+    func verifiedTokensBound() {
+        let cache = VerifiedAccessTokens(capacity: 2)
+        let keys = (0..<5).map { VerifiedAccessTokens.key(of: "token-\($0)") }
+        func entry(_ n: Int) -> VerifiedAccessTokens.Entry { .init(kid: "k\(n)", claims: JSONObject([("n", .int(Int64(n)))])) }
+        cache.remember(entry(0), for: keys[0])
+        cache.remember(entry(1), for: keys[1])
+        cache.remember(entry(2), for: keys[2])  // 0 and 1 become the previous generation
+        #expect(cache.count == 3)
+        #expect(cache.entry(for: keys[0])?.kid == "k0")  // moved back: the current generation is full again
+        cache.remember(entry(3), for: keys[3])  // current {3}, previous {2, 0}; 1 is dropped
+        #expect(cache.count == 3)
+        #expect(cache.entry(for: keys[1]) == nil)
+        #expect(cache.entry(for: keys[2])?.claims["n"] == .int(2))
+        for n in 0..<5 { cache.remember(entry(n), for: keys[n]) }
+        #expect(cache.count <= 4)
+        #expect(cache.entry(for: keys[4])?.kid == "k4")
+        #expect(VerifiedAccessTokens.key(of: "token-0") == keys[0] && keys[0] != keys[1])
     }
 
     @Test("public clients cannot introspect or revoke; tokens that outlive the lifetime or postdate a key's retirement are forgeries")

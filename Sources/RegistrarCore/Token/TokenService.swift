@@ -25,13 +25,16 @@ public struct TokenService: Sendable {
     /// When `store` and `tokenState` are one store that can say in one query whether a token is
     /// revoked and what its client is: introspection asks it instead of asking each.
     public let revocationLookup: (any ClientRevocationLookup)?
+    /// Access tokens whose signature was verified already.
+    public let verified: VerifiedAccessTokens
 
     /// Creates the service. Pass `revocationLookup` only when it is the store that is both `store`
     /// and `tokenState`.
     public init(configuration: ServerConfiguration, settings: TokenSettings, store: any ClientStore, tokenState: any TokenStateStore,
                 keys: KeyRing, authenticator: ClientAuthenticator, clock: any WallClock, random: any RandomSource, logger: Logger,
-                revocationLookup: (any ClientRevocationLookup)? = nil) {
+                revocationLookup: (any ClientRevocationLookup)? = nil, verified: VerifiedAccessTokens = VerifiedAccessTokens()) {
         self.revocationLookup = revocationLookup
+        self.verified = verified
         self.configuration = configuration
         self.settings = settings
         self.store = store
@@ -125,17 +128,14 @@ public struct TokenService: Sendable {
     public func verifyAccessToken(_ token: String) async throws -> JSONObject? { try await activeClaims(token) }
 
     func activeClaims(_ token: String) async throws -> JSONObject? {
-        guard let jws = CompactJWS(token), jws.header["typ"]?.stringValue == Self.accessTokenType,
-              case .string(let kid)? = jws.header["kid"], case .string(let alg)? = jws.header["alg"],
-              let key = keys.current.key(kid: kid), key.algorithm.rawValue == alg,
-              key.verify(jws.signature, over: jws.signingInput)
-        else { return nil }
-        let claims = jws.claims
+        guard let (key, claims, remember) = signedClaims(token) else { return nil }
         let now = clock.now()
         guard claims["iss"]?.stringValue == configuration.issuer, case .int(let exp)? = claims["exp"], exp > now.seconds,
               case .int(let iat)? = claims["iat"], exp.saturatingSubtract(iat) <= settings.accessTokenLifetime,
               case .string(let jti)? = claims["jti"], case .string(let clientID)? = claims["client_id"]
         else { return nil }
+        // Remembered only once its claims passed too: an expired or malformed token takes no room.
+        remember?()
         // A retired key signed nothing after its retirement (plus the time instances take to
         // notice it), so a token it "signed" later is a forgery with a leaked key.
         if let retired = key.retiredAt, iat.secondsAsMilliseconds > retired.milliseconds + Self.keyReloadAllowance * 1000 { return nil }
@@ -149,6 +149,26 @@ public struct TokenService: Sendable {
         }
         guard let client, client.active, !client.isExpired(at: now) else { return nil }
         return claims
+    }
+
+    /// The key and claims of an access token whose signature one of the server's keys made, or
+    /// `nil`. A token verified before is found by its SHA-256 and not verified again; its key is
+    /// still looked up in the keys of now (the retirement checks use its current state, and a key
+    /// no longer held verifies nothing). For a token verified now, `remember` records it.
+    func signedClaims(_ token: String) -> (SigningKey, JSONObject, remember: (() -> Void)?)? {
+        // CompactJWS refuses longer tokens; hashing them first would be wasted.
+        guard token.utf8.count <= 16_384 else { return nil }
+        let cacheKey = VerifiedAccessTokens.key(of: token)
+        if let entry = verified.entry(for: cacheKey), let key = keys.current.key(kid: entry.kid) {
+            return (key, entry.claims, nil)
+        }
+        guard let jws = CompactJWS(token), jws.header["typ"]?.stringValue == Self.accessTokenType,
+              case .string(let kid)? = jws.header["kid"], case .string(let alg)? = jws.header["alg"],
+              let key = keys.current.key(kid: kid), key.algorithm.rawValue == alg,
+              key.verify(jws.signature, over: jws.signingInput)
+        else { return nil }
+        let claims = jws.claims, verified = self.verified
+        return (key, claims, { verified.remember(.init(kid: kid, claims: claims), for: cacheKey) })
     }
 
     // MARK: - Revocation (RFC 7009)
