@@ -30,8 +30,8 @@ extension EndToEnd {
             let database = try #require(try await StoreKind.postgres.freshDatabase())
             let a = try ServerProcess(databasePath: database, issuer: "https://id.example.org")
             let b = try ServerProcess(databasePath: database, issuer: "https://id.example.org")
-            try await a.start()
-            try await b.start()
+            try await a.start(configuration: machineConfiguration)
+            try await b.start(configuration: machineConfiguration)
 
             let created = try await a.request(.POST, "/iam/api/client-registration", json: seedRequest)
             #expect(created.status == 201)
@@ -51,6 +51,17 @@ extension EndToEnd {
             #expect(try await a.request(.DELETE, uri, token: token).status == 204)
             let afterDelete = try await b.request(.GET, uri, token: token)
             #expect(afterDelete.status == 401)
+
+            // An access token issued by A, introspected on B (which then remembers its signature),
+            // revoked on A: inactive on B at the next request.
+            let machine = try await a.request(.POST, "/iam/api/client-registration", json: #"{"grant_types":["client_credentials"]}"#)
+            let id = try #require(machine.object?["client_id"]?.stringValue), secret = try #require(machine.object?["client_secret"]?.stringValue)
+            let accessToken = try await a.tokenRequest(id: id, secret: secret)
+            for _ in 0..<2 {
+                #expect(try await b.formRequest("/introspect", id: id, secret: secret, form: "token=\(accessToken)").object?["active"] == .bool(true))
+            }
+            #expect(try await a.formRequest("/revoke", id: id, secret: secret, form: "token=\(accessToken)").status == 200)
+            #expect(try await b.formRequest("/introspect", id: id, secret: secret, form: "token=\(accessToken)").object == JSONObject([("active", .bool(false))]))
 
             // Both instances publish the same keys.
             let jwksA = try await a.request(.GET, "/jwks"), jwksB = try await b.request(.GET, "/jwks")
