@@ -339,9 +339,15 @@ struct TokenEndpointTests {
         let forged = "\(parts[0]).\(parts[1]).\(Base64URL.encode([UInt8](repeating: 1, count: 64)))"
         #expect(try await f.tokens.introspect(form: ["token": forged], credentials: caller) == inactive)
         #expect(f.tokens.verified.count == 1)
-        // Revoked after it was remembered.
+        // Revoked after it was remembered (revocation, too, goes through the check).
         try await f.tokens.revoke(form: ["token": token], credentials: caller)
         #expect(try await f.tokens.introspect(form: ["token": token], credentials: caller) == inactive)
+        // A token whose client was deleted before its first introspection: verified, refused, not remembered.
+        let (gone, goneSecret) = try await f.client("client_secret_post")
+        let goneToken = try #require(try await f.grant(.post(clientID: gone, secret: goneSecret!))["access_token"]?.stringValue)
+        _ = await f.store.delete(id: gone)
+        #expect(try await f.tokens.introspect(form: ["token": goneToken], credentials: caller) == inactive)
+        #expect(f.tokens.verified.count == 1)
         // Its client deleted after it was remembered.
         let (other, otherSecret) = try await f.client("client_secret_post")
         let otherToken = try #require(try await f.grant(.post(clientID: other, secret: otherSecret!))["access_token"]?.stringValue)

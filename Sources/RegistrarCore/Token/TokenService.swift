@@ -134,8 +134,6 @@ public struct TokenService: Sendable {
               case .int(let iat)? = claims["iat"], exp.saturatingSubtract(iat) <= settings.accessTokenLifetime,
               case .string(let jti)? = claims["jti"], case .string(let clientID)? = claims["client_id"]
         else { return nil }
-        // Remembered only once its claims passed too: an expired or malformed token takes no room.
-        remember?()
         // A retired key signed nothing after its retirement (plus the time instances take to
         // notice it), so a token it "signed" later is a forgery with a leaked key.
         if let retired = key.retiredAt, iat.secondsAsMilliseconds > retired.milliseconds + Self.keyReloadAllowance * 1000 { return nil }
@@ -148,6 +146,8 @@ public struct TokenService: Sendable {
             client = try await storeCall(logger) { try await store.client(id: clientID) }
         }
         guard let client, client.active, !client.isExpired(at: now) else { return nil }
+        // Remembered only once every check passed: a token refused for any reason takes no room.
+        remember?()
         return claims
     }
 
