@@ -48,6 +48,19 @@ start_one() {
       echo "fsync = on"
     } >>"$dir/postgresql.conf"
   fi
+  # pg_isready: 0 accepting, 1 starting up, 2 no answer. No answer while pg_ctl still finds a
+  # server can mean a stale postmaster.pid: the machine restarted and the PID in it now names
+  # another process. If that process is not a server of this data folder, the file is removed
+  # (nothing is signalled) and the server started again.
+  local ready=0 pid
+  as_owner "$bin/pg_isready" -h 127.0.0.1 -p "$port" -q -t 5 || ready=$?
+  if [ "$ready" = 2 ] && as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    pid=$(head -n 1 "$dir/postmaster.pid" 2>/dev/null || true)
+    if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$dir"; then
+      echo "test-postgres: $name's postmaster.pid names process $pid, not its server; starting it again" >&2
+      rm -f "$dir/postmaster.pid"
+    fi
+  fi
   if ! as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     as_owner "$bin/pg_ctl" -D "$dir" -l "$ROOT/$name.log" -w -t 60 start >/dev/null
   fi
