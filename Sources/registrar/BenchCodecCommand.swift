@@ -3,8 +3,9 @@ import RegistrarCore
 
 /// `registrar bench-codec`: times, in this process, the JSON work of the request paths: parsing a
 /// registration body, reading metadata from it, decoding a stored client, writing a client's
-/// metadata and its stored document. Each figure is the best of five rounds, in nanoseconds per
-/// operation, so runs on a busy machine compare (`Benchmarks/run.sh --codec`).
+/// metadata and its stored document, signing a registration access token and an access token.
+/// Each figure is the best of five rounds, in nanoseconds per operation, so runs on a busy machine
+/// compare (`Benchmarks/run.sh --codec`).
 struct BenchCodecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-codec", abstract: "Time JSON parsing, client decoding and writing in-process (for Benchmarks/run.sh --codec).",
@@ -56,6 +57,19 @@ struct BenchCodecCommand: ParsableCommand {
             .map { Base64URL.encode(Array($0.utf8)) }.joined(separator: ".") + "." + Base64URL.encode([UInt8](repeating: 7, count: 64))
         time("split an access token") {
             sink &+= CompactJWS(token)?.signature.count ?? 0
+        }
+        // A registration access token as the server signs it by default (HS256), and an access
+        // token (ES256, RFC 9068 claims): JSON, base64url and the signature.
+        let tokenKey = RegistrationTokenKey.generate()
+        time("sign a registration token") {
+            let claims = JSONObject([("iss", .string("http://127.0.0.1:8080")), ("aud", .string(client.clientID)),
+                                     ("iat", .int(1_795_880_000)), ("jti", .string("0190c6a2-7d1e-7c3a-9b1f-2f6d8e4a1b2c"))])
+            sink &+= JWTSigner.sign(claims: claims, with: tokenKey).utf8.count
+        }
+        let accessKey = try SigningKey.generate(.es256, createdAt: created)
+        let accessClaims = try JSONParser.parse(Array(#"{"iss":"http://127.0.0.1:8080","sub":"bench-0","aud":"http://127.0.0.1:8080","client_id":"bench-0","scope":"read","iat":1795880000,"exp":1795883600,"jti":"0190c6a2-7d1e-7c3a-9b1f-2f6d8e4a1b2c"}"#.utf8)).objectValue ?? JSONObject()
+        try time("sign an access token") {
+            sink &+= try JWTSigner.sign(claims: accessClaims, with: accessKey, type: "at+jwt").utf8.count
         }
         // Keeps the work from being optimized away.
         if sink == 42 { print("") }

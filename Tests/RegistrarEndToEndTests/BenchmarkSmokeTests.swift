@@ -21,7 +21,7 @@ extension EndToEnd {
                                                                        "--binary", ServerProcess.binaryURL.path])
             #expect(status == 0, "run.sh --codec failed:\n\(output)\n\(errors)")
             for operation in ["parse the body", "metadata from the body", "decode a stored client", "write the metadata", "write the stored document", "a client's search terms",
-                              "split an access token"] {
+                              "split an access token", "sign a registration token", "sign an access token"] {
                 let row = output.split(separator: "\n").first { $0.hasPrefix(operation + " ") }
                 let nanoseconds = row.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) }
                 #expect((nanoseconds ?? 0) > 0, "no timing for \(operation):\n\(output)")

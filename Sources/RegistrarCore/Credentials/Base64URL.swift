@@ -9,26 +9,40 @@ public enum Base64URL {
 
     /// Encodes bytes.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
-        let input = Array(bytes)
         var out: [UInt8] = []
-        out.reserveCapacity((input.count * 4 + 2) / 3)
-        var i = 0
-        while i + 3 <= input.count {
-            let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
-            out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)]); out.append(alphabet[Int(n & 63)])
-            i += 3
-        }
-        let rest = input.count - i
-        if rest == 1 {
-            let n = UInt32(input[i]) << 16
-            out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
-        } else if rest == 2 {
-            let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8
-            out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)])
-        }
+        append(bytes, to: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The length of the encoding of `count` bytes.
+    static func encodedCount(_ count: Int) -> Int { (count * 4 + 2) / 3 }
+
+    /// Appends the encoding of `bytes` to `out` (a token is assembled in one buffer this way).
+    static func append(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+        if let done: Void = bytes.withContiguousStorageIfAvailable({ append(buffer: $0, to: &out) }) { return done }
+        Array(bytes).withUnsafeBufferPointer { append(buffer: $0, to: &out) }
+    }
+
+    private static func append(buffer input: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + encodedCount(input.count))
+        alphabet.withUnsafeBufferPointer { alphabet in
+            var i = 0
+            while i + 3 <= input.count {
+                let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
+                out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
+                out.append(alphabet[Int(n >> 6 & 63)]); out.append(alphabet[Int(n & 63)])
+                i += 3
+            }
+            let rest = input.count - i
+            if rest == 1 {
+                let n = UInt32(input[i]) << 16
+                out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
+            } else if rest == 2 {
+                let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8
+                out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
+                out.append(alphabet[Int(n >> 6 & 63)])
+            }
+        }
     }
 
     /// Decodes base64url without padding; `nil` on any character outside the alphabet or a

@@ -5,18 +5,41 @@
 public struct JWTSigner: Sendable {
     /// Signs claims with a key: `base64url(header).base64url(claims).base64url(signature)`.
     public static func sign(claims: JSONObject, with key: SigningKey, type: String? = nil) throws -> String {
-        var header = JSONObject([("kid", .string(key.kid)), ("alg", .string(key.algorithm.rawValue))])
-        if let type { header["typ"] = .string(type) }
-        let signingInput = Base64URL.encode(JSONWriter.bytes(.object(header))) + "." + Base64URL.encode(JSONWriter.bytes(.object(claims)))
-        let signature = try key.sign(Array(signingInput.utf8))
-        return signingInput + "." + Base64URL.encode(signature)
+        var token = signingInput(header: key.header(type: type), claims: claims, signatureLength: key.algorithm == .es256 ? 64 : 256)
+        let signature = try key.sign(token)
+        return finish(&token, signature: signature)
     }
 
     /// Signs claims with HS256 under the registration token key (header `kid` and `alg` as above).
     public static func sign(claims: JSONObject, with key: RegistrationTokenKey) -> String {
-        let header = JSONObject([("kid", .string(key.kid)), ("alg", .string(RegistrationTokenAlgorithm.hs256.rawValue))])
-        let signingInput = Base64URL.encode(JSONWriter.bytes(.object(header))) + "." + Base64URL.encode(JSONWriter.bytes(.object(claims)))
-        return signingInput + "." + Base64URL.encode(key.sign(Array(signingInput.utf8)))
+        var token = signingInput(header: key.header, claims: claims, signatureLength: 32)
+        let signature = key.sign(token)
+        return finish(&token, signature: signature)
+    }
+
+    /// The encoded header of a key's tokens: `{"kid":...,"alg":...}` and `typ` if given, in base64url.
+    static func encodedHeader(kid: String, alg: String, type: String?) -> [UInt8] {
+        var header = JSONObject([("kid", .string(kid)), ("alg", .string(alg))])
+        if let type { header["typ"] = .string(type) }
+        return Array(Base64URL.encode(JSONWriter.bytes(.object(header))).utf8)
+    }
+
+    /// `header.claims`, in a buffer with room for the signature that `finish` appends.
+    private static func signingInput(header: [UInt8], claims: JSONObject, signatureLength: Int) -> [UInt8] {
+        let json = JSONWriter.bytes(.object(claims))
+        var token: [UInt8] = []
+        token.reserveCapacity(header.count + 2 + Base64URL.encodedCount(json.count) + Base64URL.encodedCount(signatureLength))
+        token.append(contentsOf: header)
+        token.append(UInt8(ascii: "."))
+        Base64URL.append(json, to: &token)
+        return token
+    }
+
+    /// Appends `.signature` to a signing input and makes the token.
+    private static func finish(_ token: inout [UInt8], signature: [UInt8]) -> String {
+        token.append(UInt8(ascii: "."))
+        Base64URL.append(signature, to: &token)
+        return String(decoding: token, as: UTF8.self)
     }
 }
 

@@ -41,6 +41,8 @@ public struct RegistrationTokenKey: Sendable {
     /// names the key without revealing anything of it.
     public let kid: String
     let key: SymmetricKey
+    /// The encoded JWS header of its tokens, computed once.
+    let header: [UInt8]
 
     /// Name of the key among the server secrets.
     public static let secretName = "registration-token-hmac-key"
@@ -52,6 +54,7 @@ public struct RegistrationTokenKey: Sendable {
         }
         key = SymmetricKey(data: bytes)
         kid = "hs256-" + Base64URL.encode(Array(SHA256.hash(data: Array("registrar registration token key id:".utf8) + bytes).prefix(16)))
+        header = JWTSigner.encodedHeader(kid: kid, alg: RegistrationTokenAlgorithm.hs256.rawValue, type: nil)
     }
 
     /// A new random key (a server's first start; tests).

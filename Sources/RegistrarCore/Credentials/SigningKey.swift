@@ -29,6 +29,8 @@ public struct SigningKey: Sendable {
     let backing: Backing
     /// The RFC 7638 required members of the public JWK, computed once.
     let publicMembers: [(String, String)]
+    /// The encoded JWS headers of its tokens, without `typ` and with `typ: at+jwt`, computed once.
+    let plainHeader: [UInt8], accessTokenHeader: [UInt8]
 
     /// Loads a key from its PKCS#8 PEM form, as stored.
     public init(algorithm: SigningAlgorithm, pem: String, createdAt: Timestamp, retiredAt: Timestamp? = nil) throws {
@@ -41,6 +43,7 @@ public struct SigningKey: Sendable {
         self.retiredAt = retiredAt
         self.publicMembers = try Self.publicMembers(backing)
         self.kid = Self.thumbprint(of: publicMembers)
+        (plainHeader, accessTokenHeader) = Self.headers(kid: kid, algorithm: algorithm)
     }
 
     private init(backing: Backing, algorithm: SigningAlgorithm, createdAt: Timestamp) throws {
@@ -49,6 +52,7 @@ public struct SigningKey: Sendable {
         self.createdAt = createdAt
         self.publicMembers = try Self.publicMembers(backing)
         self.kid = Self.thumbprint(of: publicMembers)
+        (plainHeader, accessTokenHeader) = Self.headers(kid: kid, algorithm: algorithm)
     }
 
     /// Generates a new key: RSA 2048 for RS256, P-256 for ES256.
@@ -58,6 +62,20 @@ public struct SigningKey: Sendable {
             return try SigningKey(backing: .rsa(try _RSA.Signing.PrivateKey(keySize: .bits2048)), algorithm: algorithm, createdAt: createdAt)
         case .es256:
             return try SigningKey(backing: .ec(P256.Signing.PrivateKey()), algorithm: algorithm, createdAt: createdAt)
+        }
+    }
+
+    static func headers(kid: String, algorithm: SigningAlgorithm) -> ([UInt8], [UInt8]) {
+        (JWTSigner.encodedHeader(kid: kid, alg: algorithm.rawValue, type: nil),
+         JWTSigner.encodedHeader(kid: kid, alg: algorithm.rawValue, type: TokenService.accessTokenType))
+    }
+
+    /// The encoded JWS header of a token of this key with this `typ`.
+    func header(type: String?) -> [UInt8] {
+        switch type {
+        case nil: return plainHeader
+        case TokenService.accessTokenType?: return accessTokenHeader
+        case let type?: return JWTSigner.encodedHeader(kid: kid, alg: algorithm.rawValue, type: type)
         }
     }
 
