@@ -1,7 +1,8 @@
 /// Writes compact JWS tokens (RFC 7515 §7.1) with the server's keys.
 ///
-/// The header carries `kid` and `alg` only, as in the seed's registration access token; claims are
-/// written as given, so time claims are whole seconds by construction.
+/// The header carries `kid` and `alg`, as in the seed's registration access token, and `typ` when
+/// asked (`at+jwt` for access tokens); claims are written as given, so time claims are whole
+/// seconds by construction.
 public struct JWTSigner: Sendable {
     /// Signs claims with a key: `base64url(header).base64url(claims).base64url(signature)`.
     public static func sign(claims: JSONObject, with key: SigningKey, type: String? = nil) throws -> String {
