@@ -22,7 +22,7 @@ struct AdminContext {
             let port = try Environment.integer("REGISTRAR_PORT") ?? settings.port ?? 8080
             let hostForURL = host.contains(":") ? "[\(host)]" : host
             var configuration = ServerConfiguration(issuer: Environment.value("REGISTRAR_ISSUER") ?? settings.issuer ?? "http://\(hostForURL):\(port)")
-            let algorithmName = Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "HS256"
+            let algorithmName = Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? RegistrationTokenAlgorithm.default.rawValue
             guard let algorithm = RegistrationTokenAlgorithm(name: algorithmName) else {
                 throw ValidationError("REGISTRAR_TOKEN_ALGORITHM must be \(RegistrationTokenAlgorithm.names), not \(algorithmName)")
             }

@@ -60,7 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
         let hostForURL = host.contains(":") ? "[\(host)]" : host
         let issuer = issuer ?? Environment.value("REGISTRAR_ISSUER") ?? settings.issuer ?? "http://\(hostForURL):\(portValue)"
         try Self.checkIssuer(issuer)
-        let algorithmName = tokenAlgorithm ?? Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? "HS256"
+        let algorithmName = tokenAlgorithm ?? Environment.value("REGISTRAR_TOKEN_ALGORITHM") ?? settings.registrationTokenAlgorithm?.rawValue ?? RegistrationTokenAlgorithm.default.rawValue
         guard let algorithm = RegistrationTokenAlgorithm(name: algorithmName) else {
             throw ValidationError("--token-algorithm must be \(RegistrationTokenAlgorithm.names), not \(algorithmName)")
         }

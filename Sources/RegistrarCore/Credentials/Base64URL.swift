@@ -19,8 +19,9 @@ public enum Base64URL {
 
     /// Appends the encoding of `bytes` to `out` (a token is assembled in one buffer this way).
     static func append(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
-        if let done: Void = bytes.withContiguousStorageIfAvailable({ append(buffer: $0, to: &out) }) { return done }
-        Array(bytes).withUnsafeBufferPointer { append(buffer: $0, to: &out) }
+        if bytes.withContiguousStorageIfAvailable({ append(buffer: $0, to: &out) }) == nil {
+            Array(bytes).withUnsafeBufferPointer { append(buffer: $0, to: &out) }
+        }
     }
 
     private static func append(buffer input: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {

@@ -46,6 +46,9 @@ public struct JWTSigner: Sendable {
 
 /// A compact JWS taken apart, before anything about it is trusted.
 public struct CompactJWS: Sendable {
+    /// The longest token taken apart, in bytes; anything longer is refused unread.
+    public static let maximumLength = 16_384
+
     /// The protected header.
     public let header: JSONObject
     /// The claims.
@@ -57,7 +60,7 @@ public struct CompactJWS: Sendable {
 
     /// Splits and decodes a token; `nil` when it is not a compact JWS with JSON header and claims.
     public init?(_ token: String) {
-        guard token.utf8.count <= 16_384 else { return nil }
+        guard token.utf8.count <= Self.maximumLength else { return nil }
         // Split at the dots' bytes: splitting the String would walk it Character by Character
         // (grapheme breaking over the whole token was a tenth of an introspection).
         let parts = token.utf8.split(separator: UInt8(ascii: "."), maxSplits: 3, omittingEmptySubsequences: false)

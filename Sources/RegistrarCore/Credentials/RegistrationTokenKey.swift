@@ -28,6 +28,9 @@ public enum RegistrationTokenAlgorithm: String, Sendable, CaseIterable {
 
     /// The accepted names, for error messages.
     public static let names = "HS256, ES256 or RS256"
+
+    /// The algorithm used when none is configured.
+    public static let `default` = RegistrationTokenAlgorithm.hs256
 }
 
 /// The secret key that signs registration access tokens with HS256.
@@ -47,20 +50,24 @@ public struct RegistrationTokenKey: Sendable {
     /// Name of the key among the server secrets.
     public static let secretName = "registration-token-hmac-key"
 
-    /// A key from its 32 bytes.
+    /// A key from its 32 bytes, as stored.
     public init(bytes: [UInt8]) throws {
         guard bytes.count == 32 else {
             throw StoreError.corrupt("the stored registration token key is \(bytes.count) bytes, not 32")
         }
-        key = SymmetricKey(data: bytes)
+        self.init(key: SymmetricKey(data: bytes))
+    }
+
+    private init(key: SymmetricKey) {
+        self.key = key
+        let bytes = key.withUnsafeBytes { Array($0) }
         kid = "hs256-" + Base64URL.encode(Array(SHA256.hash(data: Array("registrar registration token key id:".utf8) + bytes).prefix(16)))
         header = JWTSigner.encodedHeader(kid: kid, alg: RegistrationTokenAlgorithm.hs256.rawValue, type: nil)
     }
 
-    /// A new random key (a server's first start; tests).
-    public static func generate(random: any RandomSource = SystemRandomSource()) -> RegistrationTokenKey {
-        // 32 bytes always make a key.
-        try! RegistrationTokenKey(bytes: random.bytes(count: 32))
+    /// A new random 256-bit key (key material made in memory; tests).
+    public static func generate() -> RegistrationTokenKey {
+        RegistrationTokenKey(key: SymmetricKey(size: .bits256))
     }
 
     /// The HMAC SHA-256 of a JWS signing input (RFC 7518 §3.2).

@@ -65,6 +65,7 @@ public struct SigningKey: Sendable {
         }
     }
 
+    /// The encoded headers without `typ` and with `typ: at+jwt`.
     static func headers(kid: String, algorithm: SigningAlgorithm) -> ([UInt8], [UInt8]) {
         (JWTSigner.encodedHeader(kid: kid, alg: algorithm.rawValue, type: nil),
          JWTSigner.encodedHeader(kid: kid, alg: algorithm.rawValue, type: TokenService.accessTokenType))

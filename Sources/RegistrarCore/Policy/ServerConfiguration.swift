@@ -34,7 +34,7 @@ public struct ServerConfiguration: Sendable {
     /// The algorithm that signs registration access tokens: HS256 by default. The token is opaque
     /// to clients and is checked by its stored digest, never by its signature, so the cheapest
     /// signature serves; ES256 and RS256 (IAM's) sign with the published key pairs instead.
-    public var registrationTokenAlgorithm: RegistrationTokenAlgorithm = .hs256
+    public var registrationTokenAlgorithm: RegistrationTokenAlgorithm = .default
 
     /// Limits that keep a single registration small.
     public var limits = Limits()

@@ -157,7 +157,7 @@ public struct TokenService: Sendable {
     /// no longer held verifies nothing). For a token verified now, `remember` records it.
     func signedClaims(_ token: String) -> (SigningKey, JSONObject, remember: (() -> Void)?)? {
         // CompactJWS refuses longer tokens; hashing them first would be wasted.
-        guard token.utf8.count <= 16_384 else { return nil }
+        guard token.utf8.count <= CompactJWS.maximumLength else { return nil }
         let cacheKey = VerifiedAccessTokens.key(of: token)
         if let entry = verified.entry(for: cacheKey), let key = keys.current.key(kid: entry.kid) {
             return (key, entry.claims, nil)

@@ -39,15 +39,15 @@ public final class VerifiedAccessTokens: Sendable {
     /// Most entries per generation.
     public let capacity: Int
 
-    /// Creates an empty cache holding at most `2 × capacity` tokens.
+    /// Creates an empty cache holding at most `2 × capacity` tokens (a capacity below 1 counts as 1).
     public init(capacity: Int = 2048) {
-        precondition(capacity > 0, "a cache needs room")
-        self.capacity = capacity
+        self.capacity = max(capacity, 1)
     }
 
     /// The key of a token.
     static func key(of token: String) -> Key {
-        let digest = SHA256.hash(data: Array(token.utf8))
+        var token = token
+        let digest = token.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
         return digest.withUnsafeBytes { raw in
             Key(words: (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
                         raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
