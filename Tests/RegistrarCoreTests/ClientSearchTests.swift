@@ -68,4 +68,38 @@ struct ClientSearchTests {
         #expect(ClientSearchKind.withoutRedundantPrefixes(many) == many)
         #expect(ClientSearchKind.withoutRedundantPrefixes(["t1", "t10", "t2"]) == ["t10", "t2"])
     }
+
+    @Test("terms are lower-cased as String.lowercased() does, ASCII or not", arguments: [
+        "already-lower", "MixedCase-Name", "ALLCAPS", "digits 0123 and @._-", "", "Zürich ÉCOLE", "ΣΊΣΥΦΟΣ", "İstanbul", "ǅ",
+    ])
+    func lowercasing(_ term: String) {
+        #expect(ClientSearchKind.lowercased(term) == term.lowercased())
+    }
+
+    @Test("a contact's domain: what follows its last @, found the same way for ASCII and other contacts")
+    func contactDomains() {
+        #expect(ClientSearchKind.domain(of: "test@iam.test") == "iam.test")
+        #expect(ClientSearchKind.domain(of: "a@b@example.org") == "example.org")
+        #expect(ClientSearchKind.domain(of: "no-at-sign") == nil)
+        #expect(ClientSearchKind.domain(of: "trailing@") == "")
+        #expect(ClientSearchKind.domain(of: "jörg@exämple.de") == "exämple.de")
+        // Not ASCII: an @ followed by a combining mark is another Character, not an @.
+        #expect(ClientSearchKind.domain(of: "ü@x.de@\u{301}y") == "x.de@\u{301}y")
+        var metadata = ClientMetadata()
+        metadata.contacts = ["Ops@Example.ORG", "ops@example.org", "other@EXAMPLE.org"]
+        let client = RegisteredClient(clientID: "c", metadata: metadata, createdAt: Timestamp(milliseconds: 0))
+        #expect(ClientSearchKind.contacts.terms(of: client) == ["ops@example.org", "example.org", "other@example.org"])
+    }
+
+    @Test("a prefix match compares bytes, as the stores' ranges do")
+    func prefixMatches() {
+        #expect(ClientSearchKind.matches("another-example-client", prefix: "another"))
+        #expect(ClientSearchKind.matches("another", prefix: "another"))
+        #expect(ClientSearchKind.matches("x", prefix: ""))
+        #expect(!ClientSearchKind.matches("another", prefix: "another-example"))
+        #expect(!ClientSearchKind.matches("anothex", prefix: "another"))
+        // Bytes, not Characters: e + a combining accent begins with e.
+        #expect(ClientSearchKind.matches("e\u{301}cole", prefix: "e"))
+        #expect(!ClientSearchKind.matches("\u{E9}cole", prefix: "e"))
+    }
 }

@@ -13,20 +13,24 @@ public enum ClientSearchKind: String, Sendable, CaseIterable {
         let m = client.metadata
         var out: [String] = []
         func add(_ term: String) {
-            let t = term.lowercased()
+            let t = Self.lowercased(term)
             if !t.isEmpty, t.utf8.count <= 512, !out.contains(t) { out.append(t) }
+        }
+        func addName(_ name: String) {
+            add(name)
+            for word in Self.words(of: name) { add(word) }
         }
         switch self {
         case .name:
             add(client.clientID)
-            for name in [m.clientName].compactMap({ $0 }) + m.localized.filter({ $0.key.hasPrefix("client_name#") }).map(\.value) {
-                add(name)
-                for word in Self.words(of: name) { add(word) }
+            if let name = m.clientName { addName(name) }
+            if !m.localized.isEmpty {
+                for (key, name) in m.localized where key.hasPrefix("client_name#") { addName(name) }
             }
         case .contacts:
             for contact in m.contacts {
                 add(contact)
-                if let at = contact.lastIndex(of: "@") { add(String(contact[contact.index(after: at)...])) }
+                if let domain = Self.domain(of: contact) { add(domain) }
             }
         case .scope:
             for scope in m.scope ?? [] { add(scope) }
@@ -39,6 +43,29 @@ public enum ClientSearchKind: String, Sendable, CaseIterable {
             }
         }
         return Self.withoutRedundantPrefixes(out)
+    }
+
+    /// `term` lower-cased; an ASCII term without upper-case letters (most terms) is returned as it
+    /// is, without the copy `lowercased()` makes.
+    static func lowercased(_ term: String) -> String {
+        var upper = false
+        for byte in term.utf8 {
+            if byte >= 0x80 { return term.lowercased() }
+            if byte &- UInt8(ascii: "A") < 26 { upper = true }
+        }
+        return upper ? term.lowercased() : term
+    }
+
+    /// What follows the last `@` of a contact (its domain), or `nil` without one. Found among the
+    /// bytes of an ASCII contact; among the Characters of any other (an `@` followed by a
+    /// combining mark is not one).
+    static func domain(of contact: String) -> String? {
+        if contact.utf8.allSatisfy({ $0 < 0x80 }) {
+            guard let at = contact.utf8.lastIndex(of: UInt8(ascii: "@")) else { return nil }
+            return String(contact[contact.utf8.index(after: at)...])
+        }
+        guard let at = contact.lastIndex(of: "@") else { return nil }
+        return String(contact[contact.index(after: at)...])
     }
 
     /// The words of a name: its runs of letters and digits. An ASCII name is split on its bytes
@@ -68,12 +95,23 @@ public enum ClientSearchKind: String, Sendable, CaseIterable {
     /// Whether `term` is found by a search for `prefix` (both lower-cased): a byte prefix, as the
     /// stores' range on the term key compares.
     public static func matches(_ term: String, prefix: String) -> Bool {
-        term.utf8.starts(with: prefix.utf8)
+        let compared = term.utf8.withContiguousStorageIfAvailable { t in
+            prefix.utf8.withContiguousStorageIfAvailable { p in
+                p.count <= t.count && UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(t)[..<p.count]).elementsEqual(UnsafeRawBufferPointer(p))
+            }
+        }
+        if let compared, let compared { return compared }
+        return term.utf8.starts(with: prefix.utf8)
     }
 
     /// Every (kind, term) pair of a client.
     public static func allTerms(of client: RegisteredClient) -> [(ClientSearchKind, String)] {
-        allCases.flatMap { kind in kind.terms(of: client).map { (kind, $0) } }
+        var out: [(ClientSearchKind, String)] = []
+        out.reserveCapacity(24)
+        for kind in allCases {
+            for term in kind.terms(of: client) { out.append((kind, term)) }
+        }
+        return out
     }
 }
 
