@@ -62,7 +62,7 @@ public final class SQLiteStore: Sendable {
         let load = ReaderLoad(count: max(readerCount, 0))
         do {
             let synchronous = durability == .full ? "FULL" : "NORMAL"
-            for statement in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(synchronous)", "PRAGMA busy_timeout = 5000",
+            for statement in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(synchronous)", "PRAGMA busy_timeout = \(WriterConnection.busyTimeout)",
                               "PRAGMA foreign_keys = ON", "PRAGMA temp_store = MEMORY", "PRAGMA cache_size = -8000",
                               "PRAGMA wal_autocheckpoint = \(Self.checkpointPages)", "PRAGMA journal_size_limit = \(Self.walSizeLimit)"] {
                 _ = try await writer.query(statement)
@@ -98,7 +98,7 @@ public final class SQLiteStore: Sendable {
             throw StoreError.unavailable("cannot prepare the SQLite database \(path): \(error)")
         }
         let opened = SQLiteStore(path: path, writer: writer, readers: readers, checkpointer: checkpointer!, background: background!,
-                                 load: load, direct: direct, logger: logger)
+                                 load: load, direct: direct, durability: durability, logger: logger)
         do {
             if applied.contains(5) {
                 // Clients registered before search terms existed get theirs now.
@@ -149,7 +149,7 @@ public final class SQLiteStore: Sendable {
     static let idleCheckpointEvery = Duration.milliseconds(500)
 
     private init(path: String, writer: WriterConnection, readers: [SQLiteConnection], checkpointer: SQLiteConnection,
-                 background: SQLiteConnection, load: ReaderLoad, direct: DirectClientReader?, logger: Logger) {
+                 background: SQLiteConnection, load: ReaderLoad, direct: DirectClientReader?, durability: Durability, logger: Logger) {
         self.background = background
         self.direct = direct
         self.path = path
@@ -177,7 +177,8 @@ public final class SQLiteStore: Sendable {
             }
         }
         let provider = SQLiteProvider(
-            writer: writer, readers: readers, background: background.sql(queryLogLevel: nil), load: load, clientRows: direct)
+            writer: writer, readers: readers, background: background.sql(queryLogLevel: nil), load: load, clientRows: direct,
+            commitsHere: durability == .process)
         self.store = SQLClientStore(provider: provider)
     }
 
@@ -221,8 +222,8 @@ struct SQLiteProvider: SQLDatabaseProvider {
     let clientRows: (any ClientRowReader)?
 
     init(writer: WriterConnection, readers: [SQLiteConnection], background: any SQLDatabase, load: ReaderLoad,
-         clientRows: (any ClientRowReader)?) {
-        self.committer = GroupCommitter(connection: writer)
+         clientRows: (any ClientRowReader)?, commitsHere: Bool) {
+        self.committer = GroupCommitter(connection: writer, commitsHere: commitsHere)
         self.writer = committer.db
         self.readers = readers.map { $0.sql(queryLogLevel: nil) }
         self.background = background

@@ -22,16 +22,23 @@ import VaporCSQLite
 /// kept (`ClientInserts.run(_:on:)`, through `execute(_:_:keep:)`). A batch of audit events is one
 /// JSON value in a statement of fixed text (`AuditInserts`), kept like any other.
 ///
-/// Each call runs on SQLite's thread pool, as SQLiteNIO's did: the caller (the group committer) is
-/// not blocked while SQLite writes or syncs. ``withHandle(_:)`` runs several statements in one trip
-/// there (a batch of registrations with its `BEGIN` and `COMMIT`). One call at a time holds the
-/// connection; SQLite is opened in serialized mode besides.
+/// A call runs on SQLite's thread pool, as SQLiteNIO's did, so that the caller is not blocked while
+/// SQLite writes, syncs or waits for a lock: ``withHandle(_:)`` runs several statements in one trip
+/// there (a batch of registrations with its `BEGIN` and `COMMIT`). ``withHandleHere(_:)`` runs them
+/// on the caller's thread instead, with no busy timeout, for the group committer's batches when
+/// commits do not sync. One call at a time holds the connection; SQLite is opened in serialized
+/// mode besides.
 final class WriterConnection: Sendable {
     let logger: Logger
     /// For SQLKit's future-based API only.
     let eventLoop: any EventLoop
     private let handle: Mutex<Handle?>
     private let tripCount = Atomic<Int>(0)
+    private let tripsHereCount = Atomic<Int>(0)
+
+    /// Milliseconds SQLite waits for a lock another connection holds (`PRAGMA busy_timeout`),
+    /// except in ``withHandleHere(_:)``.
+    static let busyTimeout: Int32 = 5000
 
     /// Statements kept prepared at most; when full, the cache is emptied and fills again.
     static let cacheLimit = 128
@@ -81,6 +88,20 @@ final class WriterConnection: Sendable {
         }
     }
 
+    /// Runs `body` with the connection on the calling thread, which it blocks meanwhile, with no
+    /// busy timeout: a lock held by another connection (another process's write) fails the first
+    /// statement that needs it at once with `SQLITE_BUSY` (``WriterError/isBusy``) instead of
+    /// sleeping on this thread, and the caller can go through ``withHandle(_:)``, which waits.
+    func withHandleHere<T>(_ body: (Handle) throws -> T) throws -> T {
+        tripsHereCount.add(1, ordering: .relaxed)
+        return try handle.withLock { handle in
+            guard let handle else { throw WriterError(code: SQLITE_MISUSE, message: "the SQLite writer is closed") }
+            handle.setBusyTimeout(0)
+            defer { handle.setBusyTimeout(Self.busyTimeout) }
+            return try body(handle)
+        }
+    }
+
     /// Runs one statement and returns its rows.
     func query(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [WriterRow] {
         try await withHandle { try $0.execute(sql, binds) }
@@ -101,6 +122,9 @@ final class WriterConnection: Sendable {
 
     /// Trips to SQLite's thread so far (for tests).
     var trips: Int { tripCount.load(ordering: .relaxed) }
+
+    /// Calls of ``withHandleHere(_:)`` so far (for tests).
+    var tripsHere: Int { tripsHereCount.load(ordering: .relaxed) }
 
     /// Statements kept prepared (for tests).
     var preparedStatements: Int { handle.withLock { $0?.statements.count ?? 0 } }
@@ -128,6 +152,11 @@ final class WriterConnection: Sendable {
                 throw WriterError(code: code, message: message)
             }
             self.db = db
+        }
+
+        /// SQLite's busy timeout for this connection, in milliseconds (0: none).
+        fileprivate func setBusyTimeout(_ milliseconds: Int32) {
+            sqlite_nio_sqlite3_busy_timeout(db, milliseconds)
         }
 
         fileprivate func close() {
@@ -246,6 +275,8 @@ struct WriterError: Error, CustomStringConvertible {
     let code: Int32
     let message: String
     var primary: Int32 { code & 0xff }
+    /// Another connection holds the lock the statement needed (`SQLITE_BUSY`, `SQLITE_LOCKED`).
+    var isBusy: Bool { primary == SQLITE_BUSY || primary == SQLITE_LOCKED }
     /// Extended result codes (`sqlite3.h`; macros Swift does not import).
     static let uniqueFailed = SQLITE_CONSTRAINT | (8 << 8)
     static let primaryKeyFailed = SQLITE_CONSTRAINT | (6 << 8)

@@ -6,6 +6,7 @@ import RegistrarCore
 import RegistrarTesting
 import SQLKit
 import SQLiteKit
+import Synchronization
 import Testing
 
 @Suite("SQLite writer connection")
@@ -109,7 +110,7 @@ struct WriterConnectionTests {
                 try await store.register(ClientStoreConformance.sampleClient(id: "s\(i)", tokenDigest: "s\(i)"), spendingToken: nil, limits: .none, now: now)
             }
             let committer = try #require(store.provider as? SQLiteProvider).committer
-            let before = (trips: database.writer.trips, batches: await committer.batches)
+            let before = (trips: database.writer.trips, here: database.writer.tripsHere, batches: await committer.batches)
             let writes = 10 + 10 + 10 + 5 + 5
             let outcomes = try await withThrowingTaskGroup(of: Bool.self, returning: [Bool].self) { group in
                 for i in 0..<10 {
@@ -140,10 +141,12 @@ struct WriterConnectionTests {
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(outcomes.count == writes && outcomes.allSatisfy { $0 })
-            // One trip to SQLite's thread for each batch. Through SQLKit every statement was a trip
-            // of its own, besides BEGIN and COMMIT (33-35 trips here, against 1-2 batches).
+            // One trip for each batch, run on the committer's thread (the default durability does
+            // not sync on commit). Through SQLKit every statement was a trip of its own to SQLite's
+            // thread, besides BEGIN and COMMIT (33-35 trips here, against 1-2 batches).
             let trips = database.writer.trips - before.trips, batches = await committer.batches - before.batches
-            #expect(trips == batches, "\(trips) trips for \(batches) batches of \(writes) writes")
+            let here = database.writer.tripsHere - before.here
+            #expect(here == batches && trips == 0, "\(here) trips here and \(trips) to SQLite's thread for \(batches) batches of \(writes) writes")
             // Each write did what it says.
             #expect(try await store.count() == 30 - 10 + 10)
             for i in 0..<10 {
@@ -155,6 +158,77 @@ struct WriterConnectionTests {
             let events = try await store.auditEvents(clientID: nil, since: nil, limit: 100)
             #expect(Set(events.compactMap(\.clientID)) == Set((20..<25).map { "s\($0)" }))
         }
+    }
+
+    @Test("with durability full (a sync on every commit), batches go to SQLite's thread pool, never the committer's thread")
+    func fullDurabilityOnThreadPool() async throws {
+        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), durability: .full, logger: testLogger)
+        do {
+            let store = database.store
+            let committer = try #require(store.provider as? SQLiteProvider).committer
+            #expect(!committer.commitsHere)
+            let before = (trips: database.writer.trips, here: database.writer.tripsHere, batches: await committer.batches)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<20 {
+                    group.addTask {
+                        try await store.register(ClientStoreConformance.sampleClient(id: "f\(i)", tokenDigest: "f\(i)"), spendingToken: nil,
+                                                 limits: .none, now: Timestamp(milliseconds: 1_700_000_000_000))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let batches = await committer.batches - before.batches
+            #expect(batches >= 1 && database.writer.trips - before.trips == batches && database.writer.tripsHere == before.here)
+            #expect(try await store.count() == 20)
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
+    }
+
+    @Test("a batch that finds the write lock held by another connection waits for it on SQLite's thread pool, then commits")
+    func busyBatchWaitsOnThreadPool() async throws {
+        let path = temporaryDatabasePath()
+        let database = try await SQLiteStore.open(path: path, logger: testLogger)
+        let other = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
+        do {
+            let store = database.store
+            let committer = try #require(store.provider as? SQLiteProvider).committer
+            #expect(committer.commitsHere)
+            // Another process's write transaction, say `registrar clients create` while the server runs.
+            _ = try await other.query("BEGIN IMMEDIATE", [])
+            let before = (trips: database.writer.trips, here: database.writer.tripsHere)
+            let finished = Mutex(false)
+            let registration = Task {
+                defer { finished.withLock { $0 = true } }
+                try await store.register(ClientStoreConformance.sampleClient(id: "waits", tokenDigest: "waits"), spendingToken: nil,
+                                         limits: .none, now: Timestamp(milliseconds: 1_700_000_000_000))
+            }
+            // Tried here once (busy at once, nothing written), then waiting on SQLite's thread pool
+            // (whose busy timeout, 5 s, is far longer than this wait).
+            let deadline = ContinuousClock.now + .seconds(4)
+            while database.writer.trips == before.trips, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(database.writer.tripsHere - before.here == 1 && database.writer.trips - before.trips == 1)
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(!finished.withLock { $0 })
+            #expect(try await store.client(id: "waits") == nil)
+            _ = try await other.query("COMMIT", [])
+            try await registration.value
+            #expect(try await store.client(id: "waits")?.registrationTokenDigest == "waits")
+            // The next batch runs here again.
+            try await store.register(ClientStoreConformance.sampleClient(id: "after", tokenDigest: "after"), spendingToken: nil,
+                                     limits: .none, now: Timestamp(milliseconds: 1_700_000_000_000))
+            #expect(database.writer.tripsHere - before.here == 2 && database.writer.trips - before.trips == 1)
+        } catch {
+            try? await other.close()
+            await database.close()
+            throw error
+        }
+        try await other.close()
+        await database.close()
     }
 
     @Test("a statement that fails in a batch fails alone: the others commit and return their rows")
