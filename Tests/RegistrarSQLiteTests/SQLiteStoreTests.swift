@@ -49,8 +49,9 @@ extension SQLiteStore {
 }
 
 /// Opens a store on a fresh database file, runs `body`, and closes the store whatever happens.
-func withFreshDatabase(_ body: (SQLiteStore) async throws -> Void) async throws {
-    let database = try await SQLiteStore.open(path: temporaryDatabasePath(), logger: testLogger)
+func withFreshDatabase(readers: Int = 4, durability: SQLiteStore.Durability = .process,
+                       _ body: (SQLiteStore) async throws -> Void) async throws {
+    let database = try await SQLiteStore.open(path: temporaryDatabasePath(), readers: readers, durability: durability, logger: testLogger)
     do {
         try await body(database)
     } catch {
@@ -70,15 +71,10 @@ struct SQLiteStoreTests {
     @Test("conformance with no reader connections: every read through SQL on the writer, no C-API lookups",
           arguments: ClientStoreConformance.cases)
     func conformanceWithoutReaders(_ check: ClientStoreConformance.Case) async throws {
-        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), readers: 0, logger: testLogger)
-        #expect(database.store.provider.clientRows == nil)
-        do {
+        try await withFreshDatabase(readers: 0) { database in
+            #expect(database.store.provider.clientRows == nil)
             try await check.run(database.store)
-        } catch {
-            await database.close()
-            throw error
         }
-        await database.close()
     }
 
     @Test("creates the file and its folder, runs in WAL mode and migrates once")

@@ -162,8 +162,7 @@ struct WriterConnectionTests {
 
     @Test("with durability full (a sync on every commit), batches go to SQLite's thread pool, never the committer's thread")
     func fullDurabilityOnThreadPool() async throws {
-        let database = try await SQLiteStore.open(path: temporaryDatabasePath(), durability: .full, logger: testLogger)
-        do {
+        try await withFreshDatabase(durability: .full) { database in
             let store = database.store
             let committer = try #require(store.provider as? SQLiteProvider).committer
             #expect(!committer.commitsHere)
@@ -180,55 +179,49 @@ struct WriterConnectionTests {
             let batches = await committer.batches - before.batches
             #expect(batches >= 1 && database.writer.trips - before.trips == batches && database.writer.tripsHere == before.here)
             #expect(try await store.count() == 20)
-        } catch {
-            await database.close()
-            throw error
         }
-        await database.close()
     }
 
     @Test("a batch that finds the write lock held by another connection waits for it on SQLite's thread pool, then commits")
     func busyBatchWaitsOnThreadPool() async throws {
-        let path = temporaryDatabasePath()
-        let database = try await SQLiteStore.open(path: path, logger: testLogger)
-        let other = try await SQLiteConnection.open(storage: .file(path: path), logger: testLogger)
-        do {
-            let store = database.store
-            let committer = try #require(store.provider as? SQLiteProvider).committer
-            #expect(committer.commitsHere)
-            // Another process's write transaction, say `registrar clients create` while the server runs.
-            _ = try await other.query("BEGIN IMMEDIATE", [])
-            let before = (trips: database.writer.trips, here: database.writer.tripsHere)
-            let finished = Mutex(false)
-            let registration = Task {
-                defer { finished.withLock { $0 = true } }
-                try await store.register(ClientStoreConformance.sampleClient(id: "waits", tokenDigest: "waits"), spendingToken: nil,
+        try await withFreshDatabase { database in
+            let other = try await SQLiteConnection.open(storage: .file(path: database.path), logger: testLogger)
+            do {
+                let store = database.store
+                let committer = try #require(store.provider as? SQLiteProvider).committer
+                #expect(committer.commitsHere)
+                // Another process's write transaction, say `registrar clients create` while the server runs.
+                _ = try await other.query("BEGIN IMMEDIATE", [])
+                let before = (trips: database.writer.trips, here: database.writer.tripsHere)
+                let finished = Mutex(false)
+                let registration = Task {
+                    defer { finished.withLock { $0 = true } }
+                    try await store.register(ClientStoreConformance.sampleClient(id: "waits", tokenDigest: "waits"), spendingToken: nil,
+                                             limits: .none, now: Timestamp(milliseconds: 1_700_000_000_000))
+                }
+                // Tried here once (busy at once, nothing written), then waiting on SQLite's thread
+                // pool (whose busy timeout, 5 s, is far longer than this wait).
+                let deadline = ContinuousClock.now + .seconds(4)
+                while database.writer.trips == before.trips, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(database.writer.tripsHere - before.here == 1 && database.writer.trips - before.trips == 1)
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(!finished.withLock { $0 })
+                #expect(try await store.client(id: "waits") == nil)
+                _ = try await other.query("COMMIT", [])
+                try await registration.value
+                #expect(try await store.client(id: "waits")?.registrationTokenDigest == "waits")
+                // The next batch runs here again.
+                try await store.register(ClientStoreConformance.sampleClient(id: "after", tokenDigest: "after"), spendingToken: nil,
                                          limits: .none, now: Timestamp(milliseconds: 1_700_000_000_000))
+                #expect(database.writer.tripsHere - before.here == 2 && database.writer.trips - before.trips == 1)
+            } catch {
+                try? await other.close()
+                throw error
             }
-            // Tried here once (busy at once, nothing written), then waiting on SQLite's thread pool
-            // (whose busy timeout, 5 s, is far longer than this wait).
-            let deadline = ContinuousClock.now + .seconds(4)
-            while database.writer.trips == before.trips, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            #expect(database.writer.tripsHere - before.here == 1 && database.writer.trips - before.trips == 1)
-            try await Task.sleep(for: .milliseconds(100))
-            #expect(!finished.withLock { $0 })
-            #expect(try await store.client(id: "waits") == nil)
-            _ = try await other.query("COMMIT", [])
-            try await registration.value
-            #expect(try await store.client(id: "waits")?.registrationTokenDigest == "waits")
-            // The next batch runs here again.
-            try await store.register(ClientStoreConformance.sampleClient(id: "after", tokenDigest: "after"), spendingToken: nil,
-                                     limits: .none, now: Timestamp(milliseconds: 1_700_000_000_000))
-            #expect(database.writer.tripsHere - before.here == 2 && database.writer.trips - before.trips == 1)
-        } catch {
-            try? await other.close()
-            await database.close()
-            throw error
+            try await other.close()
         }
-        try await other.close()
-        await database.close()
     }
 
     @Test("a statement that fails in a batch fails alone: the others commit and return their rows")
