@@ -31,6 +31,11 @@ public protocol SQLDatabaseProvider: Sendable {
     /// (SQLite's group commit), or in one statement (PostgreSQL); `nil` when the provider has no
     /// such path (then the store runs its own transaction).
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool?
+    /// Runs a client's update together with the other updates arriving at the same time (SQLite's
+    /// group commit: one statement for a batch's updates) and says whether the row matched its
+    /// expected version; `nil` when the provider has no such path (then the store runs
+    /// ``ClientRowUpdate/statement``).
+    func updateClientBatched(_ update: ClientRowUpdate) async throws -> Bool?
     /// The statement that selects the `client_id` of every client with a term of `kind` starting
     /// with `prefix` (lower-cased), and only dynamically registered ones if `dynamicOnly`, through
     /// the store's search index (SQLite's FTS5 table, PostgreSQL's table of terms keyed by term):
@@ -80,6 +85,13 @@ public struct SearchTermsColumn: Sendable {
         if let replaces { set.appendInterpolation(", \(ident: replaces) = NULL" as SQLQueryString) }
         return set
     }
+
+    /// The same assignments as column names and values (``ClientRowUpdate``).
+    func values(_ client: RegisteredClient) -> [(column: String, value: ClientRowUpdate.Value)] {
+        var values: [(column: String, value: ClientRowUpdate.Value)] = [(name, .text(value(client)))]
+        if let replaces { values.append((replaces, .text(nil))) }
+        return values
+    }
 }
 
 /// Reads one client's row by its ID, straight from the driver; and answers the other lookup every
@@ -108,6 +120,7 @@ extension SQLDatabaseProvider {
         try await read(body)
     }
     public func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? { nil }
+    public func updateClientBatched(_ update: ClientRowUpdate) async throws -> Bool? { nil }
     public func writeStatement(_ statement: any SQLExpression) async throws -> [any SQLRow] {
         try await write { db in try await db.rows(of: statement) }
     }

@@ -7,8 +7,9 @@ import Synchronization
 
 /// Group commit for the one SQLite writer: writes that arrive while a transaction is running wait,
 /// then run together in the next one. One commit (one fsync with `durability: full`) then covers
-/// many writes. A batch of new clients and single statements (``statement(_:_:)``) runs in one call
-/// into SQLite (``commitsHere``); any other write is a closure over SQLKit. If a write of the batch
+/// many writes. A batch of new clients, clients' updates and single statements (``statement(_:)``)
+/// runs in one call into SQLite (``commitsHere``), the new clients in one statement and each run of
+/// updates in one (``ClientUpdates``); any other write is a closure over SQLKit. If a write of the batch
 /// fails, the batch is rolled back and replayed with each write in its own savepoint, so that only
 /// the failing one fails. Every caller is answered after the commit that made its write durable.
 actor GroupCommitter {
@@ -22,6 +23,9 @@ actor GroupCommitter {
         /// One statement, already serialized, whose rows go to `rows` once committed: such jobs
         /// run in the fast path in the same call into SQLite as the batch's inserts.
         var statement: Statement?
+        /// A client's update: in the fast path, the updates queued one after another share one
+        /// statement (``ClientUpdates``).
+        var update: Update?
     }
 
     /// A write of one statement (an update, a delete, a batch of audit events...).
@@ -29,6 +33,24 @@ actor GroupCommitter {
         let sql: String
         let binds: [SQLiteData]
         let rows: ResultBox<[WriterRow]>
+    }
+
+    /// A client's update, and whether its row matched (set once committed).
+    struct Update: Sendable {
+        let row: ClientRowUpdate
+        let matched: ResultBox<Bool>
+    }
+
+    /// A write of the fast path after the batch's inserts, in queue order.
+    enum Write: Sendable {
+        case statement(Statement)
+        case update(Update)
+    }
+
+    /// What a write of the fast path returned.
+    enum Outcome: Sendable {
+        case rows([WriterRow])
+        case matched(Bool)
     }
 
     let db: any SQLDatabase
@@ -95,6 +117,21 @@ actor GroupCommitter {
         return value
     }
 
+    /// Updates a client's row in the next group transaction, in one statement with the updates
+    /// queued next to it; `true` if the row had the expected version (and now has the new values).
+    nonisolated func update(_ row: ClientRowUpdate) async throws -> Bool {
+        let matched = ResultBox<Bool>()
+        let connection = self.connection
+        try await submitAndWait { done in
+            Job(work: { _ in
+                let (sql, binds) = ClientUpdates.single(row)
+                matched.set(try await !connection.query(sql, binds).isEmpty)
+            }, done: done, update: Update(row: row, matched: matched))
+        }
+        guard let value = matched.get() else { throw CancellationError() }
+        return value
+    }
+
     /// Queues the job `make` builds around its completion handler, and returns once the job's batch
     /// has committed (or throws the job's error).
     private nonisolated func submitAndWait(_ make: (@escaping @Sendable (Result<Void, any Error>) -> Void) -> Job) async throws {
@@ -149,19 +186,29 @@ actor GroupCommitter {
     }
 
     /// All jobs in one transaction; `false` (and nothing answered) if any job failed. A batch of
-    /// registrations and single statements only is one call into SQLite (`BEGIN`, the
-    /// clients' rows in one statement, each other statement, `COMMIT`).
+    /// registrations, updates and single statements only is one call into SQLite (`BEGIN`, the
+    /// clients' rows in one statement, each run of updates in one statement, each other
+    /// statement, `COMMIT`).
     func runTogether(_ batch: [Job]) async -> Bool {
         let rows = batch.compactMap(\.insert)
-        let statements = batch.compactMap(\.statement)
-        if rows.count + statements.count == batch.count {
-            let results: [[WriterRow]]
+        let writes = batch.compactMap { job -> Write? in
+            if let statement = job.statement { return .statement(statement) }
+            return job.update.map(Write.update)
+        }
+        if rows.count + writes.count == batch.count {
+            let outcomes: [Outcome]
             do {
-                results = try await insertClients(rows, then: statements)
+                outcomes = try await insertClients(rows, then: writes)
             } catch {
                 return false  // rolled back, nothing left behind; the slow path says which failed
             }
-            for (statement, result) in zip(statements, results) { statement.rows.set(result) }
+            for (write, outcome) in zip(writes, outcomes) {
+                switch (write, outcome) {
+                case (.statement(let statement), .rows(let rows)): statement.rows.set(rows)
+                case (.update(let update), .matched(let matched)): update.matched.set(matched)
+                default: break  // ClientUpdates.run answers each write with its own kind
+                }
+            }
             for job in batch { job.done(.success(())) }
             return true
         }
@@ -196,22 +243,20 @@ actor GroupCommitter {
         }
     }
 
-    /// New clients (one insert statement for every row), then `statements` in order, in a
-    /// transaction of their own and one trip: all of them or none. Returns each statement's rows.
+    /// New clients (one insert statement for every row), then `writes` in order, in a transaction
+    /// of their own and one trip: all of them or none. Returns each write's outcome, in order.
     ///
     /// With ``commitsHere``, on this thread; if another connection holds the write lock (another
     /// process writing), the batch, rolled back, goes to SQLite's thread pool, which waits for the
     /// lock up to the busy timeout.
-    func insertClients(_ rows: [[SQLiteData]], then statements: [Statement]) async throws -> [[WriterRow]] {
-        let batch: @Sendable (WriterConnection.Handle) throws -> [[WriterRow]] = { handle in
+    func insertClients(_ rows: [[SQLiteData]], then writes: [Write]) async throws -> [Outcome] {
+        let batch: @Sendable (WriterConnection.Handle) throws -> [Outcome] = { handle in
             try handle.execute("BEGIN IMMEDIATE")
             do {
                 try ClientInserts.run(rows, on: handle)
-                var results: [[WriterRow]] = []
-                results.reserveCapacity(statements.count)
-                for statement in statements { results.append(try handle.execute(statement.sql, statement.binds)) }
+                let outcomes = try ClientUpdates.run(writes, on: handle)
                 try handle.execute("COMMIT")
-                return results
+                return outcomes
             } catch {
                 // A failed COMMIT may leave the transaction open (SQLITE_BUSY): end it either way.
                 _ = try? handle.execute("ROLLBACK")

@@ -261,6 +261,10 @@ struct SQLiteProvider: SQLDatabaseProvider {
         return true
     }
 
+    func updateClientBatched(_ update: ClientRowUpdate) async throws -> Bool? {
+        try await committer.update(update)
+    }
+
     func compactSearchIndex() async throws {
         try await committer.run { db in try await db.raw("\(unsafeRaw: SearchIndex.optimize)").run() }
     }

@@ -247,6 +247,46 @@ public enum ClientStoreConformance {
             let stored = try await store.client(id: "race")
             try expect(stored?.version == 2 && stored?.metadata.clientName?.hasPrefix("writer ") == true, "torn record: \(String(describing: stored))")
         },
+        Case(name: "concurrent updates of many clients apply each against its own version; stale ones change nothing, searches follow") { store in
+            func ids(_ prefix: String) async throws -> Set<String> {
+                Set(try await store.searchClients(kind: .name, prefix: prefix, offset: 0, limit: 100, dynamicOnly: false).clients.map(\.clientID))
+            }
+            var bases: [RegisteredClient] = []
+            for i in 0..<24 {
+                let base = sampleClient(id: "many-\(i)")
+                try await store.insert(base)
+                bases.append(base)
+            }
+            // Every third update expects a version its client does not have.
+            func isStale(_ i: Int) -> Bool { i % 3 == 2 }
+            let applied = try await withThrowingTaskGroup(of: (Int, Bool).self, returning: [Int: Bool].self) { group in
+                for (i, base) in bases.enumerated() {
+                    group.addTask {
+                        var changed = base
+                        changed.metadata.clientName = "Moved Portal \(i)"
+                        changed.metadata.redirectURIs = ["https://moved-\(i).example/cb"]
+                        changed.version = base.version + 1
+                        changed.updatedAt = Timestamp(milliseconds: base.updatedAt.milliseconds + 7)
+                        return (i, try await store.update(changed, expectedVersion: isStale(i) ? base.version + 3 : base.version))
+                    }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            for (i, base) in bases.enumerated() {
+                let stored = try await store.client(id: base.clientID)
+                if isStale(i) {
+                    try expect(applied[i] == false, "the stale update of many-\(i) reported success")
+                    try expect(stored == base, "the stale update of many-\(i) changed it")
+                } else {
+                    try expect(applied[i] == true, "the update of many-\(i) was refused")
+                    try expect(stored?.metadata.clientName == "Moved Portal \(i)" && stored?.version == base.version + 1
+                               && stored?.metadata.redirectURIs == ["https://moved-\(i).example/cb"], "many-\(i) not updated: \(String(describing: stored))")
+                }
+            }
+            let moved = Set(bases.indices.filter { !isStale($0) }.map { "many-\($0)" })
+            try expect(try await ids("moved portal") == moved, "the new names do not find exactly the updated clients")
+            try expect(try await ids("sample many-") == Set(bases.map(\.clientID)).subtracting(moved), "the old names do not find exactly the clients left alone")
+        },
         Case(name: "a concurrent update and delete of one client leave either nothing or the whole update") { store in
             for round in 0..<10 {
                 let base = sampleClient(id: "ud-\(round)")

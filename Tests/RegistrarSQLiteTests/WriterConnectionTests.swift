@@ -224,6 +224,79 @@ struct WriterConnectionTests {
         }
     }
 
+    @Test("updates queued one after another share one statement: one FTS5 segment for the run, each told whether it matched; two of one client, or across another statement, never share one")
+    func updatesShareAStatement() async throws {
+        try await withFreshDatabase { database in
+            let store = database.store
+            var bases: [RegisteredClient] = []
+            for i in 0..<30 {
+                let base = ClientStoreConformance.sampleClient(id: "run-\(i)")
+                try await store.insert(base)
+                bases.append(base)
+            }
+            func update(_ i: Int, _ name: String, from base: RegisteredClient? = nil, expecting expected: Int64? = nil,
+                        policy: String? = nil) -> GroupCommitter.Write {
+                let base = base ?? bases[i]
+                var changed = base
+                changed.metadata.clientName = name
+                changed.version = base.version + 1
+                if let policy { changed.policy = policy }
+                let row = SQLClientStore.rowUpdate(changed, changedFrom: base, expectedVersion: expected ?? base.version, search: SearchIndex.column)
+                return .update(GroupCommitter.Update(row: row, matched: ResultBox()))
+            }
+            func run(_ writes: [GroupCommitter.Write]) async throws -> [GroupCommitter.Outcome] {
+                try await database.writer.withHandle { handle in
+                    try handle.execute("BEGIN IMMEDIATE")
+                    let outcomes = try ClientUpdates.run(writes, on: handle)
+                    try handle.execute("COMMIT")
+                    return outcomes
+                }
+            }
+            func matched(_ outcomes: [GroupCommitter.Outcome]) -> [Bool?] {
+                outcomes.map { if case .matched(let m) = $0 { m } else { nil } }
+            }
+            func indexRows() async throws -> Int64 {
+                guard case .integer(let n)? = try await database.writer.query("SELECT count(*) AS n FROM client_search_data").first?.column("n") else { return -1 }
+                return Int64(n)
+            }
+            // The index in one segment, and FTS5's automatic merges off, so that the rows of the
+            // index count the segments the updates add (fewer than the 16 that force a merge).
+            _ = try await database.writer.query("INSERT INTO client_search (client_search) VALUES ('optimize')")
+            _ = try await database.writer.query("INSERT INTO client_search (client_search, rank) VALUES ('automerge', 0)")
+
+            // Eight updates in one run: one statement, one new segment (a leaf row or two), although
+            // they are queued in descending rowid order (FTS5 starts a segment at a lower rowid).
+            let start = try await indexRows()
+            #expect(matched(try await run((0..<8).reversed().map { update($0, "Shared Run \($0)") })) == Array(repeating: true, count: 8))
+            let shared = try await indexRows() - start
+            #expect(shared >= 1 && shared <= 2, "one run of 8 updates added \(shared) rows to the index")
+            // The same updates each in a statement of its own: a segment each.
+            let before = try await indexRows()
+            for i in 8..<16 { #expect(matched(try await run([update(i, "Alone \(i)")])) == [true]) }
+            let alone = try await indexRows() - before
+            #expect(alone >= 8, "8 updates as statements of their own added only \(alone) rows")
+
+            // A second update of a client from the same version fails, as in statements of its
+            // own; a stale update in a run fails alone; a statement between updates keeps its
+            // place; updates of other columns run apart; every one lands as told.
+            let writes: [GroupCommitter.Write] = [
+                update(16, "First 16"), update(17, "First 17"), update(16, "Second 16"), update(18, "Stale 18", expecting: 9),
+                .statement(GroupCommitter.Statement(sql: "SELECT version FROM clients WHERE client_id = 'run-16'", binds: [], rows: ResultBox())),
+                update(19, "Policy 19", policy: "partners"), update(20, "First 20"),
+            ]
+            let outcomes = try await run(writes)
+            #expect(matched(outcomes) == [true, true, false, false, nil, true, true])
+            guard case .rows(let rows) = outcomes[4] else { Issue.record("the statement's rows are missing"); return }
+            #expect(rows.first?.column("version") == .integer(2), "the statement did not see the update queued before it")
+            var names: [String?] = []
+            for i in 16...20 { names.append(try await store.client(id: "run-\(i)")?.metadata.clientName) }
+            #expect(names == ["First 16", "First 17", "sample run-18", "Policy 19", "First 20"])
+            #expect(try await store.client(id: "run-19")?.policy == "partners")
+            let found = try await store.searchClients(kind: .name, prefix: "first", offset: 0, limit: 10, dynamicOnly: false)
+            #expect(Set(found.clients.map(\.clientID)) == ["run-16", "run-17", "run-20"])
+        }
+    }
+
     @Test("a statement that fails in a batch fails alone: the others commit and return their rows")
     func failingStatementAlone() async throws {
         try await withFreshDatabase { database in
