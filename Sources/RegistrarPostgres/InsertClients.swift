@@ -20,12 +20,13 @@ struct InsertClients: PostgresPreparedStatement {
         """
     typealias Row = ()
 
-    let clients: [RegisteredClient]
+    let rows: [ClientRow]
 
     func makeBindings() throws -> PostgresBindings {
+        let clients = rows.map(\.client)
         var bindings = PostgresBindings(capacity: 12)
         bindings.append(clients.map(\.clientID))
-        bindings.append(clients.map(\.document))
+        bindings.append(rows.map(\.document))
         bindings.append(clients.map(\.createdAt.milliseconds))
         bindings.append(clients.map(\.updatedAt.milliseconds))
         try bindings.append(NullableArray(clients.map(\.secretDigest)))
@@ -35,11 +36,30 @@ struct InsertClients: PostgresPreparedStatement {
         bindings.append(clients.map { Int32($0.dynamicallyRegistered ? 1 : 0) })
         try bindings.append(NullableArray(clients.map { $0.expiresAt?.milliseconds }))
         try bindings.append(NullableArray(clients.map { $0.lastUsedAt?.milliseconds }))
-        bindings.append(clients.map(SQLClientStore.searchTermsJSON(of:)))
+        bindings.append(rows.map(\.searchTerms))
         return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws {}
+}
+
+/// A new client with the values of its row that take work to write (its JSON document, its search
+/// terms as JSON) and its weight in a batch, made by the registering request itself: the batch's
+/// statement, which runs for every client of the batch at once, then only copies them.
+struct ClientRow: Sendable {
+    let client: RegisteredClient
+    let document: String
+    let searchTerms: String
+    /// ``SQLClientStore/parameterCount(inserting:)``, from the same list of terms.
+    let parameters: Int
+
+    init(_ client: RegisteredClient) {
+        let terms = ClientSearchKind.allTerms(of: client)
+        self.client = client
+        self.document = client.document
+        self.searchTerms = SQLClientStore.searchTermsJSON(terms)
+        self.parameters = SQLClientStore.parameterCount(terms: terms.count)
+    }
 }
 
 /// A one-dimensional PostgreSQL array whose elements may be `NULL` (PostgresNIO encodes arrays of

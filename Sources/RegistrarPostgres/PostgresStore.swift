@@ -159,7 +159,7 @@ struct PostgresProvider: SQLDatabaseProvider {
     let timeout: Duration
     let logger: Logger
     let outage = OutageState()
-    let batcher: RegistrationBatcher
+    let batcher: RegistrationBatcher<ClientRow>
     let clientRows: (any ClientRowReader)?
 
     init(client: PostgresClient, timeout: Duration, logger: Logger) {
@@ -169,16 +169,16 @@ struct PostgresProvider: SQLDatabaseProvider {
         let outage = self.outage
         self.clientRows = PostgresClientRows(client: client, timeout: timeout, outage: outage, logger: logger)
         // The batcher's statements run like any other call: a pooled connection, the deadline.
-        let run = { @Sendable (clients: [RegisteredClient]) async throws in
+        let run = { @Sendable (rows: [ClientRow]) async throws in
             try await PostgresProvider.withConnection(client: client, timeout: timeout, outage: outage) { connection in
                 // Read the (empty) result to its end: PostgresNIO's overload that returns the
                 // command tag asks for it before the statement has completed, and traps.
                 let rows: AsyncThrowingMapSequence<PostgresRowSequence, ()> =
-                    try await connection.execute(InsertClients(clients: clients), logger: logger)
+                    try await connection.execute(InsertClients(rows: rows), logger: logger)
                 for try await _ in rows {}
             }
         }
-        self.batcher = RegistrationBatcher(parameters: SQLClientStore.parameterCount(inserting:), insert: run)
+        self.batcher = RegistrationBatcher(parameters: \.parameters, insert: run)
     }
 
     /// The deadline while an outage is known.
@@ -245,7 +245,7 @@ struct PostgresProvider: SQLDatabaseProvider {
     /// own (one round trip to the server instead of a transaction's four), shared with the
     /// registrations that arrive at the same moment (see ``RegistrationBatcher``).
     func insertClientBatched(_ client: RegisteredClient) async throws -> Bool? {
-        try await batcher.register(client)
+        try await batcher.register(ClientRow(client))
         return true
     }
 

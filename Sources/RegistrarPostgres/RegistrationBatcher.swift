@@ -11,11 +11,11 @@ import Synchronization
 /// ID among the batch, a lost connection) is answered client by client: each
 /// registration of that batch is retried alone, so only the failing one fails. Until the statement
 /// commits, nothing of the batch is stored, so retrying is safe.
-final class RegistrationBatcher: Sendable {
-    typealias Insert = @Sendable ([RegisteredClient]) async throws -> Void
+final class RegistrationBatcher<Row: Sendable>: Sendable {
+    typealias Insert = @Sendable ([Row]) async throws -> Void
 
     private struct Waiting {
-        let client: RegisteredClient
+        let row: Row
         /// The values it adds to the statement, counted before it queues (not under the lock).
         let parameters: Int
         let continuation: CheckedContinuation<Void, any Error>
@@ -27,32 +27,32 @@ final class RegistrationBatcher: Sendable {
     }
 
     /// Most registrations in one statement.
-    static let maximumBatch = 256
+    static var maximumBatch: Int { 256 }
     /// Most values in one statement, counted as ``SQLClientStore/parameterCount(inserting:)`` does:
     /// a client adds 11 plus 3 per search term (about 60 for a typical one; a client with many
     /// redirect URIs or contacts adds more, and its batch is then smaller). The statement passes
     /// the clients as 12 array parameters, the terms in one of them, from which the schema's
     /// trigger inserts a row per term; this bound keeps one statement's size in check.
-    static let maximumParameters = 60_000
+    static var maximumParameters: Int { 60_000 }
 
     private let state = Mutex(State())
     private let insert: Insert
-    private let parameters: @Sendable (RegisteredClient) -> Int
+    private let parameters: @Sendable (Row) -> Int
 
-    /// `insert` writes the clients it is given in one statement, all or none; `parameters` says how
-    /// many values a client adds to that statement.
-    init(parameters: @escaping @Sendable (RegisteredClient) -> Int, insert: @escaping Insert) {
+    /// `insert` writes the clients' rows it is given in one statement, all or none; `parameters`
+    /// says how many values a row adds to that statement.
+    init(parameters: @escaping @Sendable (Row) -> Int, insert: @escaping Insert) {
         self.parameters = parameters
         self.insert = insert
     }
 
-    /// Stores `client` in the next batch; returns once that batch (or, after a failure, the client's
-    /// own statement) has committed.
-    func register(_ client: RegisteredClient) async throws {
-        let parameters = self.parameters(client)
+    /// Stores a client's row in the next batch; returns once that batch (or, after a failure, the
+    /// row's own statement) has committed.
+    func register(_ row: Row) async throws {
+        let parameters = self.parameters(row)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let lead = state.withLock { state -> Bool in
-                state.queue.append(Waiting(client: client, parameters: parameters, continuation: continuation))
+                state.queue.append(Waiting(row: row, parameters: parameters, continuation: continuation))
                 guard !state.forming else { return false }
                 state.forming = true
                 return true
@@ -79,7 +79,7 @@ final class RegistrationBatcher: Sendable {
         if more { Task { await self.lead() } }
         guard !batch.isEmpty else { return }
         do {
-            try await insert(batch.map(\.client))
+            try await insert(batch.map(\.row))
             for waiting in batch { waiting.continuation.resume() }
         } catch {
             guard batch.count > 1 else {
@@ -90,7 +90,7 @@ final class RegistrationBatcher: Sendable {
                 for waiting in batch {
                     group.addTask {
                         do {
-                            try await self.insert([waiting.client])
+                            try await self.insert([waiting.row])
                             waiting.continuation.resume()
                         } catch {
                             waiting.continuation.resume(throwing: error)

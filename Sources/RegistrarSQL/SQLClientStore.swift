@@ -78,7 +78,12 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// A client's search terms as the `search_terms` column holds them: a JSON array of
     /// "kind<TAB>term" strings.
     public static func searchTermsJSON(of client: RegisteredClient) -> String {
-        JSONWriter.string(.array(ClientSearchKind.allTerms(of: client).map { .string($0.0.rawValue + "\t" + $0.1) }))
+        searchTermsJSON(ClientSearchKind.allTerms(of: client))
+    }
+
+    /// ``searchTermsJSON(of:)`` of terms already listed (``ClientSearchKind/allTerms(of:)``).
+    public static func searchTermsJSON(_ terms: [(ClientSearchKind, String)]) -> String {
+        JSONWriter.string(.array(terms.map { .string($0.0.rawValue + "\t" + $0.1) }))
     }
 
     /// Inserts clients with multi-row statements (all or nothing within the caller's transaction);
@@ -92,7 +97,12 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     /// term, which its `search_terms` and its search index entries grow with): the weight by which
     /// PostgreSQL's registration batches are bounded.
     public static func parameterCount(inserting client: RegisteredClient) -> Int {
-        columnNames.count + 3 * ClientSearchKind.allTerms(of: client).count
+        parameterCount(terms: ClientSearchKind.allTerms(of: client).count)
+    }
+
+    /// ``parameterCount(inserting:)`` of a client with this many search terms.
+    public static func parameterCount(terms: Int) -> Int {
+        columnNames.count + 3 * terms
     }
 
     /// The `INSERT` of clients' rows with their search terms (one statement).

@@ -264,7 +264,7 @@ struct RegistrationBatcherTests {
         func record(_ clients: [RegisteredClient]) { batches.withLock { $0.append(clients.map(\.clientID)) } }
     }
 
-    static func register(_ ids: [String], with batcher: RegistrationBatcher) async -> [String: Bool] {
+    static func register(_ ids: [String], with batcher: RegistrationBatcher<RegisteredClient>) async -> [String: Bool] {
         await withTaskGroup(of: (String, Bool).self) { group in
             for id in ids {
                 group.addTask {
@@ -283,7 +283,7 @@ struct RegistrationBatcherTests {
     @Test("a batch stays within its bound of values, and a client over it goes alone")
     func parameterLimit() async throws {
         let recorder = Recorder()
-        let batcher = RegistrationBatcher(parameters: { $0.clientID == "huge" ? 70_000 : 25_000 }) { clients in
+        let batcher = RegistrationBatcher<RegisteredClient>(parameters: { $0.clientID == "huge" ? 70_000 : 25_000 }) { clients in
             recorder.record(clients)
         }
         let ids = (0..<8).map { "c\($0)" } + ["huge"]
@@ -293,7 +293,7 @@ struct RegistrationBatcherTests {
         #expect(batches.flatMap { $0 }.sorted() == ids.sorted())
         for batch in batches {
             let parameters = batch.map { $0 == "huge" ? 70_000 : 25_000 }.reduce(0, +)
-            #expect(batch.count == 1 || parameters <= RegistrationBatcher.maximumParameters, "\(batch)")
+            #expect(batch.count == 1 || parameters <= RegistrationBatcher<RegisteredClient>.maximumParameters, "\(batch)")
         }
         #expect(batches.contains { $0.count > 1 }, "no batch formed: \(batches)")
     }
@@ -301,7 +301,7 @@ struct RegistrationBatcherTests {
     @Test("when a batch's statement fails, each of its clients is retried alone and only the failing one fails")
     func fallback() async throws {
         let recorder = Recorder()
-        let batcher = RegistrationBatcher(parameters: { _ in 60 }) { clients in
+        let batcher = RegistrationBatcher<RegisteredClient>(parameters: { _ in 60 }) { clients in
             recorder.record(clients)
             if clients.contains(where: { $0.clientID == "bad" }) { throw StoreError.duplicate("clients_pkey") }
         }
