@@ -50,7 +50,7 @@ struct ClientRow: Sendable {
     let client: RegisteredClient
     let document: String
     let searchTerms: String
-    /// ``SQLClientStore/parameterCount(inserting:)``, from the same list of terms.
+    /// ``SQLClientStore/parameterCount(terms:)``, from the same list of terms.
     let parameters: Int
 
     init(_ client: RegisteredClient) {

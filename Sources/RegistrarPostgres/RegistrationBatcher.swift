@@ -28,7 +28,7 @@ final class RegistrationBatcher<Row: Sendable>: Sendable {
 
     /// Most registrations in one statement.
     static var maximumBatch: Int { 256 }
-    /// Most values in one statement, counted as ``SQLClientStore/parameterCount(inserting:)`` does:
+    /// Most values in one statement, counted as ``SQLClientStore/parameterCount(terms:)`` does:
     /// a client adds 11 plus 3 per search term (about 60 for a typical one; a client with many
     /// redirect URIs or contacts adds more, and its batch is then smaller). The statement passes
     /// the clients as 12 array parameters, the terms in one of them, from which the schema's

@@ -3,7 +3,7 @@ public import SQLKit
 /// An update of one client's row at the version it was read at: the columns to write and their
 /// values. ``SQLClientStore`` builds it once; a provider may run it as it likes (SQLite's group
 /// commit puts the updates of a batch in one statement), or ``statement`` runs it on its own.
-public struct ClientRowUpdate: Sendable, Equatable {
+public struct ClientRowUpdate: Sendable {
     /// A column's new value.
     public enum Value: Sendable, Equatable {
         case text(String?)
@@ -42,10 +42,5 @@ public struct ClientRowUpdate: Sendable, Equatable {
             WHERE client_id = \(bind: clientID) AND version = \(bind: expectedVersion)
             RETURNING client_id
             """
-    }
-
-    public static func == (a: ClientRowUpdate, b: ClientRowUpdate) -> Bool {
-        a.clientID == b.clientID && a.expectedVersion == b.expectedVersion
-            && a.assignments.elementsEqual(b.assignments) { $0.column == $1.column && $0.value == $1.value }
     }
 }

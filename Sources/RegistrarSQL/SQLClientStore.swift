@@ -93,14 +93,10 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
         try await db.raw(insertStatement(clients, search: search)).run()
     }
 
-    /// How much a client adds to a batch of registrations (a value per column, and three per search
-    /// term, which its `search_terms` and its search index entries grow with): the weight by which
-    /// PostgreSQL's registration batches are bounded.
-    public static func parameterCount(inserting client: RegisteredClient) -> Int {
-        parameterCount(terms: ClientSearchKind.allTerms(of: client).count)
-    }
-
-    /// ``parameterCount(inserting:)`` of a client with this many search terms.
+    /// How much a client with this many search terms (``ClientSearchKind/allTerms(of:)``) adds to a
+    /// batch of registrations (a value per column, and three per search term, which its
+    /// `search_terms` and its search index entries grow with): the weight by which PostgreSQL's
+    /// registration batches are bounded.
     public static func parameterCount(terms: Int) -> Int {
         columnNames.count + 3 * terms
     }
