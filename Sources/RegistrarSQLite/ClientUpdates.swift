@@ -57,16 +57,26 @@ enum ClientUpdates {
                 return try !handle.execute(sql, binds, keep: true).isEmpty
             }
         }
-        let (sql, binds) = batch(updates)
-        let rows = try handle.execute(sql, binds, keep: updates.count <= keptRows)
+        let size = rows(for: updates.count)
+        let (sql, binds) = batch(updates, rows: size)
+        let rows = try handle.execute(sql, binds, keep: size <= keptRows)
         var matched: Set<String> = []
         for row in rows { if case .text(let id)? = row.column("client_id") { matched.insert(id) } }
         return updates.map { matched.contains($0.clientID) }
     }
 
-    /// Statements of up to this many updates are kept prepared (one for each size and set of
-    /// columns; the writer's cache is bounded anyway).
+    /// Statements of up to this many rows are kept prepared.
     static let keptRows = 32
+
+    /// The rows of the statement for `count` updates: the next power of two, the rows past the
+    /// updates matching no client. A statement for every size would fill the writer's cache of
+    /// prepared statements (128, then it starts over, the batch inserts with it): with five sizes
+    /// up to ``keptRows``, a set of columns keeps five statements.
+    static func rows(for count: Int) -> Int {
+        var rows = 2
+        while rows < count { rows *= 2 }
+        return rows
+    }
 
     /// One update as a statement of its own.
     static func single(_ update: ClientRowUpdate) -> (sql: String, binds: [SQLiteData]) {
@@ -77,10 +87,11 @@ enum ClientUpdates {
         return ("UPDATE clients SET \(set) WHERE client_id = ? AND version = ? RETURNING client_id", binds)
     }
 
-    /// Updates of distinct clients with the same columns as one statement: the values joined to
-    /// the clients' rows by ID, ordered by `search_id` (FTS5's rowid), then applied where the
+    /// Updates of distinct clients with the same columns as one statement of `rows` rows (at least
+    /// `updates.count`; a row past them is all `NULL`, which joins no client): the values joined
+    /// to the clients' rows by ID, ordered by `search_id` (FTS5's rowid), then applied where the
     /// version is still the expected one.
-    static func batch(_ updates: [ClientRowUpdate]) -> (sql: String, binds: [SQLiteData]) {
+    static func batch(_ updates: [ClientRowUpdate], rows: Int) -> (sql: String, binds: [SQLiteData]) {
         let columns = updates[0].columns
         let set = columns.map { "\($0) = u.\($0)" }.joined(separator: ", ")
         // VALUES names its columns column1, column2...: the client ID, the expected version, then
@@ -89,17 +100,18 @@ enum ClientUpdates {
         let row = "(" + Array(repeating: "?", count: columns.count + 2).joined(separator: ", ") + ")"
         let sql = """
             UPDATE clients SET \(set) FROM (SELECT c.search_id AS registrar_row, v.column2 AS registrar_expected, \(values) \
-            FROM (VALUES \(Array(repeating: row, count: updates.count).joined(separator: ", "))) AS v \
+            FROM (VALUES \(Array(repeating: row, count: max(rows, updates.count)).joined(separator: ", "))) AS v \
             JOIN clients AS c ON c.client_id = v.column1 ORDER BY c.search_id) AS u \
             WHERE clients.search_id = u.registrar_row AND clients.version = u.registrar_expected RETURNING client_id
             """
         var binds: [SQLiteData] = []
-        binds.reserveCapacity(updates.count * (columns.count + 2))
+        binds.reserveCapacity(max(rows, updates.count) * (columns.count + 2))
         for update in updates {
             binds.append(.text(update.clientID))
             binds.append(.integer(Int(update.expectedVersion)))
             for (_, value) in update.assignments { binds.append(data(value)) }
         }
+        binds.append(contentsOf: repeatElement(.null, count: (max(rows, updates.count) - updates.count) * (columns.count + 2)))
         return (sql, binds)
     }
 

@@ -294,6 +294,17 @@ struct WriterConnectionTests {
             #expect(try await store.client(id: "run-19")?.policy == "partners")
             let found = try await store.searchClients(kind: .name, prefix: "first", offset: 0, limit: 10, dynamicOnly: false)
             #expect(Set(found.clients.map(\.clientID)) == ["run-16", "run-17", "run-20"])
+
+            // Statements come in powers of two of rows (the rows past the updates match no
+            // client): runs of 3 and of 4 share one prepared statement, and only the updates land.
+            #expect([2, 3, 4, 5, 17, 32, 33].map(ClientUpdates.rows(for:)) == [2, 4, 4, 8, 32, 32, 64])
+            #expect(matched(try await run((21..<24).map { update($0, "Bucket \($0)") })) == [true, true, true])
+            let compiled = database.writer.preparations
+            #expect(matched(try await run((24..<28).map { update($0, "Bucket \($0)") })) == [true, true, true, true])
+            #expect(database.writer.preparations == compiled, "the run of 4 compiled a statement again")
+            let buckets = try await store.searchClients(kind: .name, prefix: "bucket", offset: 0, limit: 10, dynamicOnly: false)
+            #expect(Set(buckets.clients.map(\.clientID)) == Set((21..<28).map { "run-\($0)" }))
+            #expect(try await store.count() == 30)
         }
     }
 
