@@ -23,12 +23,27 @@ public struct ClientRowUpdate: Sendable {
         self.assignments = assignments
     }
 
-    /// The assignments' columns, in order: updates with the same columns can share a statement.
+    /// The assignments' columns, in order.
     public var columns: [String] { assignments.map(\.column) }
+
+    /// Whether `other` writes the same columns in the same order (then the two can share a
+    /// statement); compared without building either list.
+    public func hasSameColumns(as other: ClientRowUpdate) -> Bool {
+        assignments.elementsEqual(other.assignments) { $0.column == $1.column }
+    }
 
     /// The update as one statement: `UPDATE clients SET ... WHERE client_id = ? AND version = ?
     /// RETURNING client_id` (a row back if it matched).
     public var statement: SQLQueryString {
+        """
+        UPDATE clients SET \(Self.setList(assignments))
+        WHERE client_id = \(bind: clientID) AND version = \(bind: expectedVersion)
+        RETURNING client_id
+        """
+    }
+
+    /// `column = ?, ...` for `assignments`, each value bound.
+    static func setList(_ assignments: [(column: String, value: Value)]) -> SQLQueryString {
         var set: [SQLQueryString] = []
         set.reserveCapacity(assignments.count)
         for (column, value) in assignments {
@@ -37,10 +52,6 @@ public struct ClientRowUpdate: Sendable {
             case .integer(let integer): set.append("\(ident: column) = \(bind: integer)")
             }
         }
-        return """
-            UPDATE clients SET \(set.joined(separator: ", "))
-            WHERE client_id = \(bind: clientID) AND version = \(bind: expectedVersion)
-            RETURNING client_id
-            """
+        return set.joined(separator: ", ")
     }
 }

@@ -81,9 +81,7 @@ public struct SearchTermsColumn: Sendable {
 
     /// The assignments of an `UPDATE` that writes a client's terms.
     func assignments(_ client: RegisteredClient) -> SQLQueryString {
-        var set: SQLQueryString = "\(ident: name) = \(bind: value(client))"
-        if let replaces { set.appendInterpolation(", \(ident: replaces) = NULL" as SQLQueryString) }
-        return set
+        ClientRowUpdate.setList(values(client))
     }
 
     /// The same assignments as column names and values (``ClientRowUpdate``).

@@ -37,7 +37,7 @@ enum ClientUpdates {
                 try flush()
                 outcomes.append(.rows(try handle.execute(statement.sql, statement.binds)))
             case .update(let update):
-                if let first = pending.first, first.columns != update.row.columns || clients.contains(update.row.clientID) {
+                if let first = pending.first, !first.hasSameColumns(as: update.row) || clients.contains(update.row.clientID) {
                     try flush()
                 }
                 pending.append(update.row)
@@ -81,7 +81,7 @@ enum ClientUpdates {
     /// One update as a statement of its own.
     static func single(_ update: ClientRowUpdate) -> (sql: String, binds: [SQLiteData]) {
         let set = update.assignments.map { "\($0.column) = ?" }.joined(separator: ", ")
-        var binds = update.assignments.map { data($0.value) }
+        var binds = update.assignments.map { SQLiteData($0.value) }
         binds.append(.text(update.clientID))
         binds.append(.integer(Int(update.expectedVersion)))
         return ("UPDATE clients SET \(set) WHERE client_id = ? AND version = ? RETURNING client_id", binds)
@@ -92,6 +92,7 @@ enum ClientUpdates {
     /// to the clients' rows by ID, ordered by `search_id` (FTS5's rowid), then applied where the
     /// version is still the expected one.
     static func batch(_ updates: [ClientRowUpdate], rows: Int) -> (sql: String, binds: [SQLiteData]) {
+        let rows = max(rows, updates.count)
         let columns = updates[0].columns
         let set = columns.map { "\($0) = u.\($0)" }.joined(separator: ", ")
         // VALUES names its columns column1, column2...: the client ID, the expected version, then
@@ -100,25 +101,29 @@ enum ClientUpdates {
         let row = "(" + Array(repeating: "?", count: columns.count + 2).joined(separator: ", ") + ")"
         let sql = """
             UPDATE clients SET \(set) FROM (SELECT c.search_id AS registrar_row, v.column2 AS registrar_expected, \(values) \
-            FROM (VALUES \(Array(repeating: row, count: max(rows, updates.count)).joined(separator: ", "))) AS v \
+            FROM (VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))) AS v \
             JOIN clients AS c ON c.client_id = v.column1 ORDER BY c.search_id) AS u \
             WHERE clients.search_id = u.registrar_row AND clients.version = u.registrar_expected RETURNING client_id
             """
         var binds: [SQLiteData] = []
-        binds.reserveCapacity(max(rows, updates.count) * (columns.count + 2))
+        binds.reserveCapacity(rows * (columns.count + 2))
         for update in updates {
             binds.append(.text(update.clientID))
             binds.append(.integer(Int(update.expectedVersion)))
-            for (_, value) in update.assignments { binds.append(data(value)) }
+            for (_, value) in update.assignments { binds.append(SQLiteData(value)) }
         }
-        binds.append(contentsOf: repeatElement(.null, count: (max(rows, updates.count) - updates.count) * (columns.count + 2)))
+        binds.append(contentsOf: repeatElement(.null, count: (rows - updates.count) * (columns.count + 2)))
         return (sql, binds)
     }
 
-    static func data(_ value: ClientRowUpdate.Value) -> SQLiteData {
+}
+
+extension SQLiteData {
+    /// A column's value as SQLite binds it (`NULL` for none).
+    init(_ value: ClientRowUpdate.Value) {
         switch value {
-        case .text(let text): text.map(SQLiteData.text) ?? .null
-        case .integer(let integer): integer.map { .integer(Int($0)) } ?? .null
+        case .text(let text): self = text.map(SQLiteData.text) ?? .null
+        case .integer(let integer): self = integer.map { .integer(Int($0)) } ?? .null
         }
     }
 }

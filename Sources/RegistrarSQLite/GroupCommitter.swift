@@ -87,10 +87,7 @@ actor GroupCommitter {
 
     /// Runs `body` in the next group transaction and returns its result once that has committed.
     nonisolated func run<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let box = ResultBox<T>()
-        try await submitAndWait { done in Job(work: { db in box.set(try await body(db)) }, done: done) }
-        guard let value = box.get() else { throw CancellationError() }
-        return value
+        try await submitAndWait { (box: ResultBox<T>, done) in Job(work: { db in box.set(try await body(db)) }, done: done) }
     }
 
     /// Inserts a client in the next group transaction, in statements shared with the other clients
@@ -107,29 +104,23 @@ actor GroupCommitter {
     /// SQLite's thread (through SQLKit, each statement would be a trip of its own).
     nonisolated func statement(_ query: any SQLExpression) async throws -> [WriterRow] {
         let (sql, binds) = try WriterDatabase(connection: connection).serialize(query)
-        let rows = ResultBox<[WriterRow]>()
         let connection = self.connection
-        try await submitAndWait { done in
+        return try await submitAndWait { (rows: ResultBox<[WriterRow]>, done) in
             Job(work: { _ in rows.set(try await connection.query(sql, binds)) }, done: done,
                 statement: Statement(sql: sql, binds: binds, rows: rows))
         }
-        guard let value = rows.get() else { throw CancellationError() }
-        return value
     }
 
     /// Updates a client's row in the next group transaction, in one statement with the updates
     /// queued next to it; `true` if the row had the expected version (and now has the new values).
     nonisolated func update(_ row: ClientRowUpdate) async throws -> Bool {
-        let matched = ResultBox<Bool>()
         let connection = self.connection
-        try await submitAndWait { done in
+        return try await submitAndWait { (matched: ResultBox<Bool>, done) in
             Job(work: { _ in
                 let (sql, binds) = ClientUpdates.single(row)
                 matched.set(try await !connection.query(sql, binds).isEmpty)
             }, done: done, update: Update(row: row, matched: matched))
         }
-        guard let value = matched.get() else { throw CancellationError() }
-        return value
     }
 
     /// Queues the job `make` builds around its completion handler, and returns once the job's batch
@@ -138,6 +129,17 @@ actor GroupCommitter {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             submit(make { continuation.resume(with: $0) })
         }
+    }
+
+    /// ``submitAndWait(_:)`` for a job that leaves a result in the box `make` is given: the result,
+    /// once the job's batch has committed.
+    private nonisolated func submitAndWait<T: Sendable>(
+        _ make: (ResultBox<T>, @escaping @Sendable (Result<Void, any Error>) -> Void) -> Job
+    ) async throws -> T {
+        let box = ResultBox<T>()
+        try await submitAndWait { done in make(box, done) }
+        guard let value = box.get() else { throw CancellationError() }
+        return value
     }
 
     /// Queues a write for the next batch, and starts draining the queue unless a drain is running.
@@ -343,8 +345,8 @@ enum ClientInserts {
 
     /// The values of one row: the client's columns, then its search document.
     static func row(_ client: RegisteredClient) -> [SQLiteData] {
-        func text(_ value: String?) -> SQLiteData { value.map(SQLiteData.text) ?? .null }
-        func integer(_ value: Int64?) -> SQLiteData { value.map { .integer(Int($0)) } ?? .null }
+        func text(_ value: String?) -> SQLiteData { SQLiteData(.text(value)) }
+        func integer(_ value: Int64?) -> SQLiteData { SQLiteData(.integer(value)) }
         return [
             .text(client.clientID), .text(client.document), integer(client.createdAt.milliseconds),
             integer(client.updatedAt.milliseconds), text(client.secretDigest), text(client.registrationTokenDigest),
