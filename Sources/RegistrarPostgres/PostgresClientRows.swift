@@ -55,7 +55,7 @@ struct PostgresClientRows: ClientRowReader {
     }
 
     /// A client by its ID, unless an access token is revoked: introspection's two lookups in one
-    /// round trip (docs/benchmarks.md: `introspect` on PostgreSQL +12 to +42 % in three pairs).
+    /// round trip (docs/benchmarks-history.md: `introspect` on PostgreSQL +12 to +42 % in three pairs).
     struct ClientByIDUnlessRevoked: PostgresPreparedStatement {
         static let name = "registrar_client_by_id_unless_revoked"
         static let sql = """
