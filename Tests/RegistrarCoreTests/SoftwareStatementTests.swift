@@ -66,6 +66,45 @@ struct SoftwareStatementTests {
             _ = try await f.service.update(clientID: response.client.clientID, bearer: response.registrationAccessToken,
                                            body: JSONWriter.bytes(.object(echo)))
         }
+        // `null` removes the statement (the policy does not require one): its members no longer apply.
+        var removing = read.json
+        removing["software_statement"] = .null
+        removing["client_name"] = .string("not B")
+        removing["software_id"] = nil
+        let removed = try await f.service.update(clientID: response.client.clientID, bearer: response.registrationAccessToken,
+                                                 body: JSONWriter.bytes(.object(removing)))
+        #expect(removed.json["client_name"] == .string("not B"))
+        #expect(removed.json["software_id"] == nil)
+        #expect(removed.json["software_statement"] == nil)
+        let after = try await f.service.read(clientID: response.client.clientID, bearer: response.registrationAccessToken)
+        #expect(after.json["software_statement"] == nil)
+        #expect(after.json["client_name"] == .string("not B"))
+    }
+
+    @Test("under a policy that requires a statement, an update may leave it out (kept) but not remove it")
+    func requiredOnUpdate() async throws {
+        let directory = try StatementDirectory()
+        let f = try await fixture(directory, require: true)
+        let statement = try directory.statement([("client_name", .string("bound"))])
+        let response = try await f.service.register(body: Array(#"""
+            {"redirect_uris":["https://a.example/cb"],"software_statement":"\#(statement)"}
+            """#.utf8))
+        let clientID = response.client.clientID, token = response.registrationAccessToken
+        var body = try await f.service.read(clientID: clientID, bearer: token).json
+        body["software_statement"] = nil
+        body["client_name"] = .string("free")
+        let kept = try await f.service.update(clientID: clientID, bearer: token, body: JSONWriter.bytes(.object(body)))
+        #expect(kept.json["software_statement"] == .string(statement))
+        #expect(kept.json["client_name"] == .string("bound"))
+        for removal in [JSONValue.null, .string("")] {
+            body["software_statement"] = removal
+            await #expect(throws: RegistrarError(code: .invalidSoftwareStatement, status: 400, description: "")) {
+                _ = try await f.service.update(clientID: clientID, bearer: token, body: JSONWriter.bytes(.object(body)))
+            }
+        }
+        let stored = try await f.service.read(clientID: clientID, bearer: token).json
+        #expect(stored["software_statement"] == .string(statement), "a refused update changes nothing")
+        #expect(stored["client_name"] == .string("bound"))
     }
 
     @Test("each bad statement has its error code", arguments: [

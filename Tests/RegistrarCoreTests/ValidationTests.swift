@@ -114,6 +114,16 @@ struct RedirectURITests {
     @Test("implicit web clients need https and no localhost", arguments: [
         ("https://app.example/cb", true), ("http://localhost/cb", false), ("https://localhost/cb", false),
         ("https://127.0.0.1/cb", false), ("com.example.app:/cb", false),
+        // Other spellings of this machine (browsers resolve all of them to loopback).
+        ("https://localhost./cb", false), ("https://foo.localhost/cb", false), ("https://FOO.LOCALHOST./cb", false),
+        ("https://127.1/cb", false), ("https://2130706433/cb", false), ("https://0x7f.1/cb", false),
+        ("https://0177.0.0.1/cb", false), ("https://127.000.000.001/cb", false), ("https://0.0.0.0/cb", false), ("https://0/cb", false),
+        ("https://[::ffff:127.0.0.1]/cb", false), ("https://[::ffff:7f00:1]/cb", false), ("https://[::127.0.0.1]/cb", false),
+        ("https://[0:0:0:0:0:0:0:1]/cb", false), ("https://[::]/cb", false), ("https://[0::1]:8443/cb", false),
+        // Hosts that merely look alike are not loopback.
+        ("https://localhost.example/cb", true), ("https://mylocalhost/cb", true), ("https://128.0.0.1/cb", true),
+        ("https://2130706431/cb", true), ("https://[::ffff:8.8.8.8]/cb", true), ("https://[2001:db8::1]/cb", true),
+        ("https://127.0.0.1.example/cb", true), ("https://0x7g.1/cb", true),
     ])
     func implicitWeb(_ uri: String, _ ok: Bool) throws {
         let json = body(["redirect_uris": "[\(quoted(uri))]", "grant_types": #"["implicit"]"#, "response_types": #"["id_token"]"#])

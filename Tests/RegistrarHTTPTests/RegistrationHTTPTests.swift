@@ -228,6 +228,39 @@ struct BadInputTests {
         }
     }
 
+    @Test("error descriptions are printable ASCII without quotes or backslashes (RFC 6749 §5.2, RFC 7591 §3.2.2)")
+    func asciiDescriptions() async throws {
+        @Sendable func allowed(_ text: String) -> Bool {
+            text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" }
+        }
+        try await HTTPFixture.withRouter(withTokens: true) { client, service in
+            let cases: [(body: String, code: String, contains: String)] = [
+                (#"{"redirect_uris":["https://a.example/cb"],"client_name#bad_tag!":"x"}"#, "invalid_client_metadata", "'client_name#bad_tag!'"),
+                (#"{"redirect_uris":["https://a.example/cb"],"jwks":{"keys":[]},"jwks_uri":"https://a.example/j"}"#, "invalid_client_metadata", "(RFC 7591 section 2)"),
+                (#"{"redirect_uris":["https://a.example/cb"],"grant_types":["gr\"\u00fc\\x\u0001"]}"#, "invalid_client_metadata", "'gr???x?'"),
+                (#"{"cl\u00efent\"\\":1,"cl\u00efent\"\\":2}"#, "invalid_request", "cl?ent"),
+            ]
+            for (body, code, fragment) in cases {
+                try await client.execute(uri: "/iam/api/client-registration", method: .post, headers: jsonHeaders, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest, "\(body)")
+                    #expect(response.oauthError?.code == code, "\(body)")
+                    let description = response.oauthError?.description ?? ""
+                    #expect(allowed(description), "\(description)")
+                    #expect(description.contains(fragment), "\(description)")
+                }
+            }
+            // A parameter name from the form, decoded, at the token endpoint.
+            try await client.execute(uri: "/token", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                     body: ByteBuffer(string: "grant_type=client_credentials&x%22%C3%BC%5C=1&x%22%C3%BC%5C=2")) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.oauthError?.code == "invalid_request")
+                let description = response.oauthError?.description ?? ""
+                #expect(allowed(description) && description.contains("x'??"), "\(description)")
+            }
+            #expect(try await service.store.count() == 0)
+        }
+    }
+
     @Test("a body over 64 KiB: 413 with a JSON error, with or without Content-Length")
     func tooLarge() async throws {
         try await HTTPFixture.withRouter { client, service in

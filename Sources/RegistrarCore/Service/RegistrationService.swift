@@ -247,10 +247,10 @@ public struct RegistrationService: Sendable {
         var object = try Self.parseObject(body)
         try checkUpdateIdentity(object, current: current, token: token)
         let policy = policy(for: current)
-        // A statement stays in force: an update that leaves it out (or sends null) keeps the stored
-        // one, and its members still win over the body's.
-        if object["software_statement"] == nil || object["software_statement"] == .null || object["software_statement"] == .string(""),
-           let stored = current.softwareStatement {
+        // A statement stays in force: an update that leaves it out keeps the stored one, and its
+        // members still win over the body's. `null` (or "") removes it, which a policy that
+        // requires a statement refuses (``applySoftwareStatement(to:policy:previous:)``).
+        if object["software_statement"] == nil, let stored = current.softwareStatement {
             object["software_statement"] = .string(stored)
         }
         let statement = try await applySoftwareStatement(to: &object, policy: policy, previous: current.softwareStatement)

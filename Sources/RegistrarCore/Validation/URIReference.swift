@@ -96,6 +96,92 @@ public struct URIReference: Sendable, Equatable {
         }
     }
 
+    /// Whether the host may reach this machine, however it is written: `localhost` and the names
+    /// under it (RFC 6761 §6.3), with or without a final dot; IPv4 loopback (`127.0.0.0/8`) and the
+    /// unspecified address `0.0.0.0` in every form a browser parses (`127.1`, `0x7f.0.0.1`,
+    /// `0177.0.0.1`, `2130706433`, WHATWG URL §4.3); IPv6 `::1` and `::`, also as IPv4-mapped
+    /// (`[::ffff:127.0.0.1]`) or IPv4-compatible (`[::127.0.0.1]`) addresses. For refusing a host
+    /// where loopback is not allowed; ``isLoopbackHost`` (the usual spellings only) is what allows
+    /// `http`.
+    public var mayBeLoopbackHost: Bool {
+        if isLoopbackHost { return true }
+        if host.hasPrefix("[") {
+            guard host.hasSuffix("]"), let groups = Self.ipv6Groups(host.dropFirst().dropLast()) else { return false }
+            if groups[0..<7].allSatisfy({ $0 == 0 }) { return groups[7] <= 1 }  // :: and ::1
+            guard groups[0..<5].allSatisfy({ $0 == 0 }), groups[5] == 0xFFFF || groups[5] == 0 else { return false }
+            let v4 = UInt32(groups[6]) << 16 | UInt32(groups[7])
+            return v4 >> 24 == 127 || v4 == 0
+        }
+        var name = Substring(host)
+        if name.hasSuffix("."), name.count > 1 { name = name.dropLast() }
+        if name == "localhost" || name.hasSuffix(".localhost") { return true }
+        guard let v4 = Self.whatwgIPv4(name) else { return false }
+        return v4 >> 24 == 127 || v4 == 0
+    }
+
+    /// An IPv4 address as the WHATWG URL parser reads a host: one to four parts, each decimal,
+    /// `0x` hexadecimal or `0`-prefixed octal, the last filling the remaining bytes; `nil` if the
+    /// host is not such an address.
+    static func whatwgIPv4(_ host: Substring) -> UInt32? {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...4).contains(parts.count) else { return nil }
+        var numbers: [UInt64] = []
+        for part in parts {
+            guard !part.isEmpty, part.count <= 40 else { return nil }
+            var digits = part, radix = 10
+            if digits.count >= 2, digits.first == "0", digits.dropFirst().first == "x" || digits.dropFirst().first == "X" {
+                digits = digits.dropFirst(2); radix = 16
+            } else if digits.count >= 2, digits.first == "0" {
+                digits = digits.dropFirst(); radix = 8
+            }
+            if digits.isEmpty { numbers.append(0); continue }
+            guard let value = UInt64(digits, radix: radix) else { return nil }
+            numbers.append(value)
+        }
+        guard numbers.dropLast().allSatisfy({ $0 <= 255 }), numbers.last! < (UInt64(1) << (8 * (5 - numbers.count))) else { return nil }
+        var address = numbers.last!
+        for (index, value) in numbers.dropLast().enumerated() { address += value << (8 * (3 - index)) }
+        return UInt32(address)
+    }
+
+    /// The eight 16-bit groups of an IPv6 address (RFC 4291 §2.2: `::` and a dotted IPv4 tail
+    /// allowed); `nil` if the text is not one.
+    static func ipv6Groups(_ text: Substring) -> [UInt16]? {
+        func groups(_ part: Substring) -> [UInt16]? {
+            if part.isEmpty { return [] }
+            var out: [UInt16] = []
+            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+            for (index, piece) in pieces.enumerated() {
+                if index == pieces.count - 1, piece.contains(".") {
+                    let octets = piece.split(separator: ".", omittingEmptySubsequences: false)
+                    guard octets.count == 4 else { return nil }
+                    var bytes: [UInt16] = []
+                    for octet in octets {
+                        guard (1...3).contains(octet.count), let value = UInt16(octet), value <= 255 else { return nil }
+                        bytes.append(value)
+                    }
+                    out.append(bytes[0] << 8 | bytes[1])
+                    out.append(bytes[2] << 8 | bytes[3])
+                } else {
+                    guard (1...4).contains(piece.count), let value = UInt16(piece, radix: 16) else { return nil }
+                    out.append(value)
+                }
+            }
+            return out
+        }
+        let halves = text.split(separator: "::", omittingEmptySubsequences: false)
+        switch halves.count {
+        case 1:
+            guard let all = groups(text), all.count == 8 else { return nil }
+            return all
+        case 2:
+            guard let head = groups(halves[0]), let tail = groups(halves[1]), head.count + tail.count <= 7 else { return nil }
+            return head + Array(repeating: 0, count: 8 - head.count - tail.count) + tail
+        default:
+            return nil
+        }
+    }
+
     /// Whether the host is a syntactically valid DNS name, IPv4 address or bracketed IPv6 literal.
     public var hasValidHost: Bool {
         guard !host.isEmpty else { return false }

@@ -9,7 +9,7 @@ public struct LocalizedMembersRule: MetadataRule {
             guard let hash = key.firstIndex(of: "#") else { continue }
             let tag = String(key[key.index(after: hash)...])
             guard LanguageTag.isWellFormed(tag) else {
-                throw .invalidClientMetadata("\(String(key[..<hash]))#…: the language tag is not a well-formed BCP 47 tag")
+                throw .invalidClientMetadata("\(GrantTypesRule.quoted(key)): the language tag is not a well-formed BCP 47 tag")
             }
         }
     }

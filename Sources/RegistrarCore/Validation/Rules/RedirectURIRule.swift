@@ -5,7 +5,8 @@
 ///   reads local content (`javascript:`, `data:`, `vbscript:`, `file:`, `blob:`, `about:`);
 /// - `web` clients: `https`, `http` on a loopback host, or a reverse-domain private-use scheme
 ///   (`edu.kit.data.oidc-agent:/redirect`, which oidc-agent registers without declaring itself
-///   native); with `implicit`, `https` only and never a loopback host;
+///   native); with `implicit`, `https` only and never a host that may be this machine
+///   (``URIReference/mayBeLoopbackHost``: `localhost`, `foo.localhost`, `127.1`, `[::ffff:127.0.0.1]`...);
 /// - `native` clients: a reverse-domain private-use scheme (RFC 8252 §7.1), `http` on a loopback
 ///   host (§7.3) or `https` on a non-loopback host (§7.2).
 ///
@@ -62,8 +63,8 @@ public struct RedirectURIRule: MetadataRule {
                 guard ref.scheme == "https" else {
                     throw error("\(member): web clients using the implicit grant must use https redirect URIs")
                 }
-                guard !ref.isLoopbackHost else {
-                    throw error("\(member): web clients using the implicit grant must not redirect to localhost")
+                guard !ref.mayBeLoopbackHost else {
+                    throw error("\(member): web clients using the implicit grant must not redirect to localhost or another loopback host")
                 }
             } else if ref.scheme == "http" && !ref.isLoopbackHost {
                 throw error("\(member): web clients must use https; http is allowed only on a loopback host")
