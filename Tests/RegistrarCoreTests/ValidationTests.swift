@@ -302,6 +302,26 @@ struct OtherMembersTests {
         #expect(m.localized == ["client_name#ja-Jpan-JP": "クライアント名", "tos_uri#de": "https://app.example/agb"])
         #expect(validationError(body(["client_name#not_a_tag": #""x""#]))?.code == .invalidClientMetadata)
         #expect(validationError(body(["logo_uri#en": #""ftp://x.example/a.png""#]))?.code == .invalidClientMetadata)
+        // Language tags are case-insensitive: one language, one value.
+        let twice = try #require(validationError(body(["client_name#en": #""A""#, "client_name#EN": #""B""#])))
+        #expect(twice.code == .invalidClientMetadata && twice.errorDescription.contains("client_name#EN"))
+        _ = try validated(body(["client_name#en": #""A""#, "client_name#en-GB": #""B""#, "tos_uri#en": #""https://a.example/tos""#]))
+    }
+
+    @Test("human-readable members carry no control characters", arguments: [
+        ("client_name", #""a\u0000b""#, false), ("client_name", #""line\nbreak""#, false), ("client_name", #""tab\there""#, false),
+        ("client_name#de", #""x\u007f""#, false), ("software_id", #""id\u0085""#, false), ("software_version", #""1\u001b[31m""#, false),
+        ("client_description", #""two\nlines\tand a tab""#, true), ("client_description", #""bell\u0007""#, false),
+        ("client_description#fr", #""deux\r\nlignes""#, true), ("client_name", #""Ünïcödé 名前 \u00a0ok""#, true),
+    ])
+    func controlCharacters(_ member: String, _ value: String, _ ok: Bool) throws {
+        let json = body([member: value])
+        if ok {
+            _ = try validated(json)
+        } else {
+            let error = try #require(validationError(json))
+            #expect(error.code == .invalidClientMetadata && error.errorDescription.contains(member) && error.errorDescription.contains("control characters"))
+        }
     }
 
     @Test("contacts are e-mail addresses")
