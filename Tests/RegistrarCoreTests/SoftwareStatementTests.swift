@@ -148,6 +148,26 @@ struct SoftwareStatementTests {
         #expect(try await f.store.count() == 0)
     }
 
+    @Test("a signature that is not canonical base64url is reported as such, not as a wrong algorithm")
+    func nonCanonicalSignature() async throws {
+        let directory = try StatementDirectory()
+        let f = try await fixture(directory)
+        let statement = try directory.statement([("client_name", .string("x"))])
+        // An ES256 signature is 64 bytes, 86 characters: the last one carries 2 unused bits, which
+        // must be zero. Setting one leaves the bytes the same for a lenient decoder.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let last = statement.last!, index = alphabet.firstIndex(of: last)!
+        let forged = String(statement.dropLast()) + String(alphabet[index ^ 1])
+        do {
+            _ = try await f.registerJSON(#"{"redirect_uris":["https://a.example/cb"],"software_statement":"\#(forged)"}"#)
+            Issue.record("a statement with a non-canonical signature was accepted")
+        } catch let error as RegistrarError {
+            #expect(error.code == .invalidSoftwareStatement)
+            #expect(error.errorDescription.contains("base64url"), "\(error.errorDescription)")
+        }
+        #expect(await f.store.count() == 0)
+    }
+
     @Test("a policy can require a statement")
     func required() async throws {
         let directory = try StatementDirectory()

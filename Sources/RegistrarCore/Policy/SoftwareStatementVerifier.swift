@@ -50,8 +50,11 @@ public struct SoftwareStatementVerifier: Sendable {
             throw RegistrarError(code: .unapprovedSoftwareStatement, status: 400,
                                  description: "the software statement's issuer is not trusted by this server")
         }
-        guard AssertionSignature.asymmetricAlgorithms.contains(alg), let jws = CompactJWS(statement) else {
+        guard AssertionSignature.asymmetricAlgorithms.contains(alg) else {
             throw Self.invalid("the software statement must be signed with RS256, PS256 or ES256")
+        }
+        guard let jws = CompactJWS(statement) else {
+            throw Self.invalid("the software statement's signature is not base64url (RFC 7515 §2)")
         }
         let kid = header["kid"]?.stringValue
         let candidates = keys.filter { AssertionSignature.fits($0, alg: alg) && (kid == nil || $0["kid"] == nil || $0["kid"]?.stringValue == kid) }
