@@ -19,6 +19,8 @@ enum JSONResponse {
             headers[.wwwAuthenticate] = "Bearer"
         case .invalidToken?:
             headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\", error_description=\"\(Self.describable(error.errorDescription))\""
+        case .invalidRequest?:
+            headers[.wwwAuthenticate] = "Bearer error=\"invalid_request\", error_description=\"\(Self.describable(error.errorDescription))\""
         case .insufficientScope(let scope)?:
             headers[.wwwAuthenticate] = "Bearer error=\"insufficient_scope\", scope=\"\(Self.quotable(scope))\""
         case .basic?:

@@ -168,15 +168,22 @@ struct BearerTests {
         }
     }
 
-    @Test("two Authorization headers are a malformed request")
+    @Test("two Authorization headers are a malformed request, with a Bearer challenge (RFC 6750 §3)")
     func twoHeaders() async throws {
         try await HTTPFixture.withRouter { client, _ in
             let (id, token, _) = try await registerSeedClient(client)
             var headers = bearer(token)
             headers.append(HTTPField(name: .authorization, value: "Bearer other"))
-            try await client.execute(uri: "/iam/api/client-registration/\(id)", method: .get, headers: headers) { response in
-                #expect(response.status == .badRequest)
-                #expect(response.oauthError?.code == "invalid_request")
+            for method in [HTTPRequest.Method.get, .delete] {
+                try await client.execute(uri: "/iam/api/client-registration/\(id)", method: method, headers: headers) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(response.oauthError?.code == "invalid_request")
+                    #expect(response.headers[.wwwAuthenticate] == #"Bearer error="invalid_request", error_description="only one Authorization header is allowed""#)
+                }
+            }
+            // Nothing was deleted.
+            try await client.execute(uri: "/iam/api/client-registration/\(id)", method: .get, headers: bearer(token)) { response in
+                #expect(response.status == .ok)
             }
         }
     }

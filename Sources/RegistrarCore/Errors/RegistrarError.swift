@@ -56,6 +56,9 @@ public struct RegistrarError: Error, Sendable, Equatable, CustomStringConvertibl
         case missingToken
         /// Credentials were sent and rejected: `WWW-Authenticate: Bearer error="invalid_token"`.
         case invalidToken
+        /// The credentials are malformed (two `Authorization` headers), a 400:
+        /// `WWW-Authenticate: Bearer error="invalid_request"` (RFC 6750 §3, §3.1).
+        case invalidRequest
         /// Client authentication with HTTP Basic failed (RFC 6749 §5.2): `WWW-Authenticate: Basic`.
         case basic
         /// The token lacks a scope (RFC 6750 §3.1): `Bearer error="insufficient_scope", scope="..."`.

@@ -116,7 +116,9 @@ struct RegistrationController {
     static func bearerToken(_ request: Request) throws(RegistrarError) -> String? {
         let values = request.headers[values: .authorization]
         guard !values.isEmpty else { return nil }
-        guard values.count == 1 else { throw RegistrarError.invalidRequest("only one Authorization header is allowed") }
+        guard values.count == 1 else {
+            throw RegistrarError(code: .invalidRequest, status: 400, description: "only one Authorization header is allowed", challenge: .invalidRequest)
+        }
         let value = values[0]
         guard value.count > 7, value.prefix(7).lowercased() == "bearer " else { return nil }
         let token = value.dropFirst(7).trimmingSpaces()
