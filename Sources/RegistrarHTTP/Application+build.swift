@@ -9,10 +9,10 @@ import NIOCore
 /// `/prefix/iam/api/client-registration`.
 public func buildRouter(service: RegistrationService, tokens: TokenService? = nil, options: HTTPOptions = HTTPOptions()) -> Router<RegistrarRequestContext> {
     let router = Router(context: RegistrarRequestContext.self, options: .autoGenerateHeadEndpoints)
-    router.add(middleware: AccessLogMiddleware())
+    let base = issuerPath(service.configuration.issuer)
+    router.add(middleware: AccessLogMiddleware(basePath: base))
     router.add(middleware: SecurityHeadersMiddleware(allowedOrigins: options.corsAllowedOrigins))
     router.add(middleware: ErrorMiddleware())
-    let base = issuerPath(service.configuration.issuer)
     let root = router.group(RouterPath(base))
     RegistrationController(service: service, options: options).addRoutes(to: root.group(RouterPath(ServerConfiguration.registrationPath)))
     HealthController(service: service).addRoutes(to: root)

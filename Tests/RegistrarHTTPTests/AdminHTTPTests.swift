@@ -274,6 +274,59 @@ struct AdminHTTPTests {
         }
     }
 
+    @Test("every refusal of the registration API is audited, a secret issued by an administrator's PUT is secret_rotated, and throttling names the client")
+    func auditCompleteness() async throws {
+        var options = HTTPOptions()
+        options.failedTokenLimiter = RateLimiter(limit: RateLimit(perMinute: 1, burst: 2), clock: SystemWallClock())
+        try await HTTPFixture.withRouter(settings: permissiveSettings, options: options, withTokens: true) { client, service in
+            let token = try await adminToken(client, service)
+            // An administrator's PUT that moves a public client to a secret-based method issues a secret.
+            let machine = try await client.execute(uri: "/iam/api/clients", method: .post, headers: bearer(token) + jsonHeaders,
+                                                   body: ByteBuffer(string: #"{"client_name":"m","grant_types":["client_credentials"],"token_endpoint_auth_method":"none"}"#)) { response in
+                #expect(response.status == .created)
+                return try response.object["client_id"]?.stringValue ?? ""
+            }
+            try await client.execute(uri: "/iam/api/clients/\(machine)", method: .put, headers: bearer(token) + jsonHeaders,
+                                     body: ByteBuffer(string: #"{"client_name":"m","grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_basic"}"#)) { response in
+                #expect(response.status == .ok)
+                let o = try response.object
+                #expect(o["client_secret"]?.stringValue != nil)
+            }
+            // Refusals decided before the service sees the request: the body's type and size, two
+            // Authorization headers, a PUT's token.
+            let (id, rat, _) = try await registerSeedClient(client)
+            var twice = bearer(rat)
+            twice.append(HTTPField(name: .authorization, value: "Bearer other"))
+            let text: HTTPFields = [.contentType: "text/plain"]
+            let refusals: [(String, HTTPRequest.Method, HTTPFields, String, HTTPResponse.Status)] = [
+                ("/iam/api/client-registration", .post, text, "{}", .badRequest),
+                ("/iam/api/client-registration", .post, jsonHeaders, String(repeating: " ", count: 70_000), .contentTooLarge),
+                ("/iam/api/client-registration/\(id)", .put, bearer(rat) + text, "{}", .badRequest),
+                ("/iam/api/client-registration/\(id)", .get, twice, "", .badRequest),
+                ("/iam/api/client-registration/\(id)", .put, bearer("wrong.token.x") + jsonHeaders, "{}", .unauthorized),
+                ("/iam/api/client-registration/\(id)", .get, bearer("wrong.token.y"), "", .unauthorized),
+                // The failed-token bucket (burst 2) is empty now: throttled.
+                ("/iam/api/client-registration/\(id)", .get, bearer("wrong.token.z"), "", .tooManyRequests),
+            ]
+            for (uri, method, headers, body, status) in refusals {
+                try await client.execute(uri: uri, method: method, headers: headers, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == status, "\(method) \(uri)")
+                }
+            }
+            // Read through the service: while the failed-token limit is reached, the administration
+            // API answers this address 429 too.
+            let events = try await AdminService(registration: service).auditEvents(clientID: nil, since: nil)
+            let machineKinds = events.filter { $0.clientID == machine }.map(\.kind)
+            #expect(machineKinds.contains(.secretRotated) && machineKinds.contains(.updated), "\(machineKinds)")
+            let details = events.filter { $0.kind == .denied }.map { "\($0.clientID ?? "-") \($0.detail ?? "")" }
+            #expect(details.filter { $0 == "- invalid_request" }.count == 2, "\(details)")
+            #expect(details.filter { $0 == "\(id) invalid_request" }.count == 2, "\(details)")
+            #expect(details.filter { $0 == "\(id) invalid_token" }.count == 2, "\(details)")
+            let throttled = events.filter { $0.kind == .rateLimited }
+            #expect(throttled.count == 1 && throttled.first?.clientID == id, "\(throttled)")
+        }
+    }
+
     @Test("out-of-range numbers in the query are 400, never a crash", arguments: ["9223372036854775807", "-9223372036854775808", "abc"])
     func auditSince(_ since: String) async throws {
         try await withTokenRouter { client, service in

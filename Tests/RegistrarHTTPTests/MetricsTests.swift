@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import HummingbirdTesting
 import Logging
 @testable import RegistrarHTTP
 @testable import RegistrarSQL
@@ -20,6 +22,26 @@ struct MetricsTests {
         #expect(text.contains(#"registrar_http_requests_total{route="\#(route)",method="POST",status="200"} 1"#))
         #expect(text.contains(#"registrar_http_request_duration_seconds_count{route="\#(route)",method="GET"} 4"#))
         #expect(text.contains(#"registrar_http_request_duration_seconds_count{route="\#(route)",method="POST"} 1"#))
+    }
+
+    @Test("the route label is the route's pattern without the issuer's path, or unmatched")
+    func routeLabel() async throws {
+        #expect(AccessLogMiddleware<RegistrarRequestContext>.route("/idp/iam/api/clients/{client_id}", basePath: "/idp") == "/iam/api/clients/{client_id}")
+        #expect(AccessLogMiddleware<RegistrarRequestContext>.route("/idp", basePath: "/idp") == "/")
+        #expect(AccessLogMiddleware<RegistrarRequestContext>.route("/idpx/token", basePath: "/idp") == "/idpx/token")
+        #expect(AccessLogMiddleware<RegistrarRequestContext>.route("/token", basePath: "") == "/token")
+        #expect(AccessLogMiddleware<RegistrarRequestContext>.route("NotFound", basePath: "") == "unmatched")
+        #expect(AccessLogMiddleware<RegistrarRequestContext>.route(nil, basePath: "/idp") == "unmatched")
+        // Through the router, with an issuer that has a path.
+        try await HTTPFixture.withRouter(issuer: "https://id.example.org/tenant-metrics") { client, _ in
+            try await client.execute(uri: "/tenant-metrics/iam/api/client-registration/abc", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/tenant-metrics/no-such-path", method: .get) { #expect($0.status == .notFound) }
+        }
+        let text = String(decoding: RegistrarMetrics.shared.render(), as: UTF8.self)
+        #expect(!text.contains("tenant-metrics"), "\(text)")
+        #expect(!text.contains(#"route="NotFound""#))
+        #expect(text.contains(#"registrar_http_requests_total{route="/iam/api/client-registration/{client_id}",method="GET",status="401"}"#))
+        #expect(text.contains(#"registrar_http_requests_total{route="unmatched",method="GET",status="404"}"#))
     }
 
     @Test("rate limiting is counted per limit, however often it repeats")

@@ -120,6 +120,7 @@ public struct AdminService: Sendable {
             throw RegistrarError.conflict
         }
         await registration.record(.updated, id, actor)
+        if secret != nil { await registration.record(.secretRotated, id, actor) }
         return view(updated, secret: secret)
     }
 

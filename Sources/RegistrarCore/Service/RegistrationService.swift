@@ -60,7 +60,9 @@ public struct RegistrationService: Sendable {
     }
 
     /// Runs an operation and records a refusal (`denied`, with the error code) if it throws one.
-    func auditingRefusals<T>(_ clientID: String?, _ actor: Actor, _ body: () async throws -> T) async throws -> T {
+    /// The HTTP layer runs its own checks of a request (its `Authorization` headers, its body's type
+    /// and size) through it too, so that every `4xx` of the registration API is in the audit trail.
+    public func auditingRefusals<T>(_ clientID: String?, _ actor: Actor, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as RegistrarError where error.status < 500 {

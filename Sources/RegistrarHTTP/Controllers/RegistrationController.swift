@@ -27,12 +27,13 @@ struct RegistrationController {
     @Sendable func register(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let address = clientAddress(request, context)
         try await Self.limit(options.registrationLimiter, address, what: "registrations", audit: service.audit)
-        let bearer = try Self.bearerToken(request)
+        let actor = Actor(ip: address)
+        let bearer = try await service.auditingRefusals(nil, actor) { try Self.bearerToken(request) }
         if bearer != nil { try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true) }
-        let body = try await Self.jsonBody(request, context: context)
+        let body = try await service.auditingRefusals(nil, actor) { try await Self.jsonBody(request, context: context) }
         let response: ClientResponse
         do {
-            response = try await countingFailedTokens(address) { try await service.register(body: body, initialAccessToken: bearer, actor: Actor(ip: address)) }
+            response = try await countingFailedTokens(address) { try await service.register(body: body, initialAccessToken: bearer, actor: actor) }
         } catch {
             RegistrarMetrics.registration("refused")
             throw error
@@ -44,29 +45,34 @@ struct RegistrationController {
     @Sendable func read(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
         let address = clientAddress(request, context)
-        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit)
-        let response = try await countingFailedTokens(address) { try await service.read(clientID: clientID, bearer: try Self.bearerToken(request), actor: Actor(ip: address)) }
+        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
+        let actor = Actor(ip: address)
+        let bearer = try await service.auditingRefusals(clientID, actor) { try Self.bearerToken(request) }
+        let response = try await countingFailedTokens(address) { try await service.read(clientID: clientID, bearer: bearer, actor: actor) }
         return JSONResponse.make(.ok, response.json)
     }
 
     @Sendable func update(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
         let address = clientAddress(request, context)
-        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit)
+        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
+        let actor = Actor(ip: address)
         // Authenticate first, so that an unauthenticated caller learns nothing about body rules.
-        let authenticated = try await countingFailedTokens(address) {
-            try await service.authenticate(clientID: clientID, bearer: try Self.bearerToken(request))
+        let authenticated = try await service.auditingRefusals(clientID, actor) {
+            try await countingFailedTokens(address) { try await service.authenticate(clientID: clientID, bearer: try Self.bearerToken(request)) }
         }
-        let body = try await Self.jsonBody(request, context: context)
-        let response = try await service.update(authenticated, body: body, actor: Actor(ip: address))
+        let body = try await service.auditingRefusals(clientID, actor) { try await Self.jsonBody(request, context: context) }
+        let response = try await service.update(authenticated, body: body, actor: actor)
         return JSONResponse.make(.ok, response.json)
     }
 
     @Sendable func delete(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
         let address = clientAddress(request, context)
-        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit)
-        try await countingFailedTokens(address) { try await service.delete(clientID: clientID, bearer: try Self.bearerToken(request), actor: Actor(ip: address)) }
+        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
+        let actor = Actor(ip: address)
+        let bearer = try await service.auditingRefusals(clientID, actor) { try Self.bearerToken(request) }
+        try await countingFailedTokens(address) { try await service.delete(clientID: clientID, bearer: bearer, actor: actor) }
         return Response(status: .noContent)
     }
 
@@ -74,9 +80,11 @@ struct RegistrationController {
     @Sendable func rotateSecret(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let clientID = try context.parameters.require("client_id")
         let address = clientAddress(request, context)
-        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit)
+        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
+        let actor = Actor(ip: address)
+        let bearer = try await service.auditingRefusals(clientID, actor) { try Self.bearerToken(request) }
         let response = try await countingFailedTokens(address) {
-            try await service.rotateSecret(clientID: clientID, bearer: try Self.bearerToken(request), actor: Actor(ip: address))
+            try await service.rotateSecret(clientID: clientID, bearer: bearer, actor: actor)
         }
         return JSONResponse.make(.ok, response.json)
     }
@@ -98,12 +106,13 @@ struct RegistrationController {
     }
 
     /// Answers 429 with `Retry-After` when the address has used up its bucket.
-    static func limit(_ limiter: RateLimiter?, _ address: String, what: String, peek: Bool = false, audit: AuditLog? = nil) async throws {
+    static func limit(_ limiter: RateLimiter?, _ address: String, what: String, peek: Bool = false, audit: AuditLog? = nil,
+                      clientID: String? = nil) async throws {
         guard let limiter else { return }
         let decision = peek ? await limiter.check(address) : await limiter.take(address)
         if case .limited(let retryAfter) = decision {
             RegistrarMetrics.rateLimited(what)
-            await audit?.record(AuditEvent(time: SystemWallClock().now(), kind: .rateLimited, clientID: nil, actorIP: address,
+            await audit?.record(AuditEvent(time: SystemWallClock().now(), kind: .rateLimited, clientID: clientID, actorIP: address,
                                            outcome: "failure", detail: what))
             throw RegistrarError(code: .tooManyRequests, status: 429,
                                  description: "too many \(what) from this address; retry after \(retryAfter) seconds",
