@@ -67,9 +67,14 @@ public actor JWKSFetcher: ClientKeySource {
             throw FetchError(description: "the last fetch failed (\(reason)); not retried yet")
         }
         if refresh { lastForced[uri] = now }
+        // Concurrent assertions of one client share one fetch.
+        if let running = inFlight[uri] { return try await running.value }
+        let fetch = Task { try await Self.within(seconds: settings.timeout) { try await self.fetch(uri) } }
+        inFlight[uri] = fetch
+        defer { inFlight[uri] = nil }
         let jwks: JSONObject
         do {
-            jwks = try await fetch(uri)
+            jwks = try await fetch.value
         } catch {
             if failures.count >= 1000 { failures.removeAll() }
             failures[uri] = (now, "\(error)")
@@ -79,6 +84,38 @@ public actor JWKSFetcher: ClientKeySource {
         if cache.count >= 1000 { cache.removeAll() }
         cache[uri] = Entry(jwks: jwks, fetchedAt: now)
         return jwks
+    }
+
+    /// The fetches in progress, by URL.
+    var inFlight: [String: Task<JSONObject, any Error>] = [:]
+
+    /// `body`'s result, or a ``FetchError`` once `seconds` have passed, whichever comes first: the
+    /// limit for the whole fetch (resolving the name, connecting, the answer's head and its body,
+    /// which a server could otherwise send a byte at a time). At the limit `body` is cancelled
+    /// and not waited for (a name lookup cannot be cancelled); a `body` that finishes first leaves
+    /// the timer to expire on its own.
+    static func within<T: Sendable>(seconds: Int64, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let gate = Gate()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let work = Task {
+                let result: Result<T, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(error) }
+                if gate.open() { continuation.resume(with: result) }
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                guard gate.open() else { return }
+                work.cancel()
+                continuation.resume(throwing: FetchError(description: "no complete answer within \(seconds) s"))
+            }
+        }
+    }
+
+    /// Lets exactly one of the work and the timer resume the caller.
+    final class Gate: Sendable {
+        private let opened = Mutex(false)
+        /// `true` for the first caller only.
+        func open() -> Bool { opened.withLock { opened in defer { opened = true }; return !opened } }
     }
 
     /// Why a fetch was refused or failed.

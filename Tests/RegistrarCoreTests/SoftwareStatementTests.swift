@@ -168,6 +168,22 @@ struct SoftwareStatementTests {
         #expect(await f.store.count() == 0)
     }
 
+    @Test("a statement with critical header extensions is invalid (RFC 7515 §4.1.11)")
+    func critical() async throws {
+        let directory = try StatementDirectory()
+        let f = try await fixture(directory)
+        let header = JSONObject([("alg", .string("ES256")), ("crit", .array([.string("urn:example:ext")])), ("urn:example:ext", .bool(true))])
+        let claims = JSONObject([("iss", .string(StatementDirectory.issuer)), ("client_name", .string("x"))])
+        let input = Base64URL.encode(JSONWriter.bytes(.object(header))) + "." + Base64URL.encode(JSONWriter.bytes(.object(claims)))
+        let statement = input + "." + Base64URL.encode(try directory.key.sign(Array(input.utf8)))
+        do {
+            _ = try await f.registerJSON(#"{"redirect_uris":["https://a.example/cb"],"software_statement":"\#(statement)"}"#)
+            Issue.record("a statement with crit was accepted")
+        } catch let error as RegistrarError {
+            #expect(error.code == .invalidSoftwareStatement && error.errorDescription.contains("crit"), "\(error)")
+        }
+    }
+
     @Test("a policy can require a statement")
     func required() async throws {
         let directory = try StatementDirectory()

@@ -28,9 +28,13 @@ struct ClientKeys: Sendable {
     }
 
     /// A compact JWS over claims with `alg`, signed with the matching key (or an HMAC secret).
-    func sign(_ claims: JSONObject, alg: String, kid: String?, secret: String? = nil) -> String {
+    func sign(_ claims: JSONObject, alg: String, kid: String?, secret: String? = nil, crit: [String]? = nil) -> String {
         var header = JSONObject([("alg", .string(alg))])
         if let kid { header["kid"] = .string(kid) }
+        if let crit {
+            header["crit"] = .array(crit.map { .string($0) })
+            for name in crit { header[name] = .bool(true) }
+        }
         let input = Base64URL.encode(JSONWriter.bytes(.object(header))) + "." + Base64URL.encode(JSONWriter.bytes(.object(claims)))
         let bytes = Array(input.utf8)
         let signature: [UInt8]
@@ -181,7 +185,7 @@ struct ClientAuthenticationTests {
         await expectInvalidClient { _ = try await f.grant(.basic(clientID: expiring, secret: expiringSecret!)) }
     }
 
-    @Test("assertion failures: expired, replayed, wrong aud, unknown kid, alg none, HS256 keyed with the public key, iss/sub mismatch")
+    @Test("assertion failures: expired, replayed, wrong aud, unknown kid, alg none, HS256 keyed with the public key, iss/sub mismatch, crit")
     func assertionFailures() async throws {
         let f = try await TokenFixture()
         let keys = ClientKeys.shared
@@ -225,6 +229,12 @@ struct ClientAuthenticationTests {
             extreme["iat"] = .int(Int64.max)
             await expectInvalidClient { _ = try await f.grant(.assertion(keys.sign(extreme, alg: "RS256", kid: "rsa-1"), clientID: id)) }
         }
+        // Critical header extensions this server does not understand (RFC 7515 §4.1.11), with a
+        // good signature.
+        for crit in [["urn:example:ext"], ["exp"]] {
+            await expectInvalidClient { _ = try await f.grant(.assertion(keys.sign(f.assertionClaims(id), alg: "ES256", kid: "ec-1", crit: crit), clientID: id)) }
+        }
+        _ = try await f.grant(.assertion(keys.sign(f.assertionClaims(id), alg: "ES256", kid: "ec-1"), clientID: id))
         // A tampered signature.
         var tampered = keys.sign(f.assertionClaims(id), alg: "ES256", kid: "ec-1")
         tampered.removeLast(4)
@@ -286,8 +296,19 @@ struct TokenEndpointTests {
             _ = try await f.tokens.token(form: [:], credentials: .basic(clientID: id, secret: secret!))
         }
         let other = try await f.registration.register(body: Array(#"{"redirect_uris":["https://a.example/cb"]}"#.utf8))
-        await #expect(throws: RegistrarError(code: .unauthorizedClient, status: 400, description: "")) {
+        do {
             _ = try await f.grant(.basic(clientID: other.client.clientID, secret: other.clientSecret!))
+            Issue.record("a client without the grant got a token")
+        } catch let error as RegistrarError {
+            #expect(error.code == .unauthorizedClient && error.errorDescription.contains("not registered for the client_credentials grant"))
+        }
+        // A public client registered for the grant: the same code, and a description that says why.
+        let (publicID, _) = try await f.client("none")
+        do {
+            _ = try await f.grant(.none(clientID: publicID))
+            Issue.record("a public client got a token")
+        } catch let error as RegistrarError {
+            #expect(error.code == .unauthorizedClient && error.errorDescription.contains("public client"), "\(error)")
         }
     }
 

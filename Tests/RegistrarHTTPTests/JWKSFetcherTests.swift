@@ -23,6 +23,23 @@ func withJWKSServer(_ body: @Sendable (Int, @Sendable () -> Int) async throws ->
         Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"{"keys":[],"pad":""# + String(repeating: "x", count: 200_000) + "\"}")))
     }
     router.get("/missing") { _, _ in Response(status: .notFound) }
+    // A valid head, then the body a byte every 200 ms for 20 s.
+    router.get("/drip") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: #"{"keys":["#))
+            for _ in 0..<100 {
+                try await Task.sleep(for: .milliseconds(200))
+                try await writer.write(ByteBuffer(string: " "))
+            }
+            try await writer.write(ByteBuffer(string: "]}"))
+            try await writer.finish(nil)
+        })
+    }
+    router.get("/slow") { _, _ -> Response in
+        hits.withLock { $0 += 1 }
+        try await Task.sleep(for: .milliseconds(300))
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: clientJWKS)))
+    }
     router.get("/redirect") { _, _ in Response(status: .found, headers: [.location: "/jwks"]) }
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     try await app.test(.live) { client in
@@ -82,6 +99,27 @@ struct JWKSFetcherTests {
             clock.advance(milliseconds: 300_000)
             _ = try await open.keys(at: uri, refresh: false)
             #expect(hits() == 4, "the cache outlived its lifetime")
+        }
+    }
+
+    @Test("the timeout bounds the whole fetch, a body sent slowly too; concurrent uses of one URL share a fetch")
+    func slowAnswers() async throws {
+        try await withJWKSServer { port, hits in
+            var settings = JWKSFetcher.Settings()
+            settings.allowHTTP = true
+            settings.allowPrivateNetworks = true
+            settings.timeout = 1
+            let open = JWKSFetcher(settings: settings, clock: SystemWallClock(), logger: Logger(label: "test"))
+            let start = ContinuousClock.now
+            await #expect(throws: (any Error).self) { _ = try await open.keys(at: "http://127.0.0.1:\(port)/drip", refresh: false) }
+            // The body would take 20 s; the fetch gives up after about 1 s.
+            #expect(ContinuousClock.now - start < .seconds(5), "\(ContinuousClock.now - start)")
+            let uri = "http://127.0.0.1:\(port)/slow"
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 { group.addTask { try await open.keys(at: uri, refresh: false)["keys"]?.arrayValue?.count ?? 0 } }
+                for try await count in group { #expect(count == 1) }
+            }
+            #expect(hits() == 1, "each concurrent use fetched on its own")
         }
     }
 

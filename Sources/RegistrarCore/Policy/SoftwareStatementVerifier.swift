@@ -43,6 +43,10 @@ public struct SoftwareStatementVerifier: Sendable {
         guard case .string(let alg)? = header["alg"], alg.lowercased() != "none", !parts[2].isEmpty else {
             throw Self.invalid("the software statement must be signed (alg none is not accepted)")
         }
+        guard header["crit"] == nil else {
+            // RFC 7515 §4.1.11: extensions marked critical must be understood; this server knows none.
+            throw Self.invalid("the software statement marks header parameters as critical (crit), which this server does not support")
+        }
         guard case .string(let issuer)? = claims["iss"], !issuer.isEmpty else {
             throw Self.invalid("the software statement has no iss claim")
         }

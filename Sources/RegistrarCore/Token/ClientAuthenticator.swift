@@ -76,6 +76,8 @@ public struct ClientAuthenticator: Sendable {
                          refuse: (String, String?) -> RegistrarError) async throws {
         let clientID = client.clientID
         guard let jws = CompactJWS(jwt), case .string(let alg)? = jws.header["alg"] else { throw refuse("malformed assertion", clientID) }
+        // RFC 7515 §4.1.11: extensions marked critical must be understood; this server knows none.
+        guard jws.header["crit"] == nil else { throw refuse("critical header extensions (crit) are not supported", clientID) }
         let registered = client.metadata.tokenEndpointAuthMethod
         if let expected = client.metadata.tokenEndpointAuthSigningAlg, expected != alg { throw refuse("alg \(alg) but registered \(expected)", clientID) }
         if registered == .clientSecretJWT {

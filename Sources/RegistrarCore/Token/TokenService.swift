@@ -65,8 +65,13 @@ public struct TokenService: Sendable {
                                  description: "this server's token endpoint supports the client_credentials grant only")
         }
         // RFC 6749 §4.4: confidential clients only, and only those registered for the grant.
-        guard client.metadata.grantTypes?.contains(.clientCredentials) == true, client.metadata.tokenEndpointAuthMethod != AuthMethod.none else {
+        guard client.metadata.grantTypes?.contains(.clientCredentials) == true else {
             throw RegistrarError(code: .unauthorizedClient, status: 400, description: "this client is not registered for the client_credentials grant")
+        }
+        guard client.metadata.tokenEndpointAuthMethod != AuthMethod.none else {
+            // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+            throw RegistrarError(code: .unauthorizedClient, status: 400,
+                                 description: "a public client (token_endpoint_auth_method none) cannot use the client_credentials grant")
         }
         // The administration scopes belong only to clients an operator created with --admin.
         let held = (client.metadata.scope ?? []).filter { client.admin || !PolicyEnforcer.reservedScopes.contains($0) }
