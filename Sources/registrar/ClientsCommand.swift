@@ -62,8 +62,20 @@ struct ClientsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clients",
         abstract: "List, show, create, disable, enable and delete clients; rotate their secrets and tokens.",
-        discussion: "Every command takes the server's --config and --database (or REGISTRAR_CONFIG, REGISTRAR_DATABASE).",
+        discussion: """
+            Every command takes the server's --config and --database (or REGISTRAR_CONFIG, REGISTRAR_DATABASE).
+
+            Examples:
+              registrar clients list --search portal
+              registrar clients create --name portal --redirect-uri https://portal.example.org/cb
+              registrar clients disable 9bef3e68-f329-4dbf-9c3e-45647c08dfd5
+              registrar clients rotate-secret 9bef3e68-f329-4dbf-9c3e-45647c08dfd5
+            """,
         subcommands: [List.self, Show.self, Create.self, Disable.self, Enable.self, Delete.self, RotateSecret.self, RotateToken.self])
+
+    func run() async throws {
+        throw ValidationError("name a command: list, show, create, disable, enable, delete, rotate-secret or rotate-token")
+    }
 
     static func printClient(_ view: JSONObject, json: Bool) {
         if json {
@@ -99,11 +111,22 @@ struct ClientsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "What to search: name, contacts, scope, grantType, redirectUri.") var searchType = "name"
         @Flag(name: .long, help: "Print JSON instead of a table.") var json = false
 
+        func validate() throws {
+            guard ClientSearchKind(rawValue: searchType) != nil else { throw ValidationError("--search-type must be one of name, contacts, scope, grantType, redirectUri") }
+            guard startIndex >= 1 else { throw ValidationError("--start-index must be 1 or more") }
+            guard count >= 0 else { throw ValidationError("--count must be 0 or more") }
+            if let search, search.isEmpty || search.count > 256 { throw ValidationError("--search must be 1 to 256 characters") }
+        }
+
         func run() async throws {
             guard let kind = ClientSearchKind(rawValue: searchType) else { throw ValidationError("--search-type must be one of name, contacts, scope, grantType, redirectUri") }
-            let page = try await AdminContext.open(databaseOptions).run { admin in
-                if let search { return try await admin.search(text: search, kind: kind, startIndex: startIndex, count: count, dynamicOnly: dynamicOnly) }
-                return try await admin.list(startIndex: startIndex, count: count, dynamicOnly: dynamicOnly)
+            var page = JSONObject()
+            try await ClientsCommand.operate(databaseOptions) { admin in
+                if let search {
+                    page = try await admin.search(text: search, kind: kind, startIndex: startIndex, count: count, dynamicOnly: dynamicOnly)
+                } else {
+                    page = try await admin.list(startIndex: startIndex, count: count, dynamicOnly: dynamicOnly)
+                }
             }
             if json { print(JSONWriter.string(.object(page))); return }
             let resources = page["Resources"]?.arrayValue?.compactMap(\.objectValue) ?? []
@@ -175,7 +198,8 @@ struct ClientsCommand: AsyncParsableCommand {
                 throw CommandFailure("\(error.code.rawValue): \(error.errorDescription)")
             }
             ClientsCommand.printClient(view, json: json)
-            if !json { FileHandle.standardError.write(Data("the client secret is shown only this once\n".utf8)) }
+            // On standard error, so that --json output stays one JSON document.
+            if view["client_secret"] != nil { FileHandle.standardError.write(Data("the client secret is shown only this once\n".utf8)) }
         }
     }
 

@@ -16,7 +16,7 @@ enum ConfigurationFile {
         } else {
             let text = String(decoding: data, as: UTF8.self)
             let loaded: Any?
-            do { loaded = try Yams.load(yaml: text) } catch {
+            do { loaded = try Yams.load(yaml: text, Self.resolver) } catch {
                 throw ConfigurationError(member: "", problem: "\(path) is not valid YAML: \(error)")
             }
             root = try json(loaded ?? [String: Any](), path: "")
@@ -40,6 +40,14 @@ enum ConfigurationFile {
         }
         return settings
     }
+
+    /// YAML's resolution, with only `true` and `false` as booleans: YAML 1.1 also reads `yes`,
+    /// `no`, `on`, `off` and their capitalised forms as booleans, which the documentation refuses
+    /// (they stay strings here, and a string where a boolean belongs is an error).
+    static let resolver: Resolver = {
+        guard let resolver = try? Resolver.default.replacing(.bool, with: "^(?:true|false)$") else { return .default }
+        return resolver
+    }()
 
     /// YAML's resolved values as JSON values.
     static func json(_ value: Any, path: String) throws -> JSONValue {

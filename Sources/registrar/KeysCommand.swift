@@ -10,8 +10,14 @@ struct KeysCommand: AsyncParsableCommand {
         abstract: "List and rotate the server's signing keys.",
         discussion: """
             Rotation makes a new key current and retires the old one: it signs nothing more, but it stays in the JWK Set until every access token it signed has expired. Running servers pick the new key up within a minute.
+
+            Examples:
+              registrar keys list
+              registrar keys rotate --algorithm ES256
             """,
         subcommands: [List.self, Rotate.self])
+
+    func run() async throws { throw ValidationError("name a command: list or rotate") }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the signing keys and their state.",

@@ -12,8 +12,15 @@ struct TokensCommand: AsyncParsableCommand {
             An initial access token lets its bearer register clients under a named policy from the
             configuration file; in `registration.mode: token` one is required. Tokens are stored as
             digests: the token itself is printed once, by `create`.
+
+            Examples:
+              registrar tokens create --policy partners --max-uses 10 --expires-in 30d
+              registrar tokens list
+              registrar tokens revoke <token id>
             """,
         subcommands: [Create.self, List.self, Revoke.self])
+
+    func run() async throws { throw ValidationError("name a command: create, list or revoke") }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -93,12 +93,22 @@ extension EndToEnd {
             let server = try ServerProcess()
             let config = try server.writeConfiguration(machineConfiguration)
             let common = ["--database", server.databasePath, "--config", config]
-            let (status, created, _) = try runRegistrar(["clients", "create", "--name", "portal", "--redirect-uri", "https://portal.example/cb", "--json"] + common)
+            let (status, created, reminder) = try runRegistrar(["clients", "create", "--name", "portal", "--redirect-uri", "https://portal.example/cb", "--json"] + common)
             #expect(status == 0)
+            #expect(reminder.contains("shown only this once"), "a secret was printed: the reminder goes to standard error, with --json too")
+            let (publicStatus, _, noReminder) = try runRegistrar(["clients", "create", "--name", "spa", "--auth-method", "none",
+                                                                  "--redirect-uri", "https://spa.example/cb"] + common)
+            #expect(publicStatus == 0 && !noReminder.contains("secret"), "no secret, no reminder: \(noReminder)")
+            // Wrong values on the command line: exit 64, a message naming the option.
+            for (arguments, option) in [(["--start-index", "0"], "--start-index"), (["--search", ""], "--search"), (["--count=-1"], "--count"),
+                                        (["--search", "x", "--search-type", "uri"], "--search-type")] {
+                let (badStatus, _, message) = try runRegistrar(["clients", "list"] + arguments + common)
+                #expect(badStatus == 64 && message.contains(option), "\(arguments): \(badStatus) \(message)")
+            }
             let id = try #require(try JSONParser.parse(Array(created.utf8)).objectValue?["client_id"]?.stringValue)
             let (_, table, _) = try runRegistrar(["clients", "list"] + common)
             #expect(table.contains("CLIENT_ID") && table.contains(id) && table.contains("portal"))
-            let (_, found, _) = try runRegistrar(["clients", "list", "--search", "port", "--json"] + common)
+            let (_, found, _) = try runRegistrar(["clients", "list", "--search", "portal", "--json"] + common)
             #expect(try JSONParser.parse(Array(found.utf8)).objectValue?["totalResults"] == .int(1))
             #expect(try runRegistrar(["clients", "disable", id] + common).0 == 0)
             let (_, shown, _) = try runRegistrar(["clients", "show", id, "--json"] + common)

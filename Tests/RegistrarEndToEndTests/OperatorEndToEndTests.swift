@@ -24,14 +24,19 @@ extension EndToEnd {
         @Test("a bad configuration file stops start-up with the member and the problem")
         func badConfiguration() async throws {
             let server = try ServerProcess()
-            let config = try server.writeConfiguration("""
-                registration:
-                  mode: sometimes
-                """)
-            let (status, _, errors) = try runRegistrar(["serve", "--port", String(server.port), "--database", server.databasePath, "--config", config])
-            #expect(status != 0)
-            #expect(errors.contains("registration.mode"), "\(errors)")
-            #expect(errors.contains("open, token, disabled"))
+            // YAML 1.1's other booleans (yes, no, on, off, True...) are refused like any non-boolean.
+            let cases = [
+                ("registration:\n  mode: sometimes\n", "registration.mode", "open, token, disabled"),
+                ("server:\n  metrics: yes\n", "server.metrics", "true or false"),
+                ("registration:\n  cleanup:\n    enabled: On\n", "registration.cleanup.enabled", "true or false"),
+                ("jwks_uri_fetch:\n  allow_http: TRUE\n", "jwks_uri_fetch.allow_http", "true or false"),
+            ]
+            for (text, member, problem) in cases {
+                let config = try server.writeConfiguration(text)
+                let (status, _, errors) = try runRegistrar(["serve", "--port", String(server.port), "--database", server.databasePath, "--config", config])
+                #expect(status != 0, "\(text)")
+                #expect(errors.contains(member) && errors.contains(problem), "\(text): \(errors)")
+            }
         }
 
         @Test("token mode with tokens made by `registrar tokens`: create, use, list, revoke")

@@ -86,6 +86,17 @@ struct AdminHTTPTests {
             try await client.execute(uri: "/iam/api/clients?startIndex=0", method: .get, headers: bearer(token)) { response in
                 #expect(response.status == .badRequest)
             }
+            // A count beyond 64 bits is a large count, capped like any other; a non-number is 400.
+            try await client.execute(uri: "/iam/api/clients?count=99999999999999999999", method: .get, headers: bearer(token)) { response in
+                #expect(response.status == .ok)
+                let o = try response.object
+                #expect(o["itemsPerPage"] == .int(13))
+            }
+            for bad in ["1e3", "12x", "-", ""] {
+                try await client.execute(uri: "/iam/api/clients?count=\(bad)", method: .get, headers: bearer(token)) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                }
+            }
         }
     }
 

@@ -60,8 +60,14 @@ struct AdminController {
 
     static func integer(_ request: Request, _ name: String, default value: Int) throws -> Int {
         guard let text = request.uri.queryParameters.get(name) else { return value }
-        guard let n = Int(text) else { throw RegistrarError.invalidRequest("\(name) must be a whole number") }
-        return n
+        if let n = Int(text) { return n }
+        // A whole number too large for 64 bits counts as the largest (or smallest) one, so that
+        // `count=99999999999999999999` is capped like any large count.
+        let digits = text.first == "-" || text.first == "+" ? text.dropFirst() : Substring(text)
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            throw RegistrarError.invalidRequest("\(name) must be a whole number")
+        }
+        return text.first == "-" ? Int.min : Int.max
     }
 
     static func flag(_ request: Request, _ name: String) -> Bool {
