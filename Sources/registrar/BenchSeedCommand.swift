@@ -22,7 +22,7 @@ struct BenchSeedCommand: AsyncParsableCommand {
         let settings = try databaseOptions.settings()
         var logger = Logger(label: "registrar")
         logger.logLevel = .warning
-        let database = try await Database.open(options: databaseOptions, settings: settings, logger: logger)
+        let database = try await Database.open(options: databaseOptions, settings: settings, logger: logger, noteCreation: false)
         guard let store = database.store as? SQLClientStore else { await database.close(); throw CommandFailure("seeding needs a SQL store") }
         let template = try MetadataValidator.standard.validate(try ClientMetadata(json: JSONObject([
             ("redirect_uris", .array([.string("https://bench.example/cb")])), ("client_name", .string("bench client")),

@@ -12,7 +12,10 @@ struct Database {
     let description: String
     let close: @Sendable () async -> Void
 
-    static func open(options: DatabaseOptions, settings registrar: RegistrarSettings, logger: Logger) async throws -> Database {
+    /// Opens the store the options name. A command other than `serve` and `migrate` that finds no
+    /// SQLite file where it was pointed creates one, as `serve` would, and says so on standard
+    /// error (`noteCreation`), so that a mistyped `--database` does not pass unnoticed.
+    static func open(options: DatabaseOptions, settings registrar: RegistrarSettings, logger: Logger, noteCreation: Bool = true) async throws -> Database {
         let location = options.resolvedDatabase(registrar)
         if PostgresStore.isPostgresURL(location) {
             var settings = PostgresStore.Settings()
@@ -27,7 +30,11 @@ struct Database {
             throw ValidationError("--database must be a file path or a postgres:// URL, not \"\(location)\"")
         }
         let durability = SQLiteStore.Durability(rawValue: try options.resolvedDurability(registrar)) ?? .process
+        let existed = FileManager.default.fileExists(atPath: location)
         let sqlite = try await SQLiteStore.open(path: location, durability: durability, logger: logger)
+        if !existed && noteCreation {
+            FileHandle.standardError.write(Data("note: there was no database at \(location); created a new one\n".utf8))
+        }
         return Database(store: sqlite.store, description: location, close: { await sqlite.close() })
     }
 

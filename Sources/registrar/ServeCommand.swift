@@ -100,7 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
         #endif
         let database: Database
         do {
-            database = try await Database.open(options: databaseOptions, settings: settings, logger: logger)
+            database = try await Database.open(options: databaseOptions, settings: settings, logger: logger, noteCreation: false)
         } catch {
             FileHandle.standardError.write(Data("registrar: cannot open the database: \(error)\n".utf8))
             throw ExitCode(1)

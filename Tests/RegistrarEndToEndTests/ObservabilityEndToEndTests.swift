@@ -99,6 +99,11 @@ extension EndToEnd {
             let (publicStatus, _, noReminder) = try runRegistrar(["clients", "create", "--name", "spa", "--auth-method", "none",
                                                                   "--redirect-uri", "https://spa.example/cb"] + common)
             #expect(publicStatus == 0 && !noReminder.contains("secret"), "no secret, no reminder: \(noReminder)")
+            // A --database where there is none: a new database, and a note saying so, once.
+            let typo = ["--database", server.databasePath + ".typo.sqlite", "--config", config]
+            let (typoStatus, _, typoNote) = try runRegistrar(["keys", "list"] + typo)
+            #expect(typoStatus == 0 && typoNote.contains("there was no database at \(server.databasePath).typo.sqlite"), "\(typoNote)")
+            #expect(try !runRegistrar(["keys", "list"] + typo).2.contains("no database"))
             // Wrong values on the command line: exit 64, a message naming the option.
             for (arguments, option) in [(["--start-index", "0"], "--start-index"), (["--search", ""], "--search"), (["--count=-1"], "--count"),
                                         (["--search", "x", "--search-type", "uri"], "--search-type")] {
