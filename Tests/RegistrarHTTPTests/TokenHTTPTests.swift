@@ -147,6 +147,13 @@ struct TokenHTTPTests {
                     #expect(response.oauthError?.description == "client authentication failed")
                 }
             }
+            // An assertion without its type is a malformed request (RFC 7521 §4.2), not a failed authentication.
+            try await client.execute(uri: "/token", method: .post, headers: formHeaders,
+                                     body: ByteBuffer(string: "grant_type=client_credentials&client_id=\(id)&client_assertion=a.b.c")) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.oauthError?.code == "invalid_request")
+                #expect(response.oauthError?.description.contains("client_assertion_type") == true)
+            }
         }
     }
 

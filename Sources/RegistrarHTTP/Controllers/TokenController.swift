@@ -145,6 +145,9 @@ struct TokenController {
             }
             guard let assertion = form["client_assertion"], !assertion.isEmpty else { throw RegistrarError.invalidRequest("client_assertion is required") }
             found.append(.assertion(assertion, clientID: form["client_id"]))
+        } else if form["client_assertion"] != nil {
+            // RFC 7521 §4.2: the assertion and its type come together.
+            throw RegistrarError.invalidRequest("client_assertion needs client_assertion_type (RFC 7521 §4.2)")
         }
         guard found.count <= 1 else {
             throw RegistrarError.invalidRequest("use exactly one client authentication method (RFC 6749 §2.3)")
