@@ -28,9 +28,11 @@ struct RegistrationController {
         let address = clientAddress(request, context)
         try await Self.limit(options.registrationLimiter, address, what: "registrations", audit: service.audit)
         let actor = Actor(ip: address)
-        let bearer = try await service.auditingRefusals(nil, actor) { try Self.bearerToken(request) }
+        let bearer: String?
+        do { bearer = try Self.bearerToken(request) } catch { await service.recordRefusal(error, nil, actor); throw error }
         if bearer != nil { try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true) }
-        let body = try await service.auditingRefusals(nil, actor) { try await Self.jsonBody(request, context: context) }
+        let body: [UInt8]
+        do { body = try await Self.jsonBody(request, context: context) } catch { await service.recordRefusal(error, nil, actor); throw error }
         let response: ClientResponse
         do {
             response = try await countingFailedTokens(address) { try await service.register(body: body, initialAccessToken: bearer, actor: actor) }
@@ -47,7 +49,8 @@ struct RegistrationController {
         let address = clientAddress(request, context)
         try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
         let actor = Actor(ip: address)
-        let bearer = try await service.auditingRefusals(clientID, actor) { try Self.bearerToken(request) }
+        let bearer: String?
+        do { bearer = try Self.bearerToken(request) } catch { await service.recordRefusal(error, clientID, actor); throw error }
         let response = try await countingFailedTokens(address) { try await service.read(clientID: clientID, bearer: bearer, actor: actor) }
         return JSONResponse.make(.ok, response.json)
     }
@@ -58,10 +61,16 @@ struct RegistrationController {
         try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
         let actor = Actor(ip: address)
         // Authenticate first, so that an unauthenticated caller learns nothing about body rules.
-        let authenticated = try await service.auditingRefusals(clientID, actor) {
-            try await countingFailedTokens(address) { try await service.authenticate(clientID: clientID, bearer: try Self.bearerToken(request)) }
+        let authenticated: AuthenticatedClient
+        do {
+            let bearer = try Self.bearerToken(request)
+            authenticated = try await countingFailedTokens(address) { try await service.authenticate(clientID: clientID, bearer: bearer) }
+        } catch {
+            await service.recordRefusal(error, clientID, actor)
+            throw error
         }
-        let body = try await service.auditingRefusals(clientID, actor) { try await Self.jsonBody(request, context: context) }
+        let body: [UInt8]
+        do { body = try await Self.jsonBody(request, context: context) } catch { await service.recordRefusal(error, clientID, actor); throw error }
         let response = try await service.update(authenticated, body: body, actor: actor)
         return JSONResponse.make(.ok, response.json)
     }
@@ -71,7 +80,8 @@ struct RegistrationController {
         let address = clientAddress(request, context)
         try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
         let actor = Actor(ip: address)
-        let bearer = try await service.auditingRefusals(clientID, actor) { try Self.bearerToken(request) }
+        let bearer: String?
+        do { bearer = try Self.bearerToken(request) } catch { await service.recordRefusal(error, clientID, actor); throw error }
         try await countingFailedTokens(address) { try await service.delete(clientID: clientID, bearer: bearer, actor: actor) }
         return Response(status: .noContent)
     }
@@ -82,7 +92,8 @@ struct RegistrationController {
         let address = clientAddress(request, context)
         try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
         let actor = Actor(ip: address)
-        let bearer = try await service.auditingRefusals(clientID, actor) { try Self.bearerToken(request) }
+        let bearer: String?
+        do { bearer = try Self.bearerToken(request) } catch { await service.recordRefusal(error, clientID, actor); throw error }
         let response = try await countingFailedTokens(address) {
             try await service.rotateSecret(clientID: clientID, bearer: bearer, actor: actor)
         }
