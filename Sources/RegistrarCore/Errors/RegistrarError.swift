@@ -59,7 +59,7 @@ public struct RegistrarError: Error, Sendable, Equatable, CustomStringConvertibl
         /// The credentials are malformed (two `Authorization` headers), a 400:
         /// `WWW-Authenticate: Bearer error="invalid_request"` (RFC 6750 §3, §3.1).
         case invalidRequest
-        /// Client authentication with HTTP Basic failed (RFC 6749 §5.2): `WWW-Authenticate: Basic`.
+        /// Client authentication failed (RFC 6749 §5.2): `WWW-Authenticate: Basic`.
         case basic
         /// The token lacks a scope (RFC 6750 §3.1): `Bearer error="insufficient_scope", scope="..."`.
         case insufficientScope(String)
@@ -116,8 +116,11 @@ public struct RegistrarError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 
     /// 401 `invalid_client` (RFC 6749 §5.2), with a Basic challenge when the client used Basic.
-    public static func invalidClient(_ description: String = "client authentication failed", basic: Bool = false) -> RegistrarError {
-        RegistrarError(code: .invalidClient, status: 401, description: description, challenge: basic ? .basic : nil)
+    /// Always with a Basic challenge: every `401` names a scheme (RFC 9110 §15.5.2), and Basic is
+    /// the one the token endpoints accept in a header (RFC 6749 §5.2), whichever way the client
+    /// tried to authenticate.
+    public static func invalidClient(_ description: String = "client authentication failed") -> RegistrarError {
+        RegistrarError(code: .invalidClient, status: 401, description: description, challenge: .basic)
     }
 
     /// 500 `server_error`, with no internals.

@@ -34,11 +34,10 @@ public struct ClientAuthenticator: Sendable {
 
     /// The client these credentials authenticate, or `invalid_client`.
     public func authenticate(_ credentials: ClientCredentials) async throws -> RegisteredClient {
-        let basic = credentials.usedBasic
         func refuse(_ reason: String, _ clientID: String?) -> RegistrarError {
             // The reason goes to the log, never to the client.
             logger.info("client authentication failed", metadata: ["client_id": .string(clientID ?? "-"), "reason": .string(reason)])
-            return .invalidClient(basic: basic)
+            return .invalidClient()
         }
         let now = clock.now()
         let claimedID: String?

@@ -23,10 +23,4 @@ public enum ClientCredentials: Sendable, Equatable {
         case .none: return .none
         }
     }
-
-    /// Whether the client tried HTTP Basic (a failure is then answered with a Basic challenge).
-    public var usedBasic: Bool {
-        if case .basic = self { return true }
-        return false
-    }
 }

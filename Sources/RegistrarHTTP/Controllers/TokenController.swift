@@ -125,13 +125,13 @@ struct TokenController {
         guard headers.count <= 1 else { throw RegistrarError.invalidRequest("only one Authorization header is allowed") }
         if let header = headers.first {
             // Every failure reads the same, whatever went wrong (RFC 6749 §5.2).
-            guard header.count > 6, header.prefix(6).lowercased() == "basic " else { throw RegistrarError.invalidClient(basic: true) }
+            guard header.count > 6, header.prefix(6).lowercased() == "basic " else { throw RegistrarError.invalidClient() }
             let encoded = header.dropFirst(6).trimmingSpaces()
             guard let data = Data(base64Encoded: encoded), let decoded = String(data: data, encoding: .utf8),
                   let colon = decoded.firstIndex(of: ":"),
                   let id = formDecode(decoded[..<colon]), let secret = formDecode(decoded[decoded.index(after: colon)...])
             else {
-                throw RegistrarError.invalidClient(basic: true)
+                throw RegistrarError.invalidClient()
             }
             found.append(.basic(clientID: id, secret: secret))
         }
