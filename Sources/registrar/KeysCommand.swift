@@ -9,7 +9,7 @@ struct KeysCommand: AsyncParsableCommand {
         commandName: "keys",
         abstract: "List and rotate the server's signing keys.",
         discussion: """
-            Rotation makes a new key current and retires the old one: it signs nothing more, but it stays in the JWK Set until every access token it signed has expired. Running servers pick the new key up within a minute.
+            Rotation makes a new key current and retires the old one: it signs nothing more, but it stays in the JWK Set until every access token it signed has expired. Running servers pick the new key up within 10 seconds.
 
             Examples:
               registrar keys list
@@ -72,7 +72,15 @@ struct KeysCommand: AsyncParsableCommand {
             do {
                 // Rotation needs only the signing keys, not the sealing key.
                 for algorithm in algorithms {
-                    let key = try await KeyRing.rotateStored(algorithm, store: database.store, clock: SystemWallClock())
+                    let key: SigningKey
+                    do {
+                        key = try await KeyRing.rotateStored(algorithm, store: database.store, clock: SystemWallClock())
+                    } catch StoreError.duplicate {
+                        // Another rotation of this algorithm committed while this one ran (the
+                        // database allows one current key per algorithm); this one changed nothing.
+                        throw CommandFailure("\(algorithm.rawValue): another rotation ran at the same moment and its key is current; "
+                                             + "this one changed nothing (registrar keys list shows the keys)")
+                    }
                     print("\(algorithm.rawValue): new current key \(key.kid)")
                 }
             } catch {

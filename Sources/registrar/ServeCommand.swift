@@ -184,11 +184,15 @@ struct Housekeeping {
 
     static let flushInterval: Duration = .seconds(5)
 
-    static let keyReloadInterval: Duration = .seconds(60)
+    /// Every instance reloads the signing keys this often, so that one that has not been asked to
+    /// verify a token of a new key (which reloads at once) publishes it in its JWK Set soon too.
+    static let keyReloadInterval: Duration = .seconds(10)
     static let purgeInterval: Duration = .seconds(600)
+    static let clientCountInterval: Duration = .seconds(60)
 
     static func start(service: RegistrationService, tokenState: any TokenStateStore & KeyStore, settings: RegistrarSettings, logger: Logger) -> Housekeeping {
         var tasks: [Task<Void, Never>] = []
+        service.keyRing.reloadsOnDemand(from: tokenState)
         // Keys rotated elsewhere (another instance, `registrar keys rotate`) are picked up here.
         tasks.append(Task {
             while !Task.isCancelled {
@@ -216,7 +220,7 @@ struct Housekeeping {
         tasks.append(Task {
             while !Task.isCancelled {
                 if let count = try? await service.store.countDynamicClients(policy: nil) { RegistrarMetrics.setClientCount(count) }
-                try? await Task.sleep(for: keyReloadInterval)
+                try? await Task.sleep(for: clientCountInterval)
             }
         })
         // The audit trail is written in batches, every second.

@@ -448,6 +448,42 @@ struct TokenEndpointTests {
         await expectInvalidClient { try await f.tokens.revoke(form: ["token": token], credentials: .basic(clientID: a, secret: "wrong")) }
     }
 
+    @Test("another instance introspects and revokes a token of a key it has not loaded yet: it reloads the keys at once")
+    func rotationAcrossInstances() async throws {
+        let f = try await TokenFixture()
+        let (id, secret) = try await f.client("client_secret_basic")
+        let caller = ClientCredentials.basic(clientID: id, secret: secret!)
+        for key in f.ring.current.signingKeys {
+            _ = await f.store.insertSigningKeyIfNone(StoredSigningKey(kid: key.kid, algorithm: key.algorithm.rawValue,
+                                                                          privateKeyPEM: key.privateKeyPEM, createdAt: key.createdAt))
+        }
+        // Instance B: the same store and keys, its own ring, which has not reloaded since A rotated.
+        let ringB = KeyRing(f.ring.current)
+        func instanceB() -> TokenService {
+            let authenticator = ClientAuthenticator(store: f.store, tokenState: f.store, keys: ringB, keySource: f.keySource, clock: f.clock,
+                                                    uses: f.registration.uses, audiences: [TokenFixture.issuer, TokenFixture.issuer + "/token"],
+                                                    logger: Logger(label: "test"))
+            return TokenService(configuration: f.tokens.configuration, settings: f.tokens.settings, store: f.store, tokenState: f.store,
+                                keys: ringB, authenticator: authenticator, clock: f.clock, random: SystemRandomSource(),
+                                logger: Logger(label: "test"), revocationLookup: f.store)
+        }
+        let b = instanceB()
+        _ = try await f.ring.rotate(.es256, store: f.store, clock: f.clock)
+        let token = try #require(try await f.grant(caller)["access_token"]?.stringValue)
+        let kid = try #require(CompactJWS(token)?.header["kid"]?.stringValue)
+        #expect(ringB.current.key(kid: kid) == nil)
+        // Without a store to reload from, B cannot know the key (the failure this guards against).
+        #expect(try await b.introspect(form: ["token": token], credentials: caller)["active"] == .bool(false))
+        ringB.reloadsOnDemand(from: f.store)
+        #expect(try await b.introspect(form: ["token": token], credentials: caller)["active"] == .bool(true))
+        #expect(ringB.current.key(kid: kid) != nil)
+        // A revocation through B is seen by A.
+        try await b.revoke(form: ["token": token], credentials: caller)
+        #expect(try await f.tokens.introspect(form: ["token": token], credentials: caller)["active"] == .bool(false))
+        // A kid that no key has stays unknown after the reload.
+        #expect(await ringB.reloaded(lookingFor: "no-such-key") == false)
+    }
+
     @Test("key rotation: tokens from before still introspect; the retired key stays published until they expire")
     func rotation() async throws {
         let f = try await TokenFixture()

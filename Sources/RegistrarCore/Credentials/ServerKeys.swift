@@ -105,9 +105,33 @@ public struct KeyConfigurationError: Error, CustomStringConvertible {
 /// instance (or by `registrar keys rotate`) is picked up without a restart.
 public final class KeyRing: Sendable {
     private let state: Mutex<ServerKeys>
+    /// Where ``reloaded(lookingFor:)`` reloads from, and when it last did.
+    private let onDemand = Mutex<(store: (any KeyStore)?, last: ContinuousClock.Instant?)>((nil, nil))
+    /// The least time between two reloads for an unknown key: a flood of tokens naming made-up
+    /// `kid`s costs the database one query a second.
+    public static let onDemandInterval: Duration = .seconds(1)
 
     /// Creates a ring holding keys.
     public init(_ keys: ServerKeys) { state = Mutex(keys) }
+
+    /// Lets ``reloaded(lookingFor:)`` reload from `store` (a running server's database).
+    public func reloadsOnDemand(from store: any KeyStore) { onDemand.withLock { $0.store = store } }
+
+    /// Whether the ring holds the key `kid`, after reloading the keys if it did not: a key another
+    /// instance (or `registrar keys rotate`) made current since this instance's last periodic
+    /// reload signs tokens that the other instances are asked to verify at once. Reloads at most
+    /// once per ``onDemandInterval``, and never without ``reloadsOnDemand(from:)``.
+    public func reloaded(lookingFor kid: String) async -> Bool {
+        if current.key(kid: kid) != nil { return true }
+        let store: (any KeyStore)? = onDemand.withLock { state in
+            let now = ContinuousClock.now
+            guard let store = state.store, state.last.map({ now - $0 >= Self.onDemandInterval }) ?? true else { return nil }
+            state.last = now
+            return store
+        }
+        guard let store, (try? await reload(from: store)) != nil else { return false }
+        return current.key(kid: kid) != nil
+    }
 
     /// The keys now.
     public var current: ServerKeys { state.withLock { $0 } }

@@ -49,7 +49,7 @@ public struct TokenService: Sendable {
     /// The JOSE `typ` of access tokens (RFC 9068 §2.1).
     public static let accessTokenType = "at+jwt"
     /// Seconds a running instance may go on signing with a key after it was retired elsewhere (it
-    /// reloads keys every 60 s), with some slack.
+    /// reloads keys every 10 s), with much slack.
     public static let keyReloadAllowance: Int64 = 120
 
     // MARK: - Token endpoint (RFC 6749 §3.2, §4.4, §5)
@@ -133,7 +133,13 @@ public struct TokenService: Sendable {
     public func verifyAccessToken(_ token: String) async throws -> JSONObject? { try await activeClaims(token) }
 
     func activeClaims(_ token: String) async throws -> JSONObject? {
-        guard let (key, claims, remember) = signedClaims(token) else { return nil }
+        var signed = signedClaims(token)
+        if signed == nil, let kid = CompactJWS(token)?.header["kid"]?.stringValue, keys.current.key(kid: kid) == nil,
+           await keys.reloaded(lookingFor: kid) {
+            // Signed by a key made current since this instance last reloaded its keys.
+            signed = signedClaims(token)
+        }
+        guard let (key, claims, remember) = signed else { return nil }
         let now = clock.now()
         guard claims["iss"]?.stringValue == configuration.issuer, case .int(let exp)? = claims["exp"], exp > now.seconds,
               case .int(let iat)? = claims["iat"], exp.saturatingSubtract(iat) <= settings.accessTokenLifetime,
