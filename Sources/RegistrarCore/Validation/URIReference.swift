@@ -138,8 +138,8 @@ public struct URIReference: Sendable, Equatable {
             guard let value = UInt64(digits, radix: radix) else { return nil }
             numbers.append(value)
         }
-        guard numbers.dropLast().allSatisfy({ $0 <= 255 }), numbers.last! < (UInt64(1) << (8 * (5 - numbers.count))) else { return nil }
-        var address = numbers.last!
+        guard let last = numbers.last, numbers.dropLast().allSatisfy({ $0 <= 255 }), last < (UInt64(1) << (8 * (5 - numbers.count))) else { return nil }
+        var address = last
         for (index, value) in numbers.dropLast().enumerated() { address += value << (8 * (3 - index)) }
         return UInt32(address)
     }
