@@ -119,7 +119,7 @@ struct ClientsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            guard let kind = ClientSearchKind(rawValue: searchType) else { throw ValidationError("--search-type must be one of name, contacts, scope, grantType, redirectUri") }
+            let kind = ClientSearchKind(rawValue: searchType) ?? .name  // validate() refused any other value
             var page = JSONObject()
             try await ClientsCommand.operate(databaseOptions) { admin in
                 if let search {

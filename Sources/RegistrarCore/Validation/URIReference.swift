@@ -100,17 +100,18 @@ public struct URIReference: Sendable, Equatable {
     /// under it (RFC 6761 §6.3), with or without a final dot; IPv4 loopback (`127.0.0.0/8`) and the
     /// unspecified address `0.0.0.0` in every form a browser parses (`127.1`, `0x7f.0.0.1`,
     /// `0177.0.0.1`, `2130706433`, WHATWG URL §4.3); IPv6 `::1` and `::`, also as IPv4-mapped
-    /// (`[::ffff:127.0.0.1]`) or IPv4-compatible (`[::127.0.0.1]`) addresses. For refusing a host
+    /// (`[::ffff:127.0.0.1]`) or IPv4-compatible (`[::127.0.0.1]`) addresses (parsed by
+    /// ``IPAddressRange``). For refusing a host
     /// where loopback is not allowed; ``isLoopbackHost`` (the usual spellings only) is what allows
     /// `http`.
     public var mayBeLoopbackHost: Bool {
         if isLoopbackHost { return true }
         if host.hasPrefix("[") {
-            guard host.hasSuffix("]"), let groups = Self.ipv6Groups(host.dropFirst().dropLast()) else { return false }
-            if groups[0..<7].allSatisfy({ $0 == 0 }) { return groups[7] <= 1 }  // :: and ::1
-            guard groups[0..<5].allSatisfy({ $0 == 0 }), groups[5] == 0xFFFF || groups[5] == 0 else { return false }
-            let v4 = UInt32(groups[6]) << 16 | UInt32(groups[7])
-            return v4 >> 24 == 127 || v4 == 0
+            guard let bytes = IPAddressRange.parseAddress(host), bytes.count == 16 else { return false }
+            if bytes[0..<15].allSatisfy({ $0 == 0 }) { return bytes[15] <= 1 }  // :: and ::1
+            // IPv4-mapped (::ffff:a.b.c.d) or IPv4-compatible (::a.b.c.d).
+            guard bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == bytes[11], bytes[10] == 0xFF || bytes[10] == 0 else { return false }
+            return bytes[12] == 127 || bytes[12...].allSatisfy { $0 == 0 }
         }
         var name = Substring(host)
         if name.hasSuffix("."), name.count > 1 { name = name.dropLast() }
@@ -142,44 +143,6 @@ public struct URIReference: Sendable, Equatable {
         var address = last
         for (index, value) in numbers.dropLast().enumerated() { address += value << (8 * (3 - index)) }
         return UInt32(address)
-    }
-
-    /// The eight 16-bit groups of an IPv6 address (RFC 4291 §2.2: `::` and a dotted IPv4 tail
-    /// allowed); `nil` if the text is not one.
-    static func ipv6Groups(_ text: Substring) -> [UInt16]? {
-        func groups(_ part: Substring) -> [UInt16]? {
-            if part.isEmpty { return [] }
-            var out: [UInt16] = []
-            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
-            for (index, piece) in pieces.enumerated() {
-                if index == pieces.count - 1, piece.contains(".") {
-                    let octets = piece.split(separator: ".", omittingEmptySubsequences: false)
-                    guard octets.count == 4 else { return nil }
-                    var bytes: [UInt16] = []
-                    for octet in octets {
-                        guard (1...3).contains(octet.count), let value = UInt16(octet), value <= 255 else { return nil }
-                        bytes.append(value)
-                    }
-                    out.append(bytes[0] << 8 | bytes[1])
-                    out.append(bytes[2] << 8 | bytes[3])
-                } else {
-                    guard (1...4).contains(piece.count), let value = UInt16(piece, radix: 16) else { return nil }
-                    out.append(value)
-                }
-            }
-            return out
-        }
-        let halves = text.split(separator: "::", omittingEmptySubsequences: false)
-        switch halves.count {
-        case 1:
-            guard let all = groups(text), all.count == 8 else { return nil }
-            return all
-        case 2:
-            guard let head = groups(halves[0]), let tail = groups(halves[1]), head.count + tail.count <= 7 else { return nil }
-            return head + Array(repeating: 0, count: 8 - head.count - tail.count) + tail
-        default:
-            return nil
-        }
     }
 
     /// Whether the host is a syntactically valid DNS name, IPv4 address or bracketed IPv6 literal.
