@@ -5,11 +5,18 @@ import RegistrarCore
 /// Builds JSON responses from Registrar's JSON values.
 enum JSONResponse {
     static func make(_ status: HTTPResponse.Status, _ object: JSONObject, headers extra: HTTPFields = [:]) -> Response {
-        var bytes = JSONWriter.bytes(.object(object))
-        bytes.append(0x0A)
+        make(status, json: JSONWriter.bytes(.object(object)), headers: extra)
+    }
+
+    /// A response whose body is this JSON text (and a line break).
+    static func make(_ status: HTTPResponse.Status, json bytes: [UInt8], headers extra: HTTPFields = [:]) -> Response {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(bytes.count + 1)
+        buffer.writeBytes(bytes)
+        buffer.writeInteger(UInt8(0x0A))
         var headers: HTTPFields = [.contentType: "application/json"]
         headers.append(contentsOf: extra)
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
     }
 
     static func error(_ error: RegistrarError) -> Response {

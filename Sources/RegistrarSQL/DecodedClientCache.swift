@@ -1,12 +1,5 @@
-import RegistrarCore
+public import RegistrarCore
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The clients decoded most recently, each with the stored row it was decoded from.
 ///
@@ -17,63 +10,7 @@ import Darwin
 /// but what decoding the row would. Bounded: ``capacity`` slots, one client in each.
 public final class DecodedClientCache: Sendable {
     /// What a client is decoded from: the document and the indexed columns.
-    public struct Row: Equatable, Sendable {
-        var document: String
-        var createdAt: Int64
-        var updatedAt: Int64
-        var secretDigest: String?
-        var registrationTokenDigest: String?
-        var version: Int64
-        var policy: String
-        var dynamicallyRegistered: Bool
-        var expiresAt: Int64?
-        var lastUsedAt: Int64?
-
-        public init(document: String, createdAt: Int64, updatedAt: Int64, secretDigest: String?, registrationTokenDigest: String?,
-                    version: Int64, policy: String, dynamicallyRegistered: Bool, expiresAt: Int64?, lastUsedAt: Int64?) {
-            self.document = document
-            self.createdAt = createdAt
-            self.updatedAt = updatedAt
-            self.secretDigest = secretDigest
-            self.registrationTokenDigest = registrationTokenDigest
-            self.version = version
-            self.policy = policy
-            self.dynamicallyRegistered = dynamicallyRegistered
-            self.expiresAt = expiresAt
-            self.lastUsedAt = lastUsedAt
-        }
-
-        /// Decodes the client.
-        func client(id: String) throws -> RegisteredClient {
-            try RegisteredClient(
-                document: document, clientID: id, createdAt: Timestamp(milliseconds: createdAt),
-                updatedAt: Timestamp(milliseconds: updatedAt), secretDigest: secretDigest,
-                registrationTokenDigest: registrationTokenDigest, version: version, policy: policy,
-                dynamicallyRegistered: dynamicallyRegistered, expiresAt: expiresAt.map(Timestamp.init(milliseconds:)),
-                lastUsedAt: lastUsedAt.map(Timestamp.init(milliseconds:)))
-        }
-
-        public static func == (a: Row, b: Row) -> Bool {
-            // Cheap columns first; the document compared as bytes (no Unicode normalization).
-            a.version == b.version && a.updatedAt == b.updatedAt && a.createdAt == b.createdAt && a.lastUsedAt == b.lastUsedAt
-                && a.expiresAt == b.expiresAt && a.dynamicallyRegistered == b.dynamicallyRegistered && a.policy == b.policy
-                && a.secretDigest == b.secretDigest && a.registrationTokenDigest == b.registrationTokenDigest
-                && Self.sameBytes(a.document, b.document)
-        }
-
-        /// Byte-for-byte equality (no Unicode normalization), with `memcmp` when both strings are
-        /// contiguous UTF-8 (native strings are).
-        static func sameBytes(_ a: String, _ b: String) -> Bool {
-            guard a.utf8.count == b.utf8.count else { return false }
-            let compared = a.utf8.withContiguousStorageIfAvailable { x in
-                b.utf8.withContiguousStorageIfAvailable { y in
-                    x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0
-                }
-            }
-            if let compared, let compared { return compared }
-            return a.utf8.elementsEqual(b.utf8)
-        }
-    }
+    public typealias Row = StoredClientRow
 
     /// A decoded client and the row it came from.
     final class Entry: Sendable {

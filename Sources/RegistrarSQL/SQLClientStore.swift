@@ -398,6 +398,15 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
                             else: "SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id = \(bind: id)")
     }
 
+    public func storedClient(id: String) async throws -> StoredClientRow? {
+        if let reader = provider.clientRows {
+            return try await measured("read") { try await reader.row(clientID: id) }?.row
+        }
+        return try await read { db in
+            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id = \(bind: id)").first().map { try Self.rowValues($0).1 }
+        }
+    }
+
     public func client(id: String, unlessRevoked jti: String) async throws -> RegisteredClient? {
         try await oneClient({ try await $0.row(clientID: id, unlessRevoked: jti) }, else: """
             SELECT \(unsafeRaw: Self.columns) FROM clients

@@ -234,7 +234,7 @@ struct RegistrationServiceTests {
         #expect(updated.registrationAccessToken == token)
         let read = try await f.service.read(clientID: id, bearer: token)
         #expect(read.json == json)
-        #expect(read.client.updatedAt.milliseconds == 1_700_000_005_123)
+        #expect(read.row.updatedAt == 1_700_000_005_123)
     }
 
     @Test("update accepts its own previous response back, including the current secret")

@@ -225,13 +225,13 @@ public struct RegistrationService: Sendable {
     // MARK: - Read (RFC 7592 §2.1)
 
     /// Reads a client's registration with its registration access token.
-    public func read(clientID: String, bearer: String?, actor: Actor = .unknown) async throws -> ClientResponse {
-        let authenticated = try await auditingRefusals(clientID, actor) { try await authenticate(clientID: clientID, bearer: bearer) }
-        let client = authenticated.client, token = authenticated.token
+    /// Answered from the stored row, without decoding the client (``StoredClientResponse``).
+    public func read(clientID: String, bearer: String?, actor: Actor = .unknown) async throws -> StoredClientResponse {
+        let (row, token) = try await auditingRefusals(clientID, actor) { try await authenticatedRow(clientID: clientID, bearer: bearer) }
         await record(.read, clientID, actor)
         // The token does not rotate on read; the one presented is returned (RFC 7592 §3).
-        return ClientResponse(client: client, clientSecret: nil, registrationAccessToken: token,
-                              registrationClientURI: configuration.registrationClientURI(for: clientID))
+        return try StoredClientResponse(clientID: clientID, row: row, registrationAccessToken: token,
+                                        registrationClientURI: configuration.registrationClientURI(for: clientID))
     }
 
     // MARK: - Update (RFC 7592 §2.2)
@@ -371,20 +371,27 @@ public struct RegistrationService: Sendable {
     /// names its client in `aud`, and is revoked if it is that client's live token. A missing
     /// client answers 401, never 404.
     public func authenticate(clientID: String, bearer: String?) async throws -> AuthenticatedClient {
+        let (row, token) = try await authenticatedRow(clientID: clientID, bearer: bearer)
+        return AuthenticatedClient(client: try row.client(id: clientID), token: token)
+    }
+
+    /// The stored row of the client whose registration access token `bearer` is, and the token;
+    /// the checks of ``authenticate(clientID:bearer:)``.
+    func authenticatedRow(clientID: String, bearer: String?) async throws -> (StoredClientRow, String) {
         guard let bearer else { throw RegistrarError.missingToken }
         guard Self.isWellFormedToken(bearer) else { throw RegistrarError.invalidToken() }
         let digest = SecretDigest.of(bearer)
-        guard let client = try await withStore({ try await store.client(id: clientID) }),
-              let stored = client.registrationTokenDigest, ConstantTime.equals(stored, digest)
+        guard let row = try await withStore({ try await store.storedClient(id: clientID) }),
+              let stored = row.registrationTokenDigest, ConstantTime.equals(stored, digest)
         else {
             try await revokeIfAnotherClients(bearer, digest: digest, presentedFor: clientID)
             throw RegistrarError.invalidToken()
         }
         let now = clock.now()
         // An expired client counts as deleted (the reaper removes it later).
-        guard !client.isExpired(at: now) else { throw RegistrarError.invalidToken() }
-        await uses.record(client.clientID, at: now, stored: client.lastUsedAt)
-        return AuthenticatedClient(client: client, token: bearer)
+        guard !row.isExpired(at: now) else { throw RegistrarError.invalidToken() }
+        await uses.record(clientID, at: now, stored: row.lastUsedAt.map(Timestamp.init(milliseconds:)))
+        return (row, bearer)
     }
 
     /// Revokes `token` if it is the live registration access token of a client other than
@@ -392,7 +399,7 @@ public struct RegistrationService: Sendable {
     /// naming its client; its signature is not needed, the stored digest decides).
     func revokeIfAnotherClients(_ token: String, digest: String, presentedFor clientID: String) async throws {
         guard let owner = Self.audience(ofRegistrationToken: token), owner != clientID,
-              let other = try await withStore({ try await store.client(id: owner) }),
+              let other = try await withStore({ try await store.storedClient(id: owner) }),
               let stored = other.registrationTokenDigest, ConstantTime.equals(stored, digest)
         else { return }
         try await withStore { try await store.revokeRegistrationToken(clientID: owner, digest: digest) }

@@ -9,6 +9,9 @@ public protocol ClientStore: Sendable {
     /// client named in the URL it is presented at: no store looks clients up by token digest, so
     /// none keeps an index of them (each registration wrote one entry at a random place of it).
     func client(id: String) async throws -> RegisteredClient?
+    /// The client with this ID as stored, not decoded: a read of its registration is answered
+    /// from it (``StoredClientResponse``). By default, the client's own row.
+    func storedClient(id: String) async throws -> StoredClientRow?
     /// Replaces a client if its stored version is still `expectedVersion`; the new record carries
     /// its own (incremented) version. Returns `false` when another change won or it is gone.
     func update(_ client: RegisteredClient, expectedVersion: Int64) async throws -> Bool
@@ -137,6 +140,10 @@ public protocol ClientRevocationLookup: Sendable {
 }
 
 extension ClientStore {
+    public func storedClient(id: String) async throws -> StoredClientRow? {
+        try await client(id: id).map(StoredClientRow.init)
+    }
+
     /// By default, a replacement of the whole record at `previous.version`.
     public func update(_ client: RegisteredClient, replacing previous: RegisteredClient) async throws -> Bool {
         try await update(client, expectedVersion: previous.version)

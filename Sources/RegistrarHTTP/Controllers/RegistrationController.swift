@@ -41,7 +41,7 @@ struct RegistrationController {
             throw error
         }
         RegistrarMetrics.registration("created")
-        return JSONResponse.make(.created, response.json, headers: [.location: response.registrationClientURI])
+        return JSONResponse.make(.created, json: response.bytes, headers: [.location: response.registrationClientURI])
     }
 
     @Sendable func read(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
@@ -52,7 +52,7 @@ struct RegistrationController {
         let bearer: String?
         do { bearer = try Self.bearerToken(request) } catch { await service.recordRefusal(error, clientID, actor); throw error }
         let response = try await countingFailedTokens(address) { try await service.read(clientID: clientID, bearer: bearer, actor: actor) }
-        return JSONResponse.make(.ok, response.json)
+        return JSONResponse.make(.ok, json: response.bytes)
     }
 
     @Sendable func update(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
@@ -72,7 +72,7 @@ struct RegistrationController {
         let body: [UInt8]
         do { body = try await Self.jsonBody(request, context: context) } catch { await service.recordRefusal(error, clientID, actor); throw error }
         let response = try await service.update(authenticated, body: body, actor: actor)
-        return JSONResponse.make(.ok, response.json)
+        return JSONResponse.make(.ok, json: response.bytes)
     }
 
     @Sendable func delete(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
@@ -97,7 +97,7 @@ struct RegistrationController {
         let response = try await countingFailedTokens(address) {
             try await service.rotateSecret(clientID: clientID, bearer: bearer, actor: actor)
         }
-        return JSONResponse.make(.ok, response.json)
+        return JSONResponse.make(.ok, json: response.bytes)
     }
 
     func clientAddress(_ request: Request, _ context: RegistrarRequestContext) -> String {
