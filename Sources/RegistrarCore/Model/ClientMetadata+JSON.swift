@@ -69,6 +69,10 @@ extension ClientMetadata {
 
     /// The registered members as JSON, in Registrar's documented order, omitting what is unset.
     /// Localized variants follow their base member.
+    ///
+    /// A stored client's document keeps what this wrote, and a read copies it from there as it is
+    /// (``StoredClientResponse``): a change to what this writes reaches the clients stored before
+    /// it only through a migration that rewrites their documents.
     public func jsonMembers() -> [(String, JSONValue)] {
         typealias M = Member
         var out: [(String, JSONValue)] = []
