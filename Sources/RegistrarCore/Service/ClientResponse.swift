@@ -49,8 +49,8 @@ public struct ClientResponse: Sendable {
 /// The response to a read (RFC 7592 §2.1), written from the client's stored row without decoding
 /// it: the stored document's metadata members are copied as they are, since the store's document
 /// is what ``ClientMetadata/jsonMembers()`` wrote and decoding and encoding it again gives the same
-/// text (`ClientResponseTests` checks the two against each other). Decoding and encoding were
-/// about a sixth of a read's CPU.
+/// text (`ClientResponseTests` checks the two against each other). Decoding and encoding, with
+/// the copies of the client they made, were about a third of a read's CPU (docs/benchmarks.md).
 public struct StoredClientResponse: Sendable {
     /// The client's ID.
     public let clientID: String
