@@ -1,4 +1,6 @@
 public import RegistrarCore
+import HTTPTypes
+import Hummingbird
 
 /// What the HTTP layer needs beyond the registration service: abuse limits, the proxies whose
 /// `X-Forwarded-For` is believed, and the CORS origins.
@@ -33,6 +35,13 @@ public struct HTTPOptions: Sendable {
 /// `X-Forwarded-For` that is not itself a trusted proxy (so a client cannot forge its way past the
 /// limits by sending the header itself).
 enum ClientAddress {
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+
+    /// The address of the client that sent `request`.
+    static func of(_ request: Request, _ context: RegistrarRequestContext, trusted: [IPAddressRange]) -> String {
+        resolve(peer: context.remoteAddress, forwardedFor: trusted.isEmpty ? [] : request.headers[values: forwardedFor], trusted: trusted)
+    }
+
     static func resolve(peer: String?, forwardedFor: [String], trusted: [IPAddressRange]) -> String {
         guard let peer else { return "unknown" }
         guard trusted.contains(where: { $0.contains(peer) }) else { return peer }

@@ -41,8 +41,7 @@ struct AdminController {
     /// RFC 6750: no token → 401 `Bearer`; a bad one → 401 `invalid_token`; a good one without the
     /// scope → 403 `insufficient_scope`. Returns the acting administration client.
     func authorize(_ request: Request, _ context: RegistrarRequestContext, scope: String) async throws -> Actor {
-        let address = ClientAddress.resolve(peer: context.remoteAddress, forwardedFor: request.headers[values: HTTPField.Name("X-Forwarded-For")!],
-                                            trusted: options.trustedProxies)
+        let address = ClientAddress.of(request, context, trusted: options.trustedProxies)
         try await RegistrationController.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true)
         guard let token = try RegistrationController.bearerToken(request) else { throw RegistrarError.missingToken }
         guard let claims = try await tokens.verifyAccessToken(token), case .string(let clientID)? = claims["client_id"] else {

@@ -101,8 +101,7 @@ struct RegistrationController {
     }
 
     func clientAddress(_ request: Request, _ context: RegistrarRequestContext) -> String {
-        ClientAddress.resolve(peer: context.remoteAddress, forwardedFor: request.headers[values: HTTPField.Name("X-Forwarded-For")!],
-                              trusted: options.trustedProxies)
+        ClientAddress.of(request, context, trusted: options.trustedProxies)
     }
 
     /// Runs `body`; a rejected token (not a missing one) costs the client address a token of the

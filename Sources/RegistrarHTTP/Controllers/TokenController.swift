@@ -41,8 +41,7 @@ struct TokenController {
     }
 
     func prepare(_ request: Request, _ context: RegistrarRequestContext) async throws -> ([String: String], ClientCredentials, String) {
-        let address = ClientAddress.resolve(peer: context.remoteAddress, forwardedFor: request.headers[values: HTTPField.Name("X-Forwarded-For")!],
-                                            trusted: options.trustedProxies)
+        let address = ClientAddress.of(request, context, trusted: options.trustedProxies)
         try await RegistrationController.limit(options.failedTokenLimiter, address, what: "failed client authentications", peek: true)
         let form = try await Self.formBody(request, context: context)
         // Missing or malformed credentials count as failed attempts too.
