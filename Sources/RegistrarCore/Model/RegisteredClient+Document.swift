@@ -24,9 +24,18 @@ extension RegisteredClient {
         secretDigest: String?, registrationTokenDigest: String?, version: Int64,
         policy: String = "anonymous", dynamicallyRegistered: Bool? = nil, expiresAt: Timestamp? = nil, lastUsedAt: Timestamp? = nil
     ) throws {
-        guard case .object(let object) = try JSONParser.parse(Array(document.utf8)),
-              case .object(let metadataObject)? = object["metadata"]
-        else { throw StoreError.corrupt("client \(clientID) has an unreadable document") }
+        // A document that does not read back is the store's failure (500), never the request's:
+        // its metadata was validated before it was stored.
+        let parsed: JSONValue
+        do { parsed = try JSONParser.parse(Array(document.utf8)) } catch {
+            throw StoreError.corrupt("client \(clientID) has an unreadable document (\(error))")
+        }
+        guard case .object(let object) = parsed, case .object(let metadataObject)? = object["metadata"]
+        else { throw StoreError.corrupt("client \(clientID) has an unreadable document (no metadata object)") }
+        let metadata: ClientMetadata
+        do { metadata = try ClientMetadata(json: metadataObject) } catch {
+            throw StoreError.corrupt("client \(clientID) has stored metadata that no longer reads (\(error.code.rawValue): \(error.errorDescription))")
+        }
         func bool(_ name: String, _ fallback: Bool) -> Bool {
             if case .bool(let b)? = object[name] { return b }
             return fallback
@@ -37,7 +46,7 @@ extension RegisteredClient {
         if case .int(let value)? = object["token_issued_at"] { tokenIssuedAt = Timestamp(milliseconds: value) }
         self.init(
             clientID: clientID,
-            metadata: try ClientMetadata(json: metadataObject),
+            metadata: metadata,
             createdAt: createdAt, updatedAt: updatedAt,
             secretDigest: secretDigest, sealedSecret: object["sealed_secret"]?.stringValue,
             secretExpiresAt: secretExpiresAt, registrationTokenDigest: registrationTokenDigest,

@@ -21,7 +21,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError where error.status.code < 500 {
             return JSONResponse.error(RegistrarError(code: .invalidRequest, status: error.status.code, description: error.status.reasonPhrase))
         } catch {
-            context.logger.error("request failed", metadata: ["error": .string(String(reflecting: type(of: error)))])
+            // A store's errors say what failed without values (a client ID, SQLite's or PostgreSQL's
+            // message about a statement, never its parameters); any other error by its type only.
+            let detail = (error as? StoreError).map { String(describing: $0) } ?? String(reflecting: type(of: error))
+            context.logger.error("request failed", metadata: ["error": .string(detail)])
             return JSONResponse.error(.serverError)
         }
     }
