@@ -50,6 +50,71 @@ struct ClientResponseTests {
         }
     }
 
+    /// A generator of registration bodies (SplitMix64, seeded: the same bodies on every run).
+    struct Bodies {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func chance() -> Bool { next() % 2 == 0 }
+        mutating func pick<T>(_ values: [T]) -> T { values[Int(next() % UInt64(values.count))] }
+        mutating func text() -> String {
+            let pieces = ["app", " ", "Ünïcødé", "€", "\"q\"", "back\\slash", "/path", "日本", "😀", "tab\t", "é"]
+            return (0..<(1 + Int(next() % 4))).map { _ in pick(pieces) }.joined()
+        }
+        mutating func body() -> JSONObject {
+            var members: [(String, JSONValue)] = []
+            let native = chance()
+            members.append(("redirect_uris", .array((0...(next() % 2)).map { i in
+                .string(native ? "http://127.0.0.1:\(8000 + i)/cb" : "https://app\(i).example/cb?x=\(next() % 100)") })))
+            if native { members.append(("application_type", .string("native"))) }
+            if chance() { members.append(("client_name", .string(text()))) }
+            for tag in ["fr", "de-CH", "ja"] where chance() { members.append(("client_name#\(tag)", .string(text()))) }
+            if chance() { members.append(("client_description", .string(text() + "\n" + text()))) }
+            if chance() { members.append(("contacts", .array([.string("a\(next() % 9)@example.org"), .string("ops@example.net")]))) }
+            if chance() { members.append(("scope", .string(pick(["openid", "openid email profile", "openid offline_access"])))) }
+            let grants = pick([["authorization_code"], ["authorization_code", "refresh_token"], ["client_credentials"]])
+            members.append(("grant_types", .array(grants.map(JSONValue.string))))
+            if grants == ["client_credentials"] { members.append(("response_types", .array([]))) }
+            members.append(("token_endpoint_auth_method", .string(pick(["client_secret_basic", "client_secret_post", "none", "private_key_jwt"]))))
+            if chance() { members.append(("require_auth_time", .bool(chance()))) }
+            if chance() { members.append(("default_max_age", .int(Int64(next() % 86_400)))) }
+            if chance() { members.append(("logo_uri", .string("https://app.example/logo.png"))) }
+            if chance() { members.append(("software_id", .string("sw-\(next() % 1000)"))) }
+            if chance() { members.append(("software_version", .string("1.\(next() % 10)"))) }
+            members.append(("jwks", .object(JSONObject([("keys", .array([.object(JSONObject([
+                ("kty", .string("EC")), ("crv", .string("P-256")), ("use", .string("sig")), ("kid", .string(text())),
+                ("x", .string("MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4")), ("y", .string("4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM")),
+            ]))]))]))))
+            return JSONObject(members)
+        }
+    }
+
+    @Test("for 300 generated registrations, the read's response is the registration's without the secret, byte for byte")
+    func generated() async throws {
+        var settings = RegistrarSettings()
+        settings.policies["anonymous"] = RegistrationPolicy(name: "anonymous")
+        let f = try await ServiceFixture(settings: settings)
+        var bodies = Bodies(state: 2026)
+        var accepted = 0
+        for _ in 0..<300 {
+            let response: ClientResponse
+            do { response = try await f.service.register(body: JSONWriter.bytes(.object(bodies.body()))) } catch is RegistrarError { continue }
+            accepted += 1
+            let id = response.client.clientID
+            let token = try #require(response.registrationAccessToken)
+            let read = try await f.service.read(clientID: id, bearer: token)
+            let registered = ClientResponse(client: response.client, clientSecret: nil, registrationAccessToken: token,
+                                            registrationClientURI: response.registrationClientURI)
+            #expect(String(decoding: read.bytes, as: UTF8.self) == String(decoding: registered.bytes, as: UTF8.self))
+        }
+        #expect(accepted >= 150, "only \(accepted) of 300 generated bodies were accepted")
+    }
+
     @Test("the members the response takes from the client are all there")
     func members() async throws {
         let clients = try await Self.variants()
