@@ -57,6 +57,22 @@ public enum ClientStoreConformance {
             try expect(try await store.client(id: "nope") == nil, "unknown ID found")
             try expect(try await store.count() == 1, "count is not 1")
         },
+        Case(name: "a stored client's row, undecoded, is what the client was stored as, and changes with it") { store in
+            let client = sampleClient(id: "r1")
+            try await store.insert(client)
+            let row = try await store.storedClient(id: "r1")
+            try expect(row == StoredClientRow(client), "row differs: \(String(describing: row))")
+            try expect(try row?.client(id: "r1") == client, "the row does not decode to the client")
+            try expect(try await store.storedClient(id: "nope") == nil, "unknown ID found")
+            var changed = client
+            changed.metadata.clientName = "renamed"
+            changed.version = 2
+            changed.updatedAt = Timestamp(milliseconds: client.createdAt.milliseconds + 5)
+            try expect(try await store.update(changed, expectedVersion: 1), "update refused")
+            try expect(try await store.storedClient(id: "r1") == StoredClientRow(changed), "the row does not follow the update")
+            try expect(try await store.delete(id: "r1"), "delete refused")
+            try expect(try await store.storedClient(id: "r1") == nil, "a deleted client's row is still read")
+        },
         Case(name: "a second client with the same ID is refused and the first is kept") { store in
             let first = sampleClient(id: "dup")
             try await store.insert(first)
