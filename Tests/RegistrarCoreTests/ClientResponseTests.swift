@@ -115,6 +115,28 @@ struct ClientResponseTests {
         #expect(accepted >= 150, "only \(accepted) of 300 generated bodies were accepted")
     }
 
+    /// A registration whose `jwks` carries a member nested `depth` arrays deep.
+    static func nested(_ depth: Int) -> String {
+        let deep = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        return #"{"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","deep":"#
+            + deep + "}]}}"
+    }
+
+    @Test("whatever nesting a registration may have, its stored client decodes again (the document nests it a level deeper)")
+    func deepestRegistrationReadsBack() async throws {
+        let f = try await ServiceFixture()
+        // The body's object, jwks, keys, the key: four levels before `deep`; 60 more make 64, the limit.
+        let created = try await f.service.register(body: Array(Self.nested(60).utf8))
+        let token = try #require(created.registrationAccessToken)
+        let row = try #require(try await f.store.storedClient(id: created.client.clientID))
+        #expect(try row.client(id: created.client.clientID) == created.client)
+        // An update echoing the response works too (it decodes the stored client first).
+        var echo = created.json
+        echo["client_secret"] = nil
+        _ = try await f.service.update(clientID: created.client.clientID, bearer: token, body: JSONWriter.bytes(.object(echo)))
+        await #expect(throws: RegistrarError.self) { _ = try await f.service.register(body: Array(Self.nested(61).utf8)) }
+    }
+
     @Test("the members the response takes from the client are all there")
     func members() async throws {
         let clients = try await Self.variants()

@@ -53,6 +53,17 @@ struct ScopePolicyTests {
         #expect(scopes(try await f.registerJSON(#"{"redirect_uris":["https://a.example/cb"]}"#, token: token)) == ["openid", "compute"])
     }
 
+    @Test("a default scope configured twice is given once, and the read says what the registration said")
+    func duplicateDefaults() async throws {
+        var anonymous = RegistrationPolicy.anonymous
+        anonymous.scopes.defaults = ["openid", "email", "openid"]
+        let f = try await ServiceFixture(settings: settingsWith([anonymous]))
+        let created = try await f.service.register(body: Array(#"{"redirect_uris":["https://a.example/cb"]}"#.utf8))
+        #expect(scopes(created.json) == ["openid", "email"])
+        let read = try await f.service.read(clientID: created.client.clientID, bearer: created.registrationAccessToken)
+        #expect(scopes(read.json) == ["openid", "email"])
+    }
+
     @Test("the server's default scopes are given only as far as the policy allows them")
     func defaultsFiltered() async throws {
         var anonymous = RegistrationPolicy.anonymous

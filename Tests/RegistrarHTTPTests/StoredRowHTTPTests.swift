@@ -38,6 +38,11 @@ struct StoredRowHTTPTests {
                         #expect(!text.contains("metadata") && !text.contains(broken) && !text.contains("document"), "\(text)")
                     }
                 }
+                // The failed reads were neither a read nor a use of the client.
+                try await service.audit?.flush()
+                let events = try await database.store.auditEvents(clientID: broken, since: nil, limit: 100)
+                #expect(!events.contains { $0.kind == .read }, "\(events.map(\.kind))")
+                #expect(await service.uses.pendingCount == 0)
                 try await client.execute(uri: path, method: .delete, headers: bearer(brokenToken)) { response in
                     #expect(response.status == .noContent)
                 }

@@ -18,17 +18,23 @@ public struct JSONParser: Sendable {
     public static let maximumDepth = 64
 
     /// Parses a complete JSON text.
-    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+    /// Parses a complete JSON text nested at most `maximumDepth` levels (a stored client's document
+    /// holds a request's metadata a level deeper than the request did).
+    public static func parse(_ bytes: some Collection<UInt8>, maximumDepth: Int = maximumDepth) throws(JSONParseError) -> JSONValue {
         let array = Array(bytes)
-        var parser = Cursor(bytes: array)
+        var parser = Cursor(bytes: array, maximumDepth: maximumDepth)
         return try parser.parseDocument()
     }
 
     private struct Cursor {
         let bytes: [UInt8]
+        let maximumDepth: Int
         var index = 0
 
-        init(bytes: [UInt8]) { self.bytes = bytes }
+        init(bytes: [UInt8], maximumDepth: Int) {
+            self.bytes = bytes
+            self.maximumDepth = maximumDepth
+        }
 
         func fail(_ reason: String) -> JSONParseError { JSONParseError(reason: reason, offset: index) }
 
@@ -78,7 +84,7 @@ public struct JSONParser: Sendable {
         }
 
         mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
-            guard depth <= JSONParser.maximumDepth else { throw fail("nesting deeper than \(JSONParser.maximumDepth) levels") }
+            guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth) levels") }
             index += 1
             var object = JSONObject()
             skipWhitespace()
@@ -110,7 +116,7 @@ public struct JSONParser: Sendable {
         }
 
         mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
-            guard depth <= JSONParser.maximumDepth else { throw fail("nesting deeper than \(JSONParser.maximumDepth) levels") }
+            guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth) levels") }
             index += 1
             var elements: [JSONValue] = []
             skipWhitespace()

@@ -27,7 +27,9 @@ extension RegisteredClient {
         // A document that does not read back is the store's failure (500), never the request's:
         // its metadata was validated before it was stored.
         let parsed: JSONValue
-        do { parsed = try JSONParser.parse(Array(document.utf8)) } catch {
+        // The request's metadata sits a level deeper here (`{"metadata": {...}}`): the limit is a
+        // level higher, so whatever a request may nest reads back.
+        do { parsed = try JSONParser.parse(Array(document.utf8), maximumDepth: JSONParser.maximumDepth + 1) } catch {
             throw StoreError.corrupt("client \(clientID) has an unreadable document (\(error))")
         }
         guard case .object(let object) = parsed, case .object(let metadataObject)? = object["metadata"]

@@ -19,6 +19,9 @@ public struct PolicyEnforcer: Sendable {
                     && (policy.scopes.allowed.map { allowed in allowed.contains { PolicyPattern.scope(scope, matches: $0) } } ?? true)
             }
             defaults.removeAll { reservedScopes.contains($0) }
+            // Once each, as a requested scope is (a default configured twice would be stored twice).
+            var seen = Set<String>()
+            defaults.removeAll { !seen.insert($0).inserted }
             metadata.scope = defaults.isEmpty ? nil : defaults
             return
         }

@@ -62,7 +62,10 @@ public struct StoredClientResponse: Sendable {
     public let bytes: [UInt8]
 
     /// Writes the response; throws ``StoreError/corrupt(_:)`` if the stored document is not an
-    /// object with a `metadata` object (decoding it would fail too).
+    /// object with a `metadata` object (decoding it would fail too). The metadata's content is not
+    /// checked again: it was validated before it was stored, so only a row damaged or written from
+    /// outside, whose JSON still has its structure, could be answered here and refused by an
+    /// update (which decodes it).
     public init(clientID: String, row: StoredClientRow, registrationAccessToken: String, registrationClientURI: String) throws {
         self.clientID = clientID
         self.row = row

@@ -228,10 +228,13 @@ public struct RegistrationService: Sendable {
     /// Answered from the stored row, without decoding the client (``StoredClientResponse``).
     public func read(clientID: String, bearer: String?, actor: Actor = .unknown) async throws -> StoredClientResponse {
         let (row, token) = try await auditingRefusals(clientID, actor) { try await authenticatedRow(clientID: clientID, bearer: bearer) }
+        // The token does not rotate on read; the one presented is returned (RFC 7592 §3). A row
+        // that cannot be answered from fails before the read counts as a use or a read.
+        let response = try StoredClientResponse(clientID: clientID, row: row, registrationAccessToken: token,
+                                                registrationClientURI: configuration.registrationClientURI(for: clientID))
+        await noteUse(clientID, row)
         await record(.read, clientID, actor)
-        // The token does not rotate on read; the one presented is returned (RFC 7592 §3).
-        return try StoredClientResponse(clientID: clientID, row: row, registrationAccessToken: token,
-                                        registrationClientURI: configuration.registrationClientURI(for: clientID))
+        return response
     }
 
     // MARK: - Update (RFC 7592 §2.2)
@@ -373,11 +376,19 @@ public struct RegistrationService: Sendable {
     /// client answers 401, never 404.
     public func authenticate(clientID: String, bearer: String?) async throws -> AuthenticatedClient {
         let (row, token) = try await authenticatedRow(clientID: clientID, bearer: bearer)
-        return AuthenticatedClient(client: try row.client(id: clientID), token: token)
+        let client = try row.client(id: clientID)
+        await noteUse(clientID, row)
+        return AuthenticatedClient(client: client, token: token)
+    }
+
+    /// Notes a use of the client's registration access token (written at most once an hour).
+    func noteUse(_ clientID: String, _ row: StoredClientRow) async {
+        await uses.record(clientID, at: clock.now(), stored: row.lastUsedAt.map(Timestamp.init(milliseconds:)))
     }
 
     /// The stored row of the client whose registration access token `bearer` is, and the token;
-    /// the checks of ``authenticate(clientID:bearer:)``.
+    /// the checks of ``authenticate(clientID:bearer:)``. Its caller notes the use
+    /// (``noteUse(_:_:)``) once the row has served.
     func authenticatedRow(clientID: String, bearer: String?) async throws -> (StoredClientRow, String) {
         guard let bearer else { throw RegistrarError.missingToken }
         guard Self.isWellFormedToken(bearer) else { throw RegistrarError.invalidToken() }
@@ -388,10 +399,8 @@ public struct RegistrationService: Sendable {
             try await revokeIfAnotherClients(bearer, digest: digest, presentedFor: clientID)
             throw RegistrarError.invalidToken()
         }
-        let now = clock.now()
         // An expired client counts as deleted (the reaper removes it later).
-        guard !row.isExpired(at: now) else { throw RegistrarError.invalidToken() }
-        await uses.record(clientID, at: now, stored: row.lastUsedAt.map(Timestamp.init(milliseconds:)))
+        guard !row.isExpired(at: clock.now()) else { throw RegistrarError.invalidToken() }
         return (row, bearer)
     }
 
