@@ -394,36 +394,38 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
 
     /// Through the provider's direct path if it has one.
     public func client(id: String) async throws -> RegisteredClient? {
-        try await oneClient({ try await $0.row(clientID: id) },
-                            else: "SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id = \(bind: id)")
+        try await decodedOrCached(storedRow(id: id))
     }
 
     public func storedClient(id: String) async throws -> StoredClientRow? {
-        if let reader = provider.clientRows {
-            return try await measured("read") { try await reader.row(clientID: id) }?.row
-        }
-        return try await read { db in
-            try await db.raw("SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id = \(bind: id)").first().map { try Self.rowValues($0).1 }
-        }
+        try await storedRow(id: id)?.row
     }
 
     public func client(id: String, unlessRevoked jti: String) async throws -> RegisteredClient? {
-        try await oneClient({ try await $0.row(clientID: id, unlessRevoked: jti) }, else: """
+        try await decodedOrCached(oneRow({ try await $0.row(clientID: id, unlessRevoked: jti) }, else: """
             SELECT \(unsafeRaw: Self.columns) FROM clients
             WHERE client_id = \(bind: id) AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = \(bind: jti))
-            """)
+            """))
     }
 
-    /// One client, decoded or from the cache: through the provider's direct path (`direct`) if it
-    /// has one, else by `query` (a row of ``columns``) on a reader.
-    private func oneClient(_ direct: @escaping @Sendable (any ClientRowReader) async throws -> (clientID: String, row: DecodedClientCache.Row)?,
-                           else query: SQLQueryString) async throws -> RegisteredClient? {
-        let decoded = self.decoded
+    /// The row of the client with this ID.
+    private func storedRow(id: String) async throws -> (clientID: String, row: StoredClientRow)? {
+        try await oneRow({ try await $0.row(clientID: id) }, else: "SELECT \(unsafeRaw: Self.columns) FROM clients WHERE client_id = \(bind: id)")
+    }
+
+    /// The client of a row, decoded or from the cache.
+    private func decodedOrCached(_ found: (clientID: String, row: StoredClientRow)?) throws -> RegisteredClient? {
+        try found.map { try decoded.client(id: $0.clientID, row: $0.row) }
+    }
+
+    /// One client's row: through the provider's direct path (`direct`) if it has one, else by
+    /// `query` (a row of ``columns``) on a reader.
+    private func oneRow(_ direct: @escaping @Sendable (any ClientRowReader) async throws -> (clientID: String, row: StoredClientRow)?,
+                        else query: SQLQueryString) async throws -> (clientID: String, row: StoredClientRow)? {
         if let reader = provider.clientRows {
-            let found = try await measured("read") { try await direct(reader) }
-            return try found.map { try decoded.client(id: $0.clientID, row: $0.row) }
+            return try await measured("read") { try await direct(reader) }
         }
-        return try await read { db in try await db.raw(query).first().map(decoded.decode) }
+        return try await read { db in try await db.raw(query).first().map(Self.rowValues) }
     }
 
     /// `SELECT 1 AS one FROM revoked_tokens WHERE jti = ?`: whether an access token is revoked.
@@ -583,7 +585,7 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
     }
 
     /// The client ID and the stored values of a row of ``columns``.
-    static func rowValues(_ row: any SQLRow) throws -> (String, DecodedClientCache.Row) {
+    static func rowValues(_ row: any SQLRow) throws -> (clientID: String, row: StoredClientRow) {
         (try row.decode(column: "client_id", as: String.self),
          DecodedClientCache.Row(
             document: try row.decode(column: "document", as: String.self),
@@ -596,14 +598,6 @@ public struct SQLClientStore: ClientStore, KeyStore, TokenStateStore, AuditStore
             dynamicallyRegistered: try row.decode(column: "dynamically_registered", as: Int.self) != 0,
             expiresAt: try row.decode(column: "expires_at", as: Int64?.self),
             lastUsedAt: try row.decode(column: "last_used_at", as: Int64?.self)))
-    }
-}
-
-extension DecodedClientCache {
-    /// The client of a row of ``SQLClientStore/columns``, decoded or from the cache.
-    func decode(_ row: any SQLRow) throws -> RegisteredClient {
-        let (id, values) = try SQLClientStore.rowValues(row)
-        return try client(id: id, row: values)
     }
 }
 

@@ -167,7 +167,8 @@ enum ClientResponseBody {
             out.append(UInt8(ascii: ","))
             out.append(UInt8(ascii: "\""))
             out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
         }
         func string(_ member: StaticString, _ value: String) { name(member); JSONWriter.writeString(value, into: &out) }
         func bool(_ member: StaticString, _ value: Bool) { name(member); out.append(contentsOf: (value ? "true" : "false").utf8) }

@@ -28,11 +28,9 @@ struct RegistrationController {
         let address = clientAddress(request, context)
         try await Self.limit(options.registrationLimiter, address, what: "registrations", audit: service.audit)
         let actor = Actor(ip: address)
-        let bearer: String?
-        do { bearer = try Self.bearerToken(request) } catch { await service.recordRefusal(error, nil, actor); throw error }
+        let bearer = try await bearerToken(request, auditing: nil, actor)
         if bearer != nil { try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true) }
-        let body: [UInt8]
-        do { body = try await Self.jsonBody(request, context: context) } catch { await service.recordRefusal(error, nil, actor); throw error }
+        let body = try await jsonBody(request, context, auditing: nil, actor)
         let response: ClientResponse
         do {
             response = try await countingFailedTokens(address) { try await service.register(body: body, initialAccessToken: bearer, actor: actor) }
@@ -45,59 +43,67 @@ struct RegistrationController {
     }
 
     @Sendable func read(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
-        let clientID = try context.parameters.require("client_id")
-        let address = clientAddress(request, context)
-        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
-        let actor = Actor(ip: address)
-        let bearer: String?
-        do { bearer = try Self.bearerToken(request) } catch { await service.recordRefusal(error, clientID, actor); throw error }
-        let response = try await countingFailedTokens(address) { try await service.read(clientID: clientID, bearer: bearer, actor: actor) }
+        let call = try await clientCall(request, context)
+        let response = try await countingFailedTokens(call.address) { try await service.read(clientID: call.clientID, bearer: call.bearer, actor: call.actor) }
         return JSONResponse.make(.ok, json: response.bytes)
     }
 
     @Sendable func update(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
-        let clientID = try context.parameters.require("client_id")
-        let address = clientAddress(request, context)
-        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
-        let actor = Actor(ip: address)
+        let call = try await clientCall(request, context)
         // Authenticate first, so that an unauthenticated caller learns nothing about body rules.
         let authenticated: AuthenticatedClient
         do {
-            let bearer = try Self.bearerToken(request)
-            authenticated = try await countingFailedTokens(address) { try await service.authenticate(clientID: clientID, bearer: bearer) }
+            authenticated = try await countingFailedTokens(call.address) { try await service.authenticate(clientID: call.clientID, bearer: call.bearer) }
         } catch {
-            await service.recordRefusal(error, clientID, actor)
+            await service.recordRefusal(error, call.clientID, call.actor)
             throw error
         }
-        let body: [UInt8]
-        do { body = try await Self.jsonBody(request, context: context) } catch { await service.recordRefusal(error, clientID, actor); throw error }
-        let response = try await service.update(authenticated, body: body, actor: actor)
+        let body = try await jsonBody(request, context, auditing: call.clientID, call.actor)
+        let response = try await service.update(authenticated, body: body, actor: call.actor)
         return JSONResponse.make(.ok, json: response.bytes)
     }
 
     @Sendable func delete(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
-        let clientID = try context.parameters.require("client_id")
-        let address = clientAddress(request, context)
-        try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
-        let actor = Actor(ip: address)
-        let bearer: String?
-        do { bearer = try Self.bearerToken(request) } catch { await service.recordRefusal(error, clientID, actor); throw error }
-        try await countingFailedTokens(address) { try await service.delete(clientID: clientID, bearer: bearer, actor: actor) }
+        let call = try await clientCall(request, context)
+        try await countingFailedTokens(call.address) { try await service.delete(clientID: call.clientID, bearer: call.bearer, actor: call.actor) }
         return Response(status: .noContent)
     }
 
     /// Owner-level secret rotation: a new secret for the holder of the registration access token.
     @Sendable func rotateSecret(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
+        let call = try await clientCall(request, context)
+        let response = try await countingFailedTokens(call.address) {
+            try await service.rotateSecret(clientID: call.clientID, bearer: call.bearer, actor: call.actor)
+        }
+        return JSONResponse.make(.ok, json: response.bytes)
+    }
+
+    /// What a request at a client's URL starts with.
+    struct ClientCall {
+        let clientID: String
+        let address: String
+        let actor: Actor
+        let bearer: String?
+    }
+
+    /// The client ID of the URL, the caller's address (`429` once it has used up its failed-token
+    /// bucket) and the bearer token (a malformed `Authorization` is audited as a refusal).
+    func clientCall(_ request: Request, _ context: RegistrarRequestContext) async throws -> ClientCall {
         let clientID = try context.parameters.require("client_id")
         let address = clientAddress(request, context)
         try await Self.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true, audit: service.audit, clientID: clientID)
         let actor = Actor(ip: address)
-        let bearer: String?
-        do { bearer = try Self.bearerToken(request) } catch { await service.recordRefusal(error, clientID, actor); throw error }
-        let response = try await countingFailedTokens(address) {
-            try await service.rotateSecret(clientID: clientID, bearer: bearer, actor: actor)
-        }
-        return JSONResponse.make(.ok, json: response.bytes)
+        return ClientCall(clientID: clientID, address: address, actor: actor, bearer: try await bearerToken(request, auditing: clientID, actor))
+    }
+
+    /// ``bearerToken(_:)``, its refusal recorded in the audit trail.
+    func bearerToken(_ request: Request, auditing clientID: String?, _ actor: Actor) async throws -> String? {
+        do { return try Self.bearerToken(request) } catch { await service.recordRefusal(error, clientID, actor); throw error }
+    }
+
+    /// ``jsonBody(_:context:)``, its refusal recorded in the audit trail.
+    func jsonBody(_ request: Request, _ context: RegistrarRequestContext, auditing clientID: String?, _ actor: Actor) async throws -> [UInt8] {
+        do { return try await Self.jsonBody(request, context: context) } catch { await service.recordRefusal(error, clientID, actor); throw error }
     }
 
     func clientAddress(_ request: Request, _ context: RegistrarRequestContext) -> String {
