@@ -62,6 +62,28 @@ struct ClientSearchTests {
         #expect(ClientSearchKind.words(of: "e\u{301}cole x") == ["e\u{301}cole", "x"])
     }
 
+    @Test("thousands of words in tagged names: each term once, in the order found, at most maximumTerms of a kind")
+    func manyTerms() {
+        var client = Self.client()
+        // 40 tagged names of 50 distinct words each (2,000 words), and every word again in the next name.
+        for tag in 0..<40 {
+            let words = (0..<50).map { "w\(tag * 50 + $0)x" } + (tag > 0 ? ["w\((tag - 1) * 50)x"] : [])
+            client.metadata.localized["client_name#x-\(tag)"] = words.joined(separator: " ")
+        }
+        let terms = ClientSearchKind.name.terms(of: client)
+        #expect(terms.count == ClientSearchKind.maximumTerms)
+        #expect(Set(terms).count == terms.count, "a term twice")
+        // The client ID and the untagged name's terms come first, whatever the tagged names hold.
+        #expect(Array(terms.prefix(2)) == ["0190c6a2-7d1e-7c3a-9b1f-2f6d8e4a1b2c", "another-example-client"])
+        // A few repeats below the bound, where the list itself is searched: still once each.
+        var small = Self.client()
+        small.metadata.localized["client_name#fr"] = "client example client Example another"
+        #expect(ClientSearchKind.name.terms(of: small) == ["0190c6a2-7d1e-7c3a-9b1f-2f6d8e4a1b2c", "another-example-client", "example",
+                                                          "client example client example another"])
+        // The tagged names in the order of their tags, whatever the dictionary's order.
+        #expect(terms[5] == (0..<50).map { "w\($0)x" }.joined(separator: " "))
+    }
+
     @Test("past the bound, terms are kept as they are")
     func boundedPruning() {
         let many = (0..<(ClientSearchKind.pruneLimit + 1)).map { "t\($0)" }

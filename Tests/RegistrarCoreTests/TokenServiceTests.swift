@@ -282,6 +282,22 @@ struct TokenEndpointTests {
         #expect(all["scope"] == .string("read write"), "no scope asked: the client's scopes")
     }
 
+    @Test("a scope of many values: repeats are granted once in the order asked; many unknown values are invalid_scope")
+    func manyScopeValues() async throws {
+        let f = try await TokenFixture()
+        let (id, secret) = try await f.client("client_secret_basic")
+        let repeated = Array(repeating: "write read", count: 10_000).joined(separator: " ")
+        let granted = try await f.grant(.basic(clientID: id, secret: secret!), scope: repeated)
+        #expect(granted["scope"] == .string("write read"))
+        let unknown = (0..<13_000).map { String($0, radix: 16) }.joined(separator: " ")
+        await #expect(throws: RegistrarError(code: .invalidScope, status: 400, description: "")) {
+            _ = try await f.grant(.basic(clientID: id, secret: secret!), scope: "read " + unknown)
+        }
+        await #expect(throws: RegistrarError(code: .invalidScope, status: 400, description: "")) {
+            _ = try await f.grant(.basic(clientID: id, secret: secret!), scope: unknown + " bad\\value")
+        }
+    }
+
     @Test("scope beyond the client's is invalid_scope; other grants unsupported; a client without the grant unauthorized")
     func errors() async throws {
         let f = try await TokenFixture()

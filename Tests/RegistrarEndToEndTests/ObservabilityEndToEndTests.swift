@@ -88,6 +88,38 @@ extension EndToEnd {
             #expect(requestLine.wholeMatch(of: pattern) != nil, "unexpected text log line: \(requestLine)")
         }
 
+        @Test("a value from a request cannot write a line of its own into the text log; a malformed body is a 400, not a server error")
+        func requestValuesInTextLines() async throws {
+            let server = try ServerProcess()
+            try await server.start(configuration: machineConfiguration)
+            // A client ID with a line break and a terminal escape, in the form and in a Basic header:
+            // failed client authentications are logged with the client ID at `info`.
+            let forged = "x\n2026-12-07T00:00:00+0000 critical registrar: FORGED\u{1B}[31m"
+            let encoded = forged.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? forged
+            let posted = try await server.request(.POST, "/token", form: "grant_type=client_credentials&client_secret=y&client_id=\(encoded)")
+            #expect(posted.status == 401)
+            let basic = try await server.request(.POST, "/token", form: "grant_type=client_credentials", basic: ("a\u{2028}FORGED\rLINE", "pw"))
+            #expect(basic.status == 401)
+            // A chunk size that is not hexadecimal, and a body the client never finishes.
+            let malformed = try server.raw("POST /iam/api/client-registration HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                           + "Transfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n")
+            #expect(malformed.hasPrefix("HTTP/1.1 400 "), "\(malformed.prefix(80))")
+            #expect(malformed.contains(#""error":"invalid_request""#))
+            _ = try server.raw("POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant",
+                               closeAfterSending: true)
+            try await Task.sleep(for: .milliseconds(300))
+            try await server.stop()
+            let log = server.log
+            for line in log.split(separator: "\n") {
+                #expect(line.wholeMatch(of: #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} \w+ registrar: .*/#) != nil, "a line the server did not begin: \(line)")
+            }
+            #expect(!log.contains("\u{1B}") && !log.contains("\r") && !log.contains("\u{2028}"))
+            #expect(log.contains(#"client_id=x\n2026-12-07T00:00:00+0000 critical registrar: FORGED\u{1B}[31m"#))
+            #expect(log.contains(#"client_id=a\u{2028}FORGED\rLINE"#))
+            #expect(!log.contains("request failed") && !log.contains("status=500"), "a client's malformed request counted as a server error")
+            #expect(log.components(separatedBy: "status=400").count - 1 == 2, "both malformed requests logged as 400")
+        }
+
         @Test("`registrar clients` and `registrar audit` work on the database, with tables and JSON")
         func clientsCommands() async throws {
             let server = try ServerProcess()

@@ -179,6 +179,26 @@ struct TokenHTTPTests {
         }
     }
 
+    @Test("a form body with bytes that are not UTF-8 is invalid_request, sent raw as when percent-encoded",
+          arguments: [[0xFF], [0xC3], [0xED, 0xA0, 0x80]] as [[UInt8]])
+    func formNotUTF8(_ bad: [UInt8]) async throws {
+        try await withTokenRouter { client, _ in
+            let (id, secret) = try await registerMachine(client)
+            for body in [Array("grant_type=client_credentials&x=".utf8) + bad, Array("grant_type=client_credentials&".utf8) + bad + Array("=1".utf8)] {
+                try await client.execute(uri: "/token", method: .post, headers: formHeaders + basicAuth(id, secret),
+                                         body: ByteBuffer(bytes: body)) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(response.oauthError?.code == "invalid_request")
+                }
+            }
+            // The same form in valid UTF-8 gets its token.
+            try await client.execute(uri: "/token", method: .post, headers: formHeaders + basicAuth(id, secret),
+                                     body: ByteBuffer(string: "grant_type=client_credentials&x=é")) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
     @Test("a JSON body is refused: the token endpoint takes forms only")
     func jsonRefused() async throws {
         try await withTokenRouter { client, _ in

@@ -77,12 +77,19 @@ public struct TokenService: Sendable {
         let held = (client.metadata.scope ?? []).filter { client.admin || !PolicyEnforcer.reservedScopes.contains($0) }
         var granted = held
         if let requested = form["scope"] {
+            // Sets, so that the work grows with the number of values: a form may carry thousands
+            // (up to the body limit), and searching the values kept so far for each one took 0.4 s
+            // for 13,000 of them, holding a thread.
             var scopes: [String] = []
-            for token in requested.split(separator: " ", omittingEmptySubsequences: true).map(String.init) where !scopes.contains(token) {
+            var seen: Set<String> = []
+            for part in requested.split(separator: " ", omittingEmptySubsequences: true) {
+                let token = String(part)
+                guard seen.insert(token).inserted else { continue }
                 guard ScopeRule.isScopeToken(token) else { throw RegistrarError(code: .invalidScope, status: 400, description: "scope contains an invalid value") }
                 scopes.append(token)
             }
-            guard scopes.allSatisfy(held.contains) else {
+            let allowed = Set(held)
+            guard scopes.allSatisfy(allowed.contains) else {
                 throw RegistrarError(code: .invalidScope, status: 400, description: "the requested scope exceeds the scope registered for this client")
             }
             if !scopes.isEmpty { granted = scopes }

@@ -65,8 +65,13 @@ struct TokenController {
         guard media == "application/x-www-form-urlencoded" else {
             throw RegistrarError.invalidRequest("Content-Type must be application/x-www-form-urlencoded")
         }
-        var buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        return try parseForm(buffer.readString(length: buffer.readableBytes) ?? "")
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        // Bytes sent raw must be UTF-8 as decoded ones must: reading them leniently would turn a
+        // stray byte into U+FFFD and accept the form.
+        guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
+            throw RegistrarError.invalidRequest("the form body is not valid application/x-www-form-urlencoded")
+        }
+        return try parseForm(text)
     }
 
     /// The parameters of an `application/x-www-form-urlencoded` body; a parameter sent twice or a

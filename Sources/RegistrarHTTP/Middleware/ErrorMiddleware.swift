@@ -1,10 +1,12 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import RegistrarCore
 
 /// Turns every failure into a JSON OAuth error body: Registrar's own errors as they are, a body
-/// over the limit as 413, an unknown path as 404, and anything else as a generic `500
+/// over the limit as 413, a body that is not valid HTTP/1.1 (a malformed chunk, a connection closed
+/// before the whole body came) as 400, an unknown path as 404, and anything else as a generic `500
 /// server_error` whose details go to the log only.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -16,6 +18,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return JSONResponse.error(RegistrarError(
                 code: .invalidRequest, status: 413,
                 description: "the request body is larger than \(HTTPLimits.maximumBodySize) bytes"))
+        } catch is HTTPParserError {
+            // The client's fault, not the server's: a 500 would count in the server-error alert
+            // (a client that disconnects in the middle of its body ends here too).
+            return JSONResponse.error(RegistrarError.invalidRequest("the request body is not valid HTTP/1.1: a malformed chunk or an incomplete body"))
         } catch let error as HTTPError where error.status == .notFound {
             return JSONResponse.error(RegistrarError(code: .notFound, status: 404, description: "no resource at this path"))
         } catch let error as any HTTPResponseError where error.status.code < 500 {
