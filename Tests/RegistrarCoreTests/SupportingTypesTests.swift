@@ -39,6 +39,10 @@ struct SupportingTypesTests {
         ("https://[::1]/", true), ("https://127.0.0.1:8443/", true), ("https://" + String(repeating: "a", count: 63) + ".com/", true),
         ("https://" + String(repeating: "a", count: 64) + ".com/", false), ("https://-a.com/", false), ("https://a-.com/", false),
         ("https://a..com/", false), ("https://.a.com/", false), ("https://a%41.com/", false),
+        // A last label that is a number makes the host an IPv4 address, which must then be one.
+        ("https://999.999.999.999/cb", false), ("https://1.2.3.256/", false), ("https://example.123/", false), ("https://1.2.3.4./", true),
+        ("https://0x7f.1/", true), ("https://2130706433/", true), ("https://a.0x1g/", true), ("https://a.0xzz.com/", true), ("https://4294967296/", false),
+        ("https://example.0x10/", false), ("https://1.2.3.4.5/", false), ("https://v1.example/", true),
     ])
     func hosts(_ text: String, _ expected: Bool) throws {
         #expect(try #require(URIReference(text)).hasValidHost == expected, "\(text)")

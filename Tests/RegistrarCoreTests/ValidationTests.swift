@@ -123,7 +123,10 @@ struct RedirectURITests {
         // Hosts that merely look alike are not loopback.
         ("https://localhost.example/cb", true), ("https://mylocalhost/cb", true), ("https://128.0.0.1/cb", true),
         ("https://2130706431/cb", true), ("https://[::ffff:8.8.8.8]/cb", true), ("https://[2001:db8::1]/cb", true),
-        ("https://127.0.0.1.example/cb", true), ("https://0x7g.1/cb", true),
+        ("https://127.0.0.1.example/cb", true),
+        // Not loopback, and not a host at all: its last label is a number, so a browser reads it as
+        // an IPv4 address, which 0x7g.1 is not.
+        ("https://0x7g.1/cb", false),
     ])
     func implicitWeb(_ uri: String, _ ok: Bool) throws {
         let json = body(["redirect_uris": "[\(quoted(uri))]", "grant_types": #"["implicit"]"#, "response_types": #"["id_token"]"#])

@@ -158,7 +158,21 @@ public struct URIReference: Sendable, Equatable {
             guard label.count <= 63, label.first != UInt8(ascii: "-"), label.last != UInt8(ascii: "-") else { return false }
             guard label.allSatisfy({ Self.isAlpha($0) || Self.isDigit($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }) else { return false }
         }
+        // A host whose last label is a number is an IPv4 address to a browser (WHATWG URL, "ends in
+        // a number"); one that does not parse as an address, such as 999.999.999.999 or
+        // example.123, names no host at all.
+        var name = Substring(host)
+        if name.hasSuffix("."), name.count > 1 { name = name.dropLast() }
+        if Self.endsInNumber(name) { return Self.whatwgIPv4(name) != nil }
         return true
+    }
+
+    /// Whether the last label of `name` is a decimal number, or `0x` and hexadecimal digits.
+    static func endsInNumber(_ name: Substring) -> Bool {
+        let last = name.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).last ?? Substring(name).utf8[...]
+        if !last.isEmpty, last.allSatisfy(isDigit) { return true }
+        guard last.count >= 2, last.first == UInt8(ascii: "0"), last.dropFirst().first == UInt8(ascii: "x") || last.dropFirst().first == UInt8(ascii: "X") else { return false }
+        return last.dropFirst(2).allSatisfy(isHex)
     }
 
     /// The scheme, host and port as a comparable origin (default ports filled in).
