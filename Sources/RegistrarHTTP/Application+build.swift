@@ -59,6 +59,10 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(service: service, tokens: tokens, options: options),
+        // A connection that goes silent is closed, so that clients that open connections and send
+        // nothing, or stop in the middle of a request, cannot hold them (and the server's file
+        // descriptors) for ever.
+        server: .http1(configuration: .init(idleTimeout: .seconds(options.idleTimeout))),
         configuration: .init(address: .hostname(host, port: port), serverName: "Registrar"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger)

@@ -17,6 +17,9 @@ public struct HTTPOptions: Sendable {
     public var metricsEnabled = true
     /// Whether `POST /bench/noop` is served (the benchmark suite's ceiling; off unless asked for).
     public var benchmarkRoutes = false
+    /// Seconds a connection may stay silent before the server closes it: between requests, or in
+    /// the middle of one (a head or a body that stops coming); not while a request is answered.
+    public var idleTimeout: Int64 = 60
 
     /// No limits, no trusted proxies, CORS open to any origin.
     public init() {}
@@ -28,6 +31,7 @@ public struct HTTPOptions: Sendable {
         trustedProxies = settings.trustedProxies.compactMap(IPAddressRange.init)
         corsAllowedOrigins = settings.corsAllowedOrigins
         metricsEnabled = settings.metricsEnabled
+        idleTimeout = settings.idleTimeout
     }
 }
 

@@ -34,6 +34,7 @@ struct ConfigurationTests {
         #expect(s.policies["anonymous"]?.forbiddenGrantTypes == [.password, .clientCredentials, .tokenExchange])
         #expect(s.corsAllowedOrigins == ["*"])
         #expect(s.registration.cleanup.enabled == false)
+        #expect(s.idleTimeout == 60)
     }
 
     @Test("every member of a complete file is read")
@@ -41,7 +42,7 @@ struct ConfigurationTests {
         let s = try settings(#"""
         {
           "server": {"host": "0.0.0.0", "port": 8443, "issuer": "https://id.example.org", "log_level": "debug",
-                     "trusted_proxies": ["10.0.0.0/8", "::1"], "cors_allowed_origins": ["https://app.example.org"]},
+                     "trusted_proxies": ["10.0.0.0/8", "::1"], "cors_allowed_origins": ["https://app.example.org"], "idle_timeout": "2m"},
           "database": {"url": "postgres://r:s@db/r", "pool_size": 20, "timeout": "5s"},
           "keys": {"registration_token_algorithm": "es256", "sealing_key_file": "/etc/registrar/sealing.key"},
           "registration": {"mode": "token", "max_clients": 1000, "client_secret_lifetime": "90d",
@@ -61,7 +62,7 @@ struct ConfigurationTests {
         }
         """#, files: ["dir.json": issuerJWKS])
         #expect(s.host == "0.0.0.0" && s.port == 8443 && s.issuer == "https://id.example.org" && s.logLevel == "debug")
-        #expect(s.trustedProxies == ["10.0.0.0/8", "::1"])
+        #expect(s.trustedProxies == ["10.0.0.0/8", "::1"] && s.idleTimeout == 120)
         #expect(s.database == "postgres://r:s@db/r" && s.databasePoolSize == 20 && s.databaseTimeout == 5)
         #expect(s.registrationTokenAlgorithm == .es256 && s.sealingKeyFile == "/etc/registrar/sealing.key")
         #expect(s.registration.mode == .token && s.registration.maxClients == 1000)
@@ -92,6 +93,8 @@ struct ConfigurationTests {
         (#"{"server": {"port": 70000}}"#, "server.port", "between"),
         (#"{"server": {"trusted_proxies": ["10.0.0.0/33"]}}"#, "server.trusted_proxies[0]", "CIDR"),
         (#"{"server": {"cors_allowed_origins": ["https://a.example/path"]}}"#, "server.cors_allowed_origins[0]", "origin"),
+        (#"{"server": {"idle_timeout": 0}}"#, "server.idle_timeout", "between 1 second and 1 hour"),
+        (#"{"server": {"idle_timeout": "2h"}}"#, "server.idle_timeout", "between 1 second and 1 hour"),
         (#"{"keys": {"registration_token_algorithm": "PS256"}}"#, "keys.registration_token_algorithm", "HS256, ES256 or RS256"),
         (#"{"keys": {"registration_token_algorithm": "none"}}"#, "keys.registration_token_algorithm", "HS256, ES256 or RS256"),
         (#"{"policies": {"p": {"grant_types": {"allowed": ["magic"]}}}}"#, "policies.p.grant_types.allowed", "magic"),

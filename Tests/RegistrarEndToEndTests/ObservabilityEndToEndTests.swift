@@ -120,6 +120,23 @@ extension EndToEnd {
             #expect(log.components(separatedBy: "status=400").count - 1 == 2, "both malformed requests logged as 400")
         }
 
+        @Test("a connection that goes silent is closed after server.idle_timeout: before its head, in its body, between requests")
+        func idleConnectionsClosed() async throws {
+            let server = try ServerProcess()
+            try await server.start(configuration: "server:\n  idle_timeout: 1s\n")
+            let silent = try server.closesConnection(after: "", within: 6)
+            #expect(silent.closed && silent.received.isEmpty)
+            let partialHead = try server.closesConnection(after: "GET /health/live HTTP/1.1\r\nHost: x\r\n", within: 6)
+            #expect(partialHead.closed && partialHead.received.isEmpty)
+            let partialBody = try server.closesConnection(
+                after: "POST /iam/api/client-registration HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"re", within: 6)
+            #expect(partialBody.closed)
+            // A finished request is answered, and the kept-alive connection is closed once silent.
+            let kept = try server.closesConnection(after: "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n", within: 6)
+            #expect(kept.closed && kept.received.hasPrefix("HTTP/1.1 200 "))
+            try await server.stop()
+        }
+
         @Test("`registrar clients` and `registrar audit` work on the database, with tables and JSON")
         func clientsCommands() async throws {
             let server = try ServerProcess()

@@ -217,6 +217,36 @@ extension ServerProcess {
     }
 }
 
+extension ServerProcess {
+    /// Sends `text` on a new loopback connection, reads what comes back, and says whether the
+    /// server closed the connection within `seconds` (`false`: it was still open when they ran out).
+    func closesConnection(after text: String, within seconds: Int) throws -> (closed: Bool, received: String) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw Failure("connect() failed") }
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(text.utf8)
+        if !bytes.isEmpty { guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw Failure("send() failed") } }
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count == 0 { return (true, String(decoding: received, as: UTF8.self)) }
+            if count < 0 { return (false, String(decoding: received, as: UTF8.self)) }
+            received += chunk[..<count]
+        }
+    }
+}
+
 struct Failure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }

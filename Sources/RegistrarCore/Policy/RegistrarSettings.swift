@@ -15,6 +15,9 @@ public struct RegistrarSettings: Sendable, Equatable {
     public var metricsEnabled = true
     /// The log format: `text` (default) or `json`.
     public var logFormat = "text"
+    /// Seconds a connection may stay silent (between requests, or in the middle of one) before the
+    /// server closes it (default 60).
+    public var idleTimeout: Int64 = 60
 
     // database
     public var database: String?
@@ -155,6 +158,10 @@ extension RegistrarSettings {
             }
             corsAllowedOrigins = try r.strings("cors_allowed_origins") ?? ["*"]
             metricsEnabled = try r.bool("metrics") ?? true
+            if let idle = try r.duration("idle_timeout") {
+                guard (1...3600).contains(idle) else { throw r.fail("idle_timeout", "must be between 1 second and 1 hour") }
+                idleTimeout = idle
+            }
             if let format = try r.string("log_format") {
                 guard ["text", "json"].contains(format) else { throw r.fail("log_format", "must be text or json") }
                 logFormat = format
