@@ -180,21 +180,8 @@ extension ServerProcess {
     /// connection, or 5 s). With `closeAfterSending`, waits 0.3 s and closes the connection
     /// without reading anything, as a client that gives up in the middle of its request.
     func raw(_ text: String, closeAfterSending: Bool = false) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure("socket() failed") }
+        let fd = try openConnection(sending: text, receiveTimeout: 5)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw Failure("connect() failed") }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let bytes = Array(text.utf8)
-        guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw Failure("send() failed") }
         if closeAfterSending {
             usleep(300_000)
             return ""
@@ -218,12 +205,11 @@ extension ServerProcess {
 }
 
 extension ServerProcess {
-    /// Sends `text` on a new loopback connection, reads what comes back, and says whether the
-    /// server closed the connection within `seconds` (`false`: it was still open when they ran out).
-    func closesConnection(after text: String, within seconds: Int) throws -> (closed: Bool, received: String) {
+    /// A new loopback connection to the server, `text` sent on it, reads timing out after
+    /// `receiveTimeout` seconds. The caller closes it.
+    func openConnection(sending text: String, receiveTimeout: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure("socket() failed") }
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -231,11 +217,21 @@ extension ServerProcess {
         let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw Failure("connect() failed") }
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        var timeout = timeval(tv_sec: receiveTimeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let bytes = Array(text.utf8)
-        if !bytes.isEmpty { guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw Failure("send() failed") } }
+        guard connected == 0, bytes.isEmpty || send(fd, bytes, bytes.count, 0) == bytes.count else {
+            close(fd)
+            throw Failure("cannot connect to or send to 127.0.0.1:\(port)")
+        }
+        return fd
+    }
+
+    /// Sends `text` on a new loopback connection, reads what comes back, and says whether the
+    /// server closed the connection within `seconds` (`false`: it was still open when they ran out).
+    func closesConnection(after text: String, within seconds: Int) throws -> (closed: Bool, received: String) {
+        let fd = try openConnection(sending: text, receiveTimeout: seconds)
+        defer { close(fd) }
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
