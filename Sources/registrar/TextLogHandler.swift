@@ -33,6 +33,13 @@ struct TextLogHandler: LogHandler {
         if let provided = metadataProvider?.get(), !provided.isEmpty { merged.merge(provided) { $1 } }
         if let explicit = event.metadata, !explicit.isEmpty { merged.merge(explicit) { $1 } }
         var event = event
+        // StreamLogHandler would add an error's description after this handler escaped the rest:
+        // it is added here, the same way, and escaped with it.
+        if let error = event.error {
+            merged["error.message"] = "\(error)"
+            merged["error.type"] = "\(String(reflecting: type(of: error)))"
+            event.error = nil
+        }
         event.metadata = merged.isEmpty ? nil : LogEscaping.escaped(merged)
         let message = event.message.description
         if LogEscaping.needsEscaping(message) { event.message = "\(LogEscaping.escaped(message))" }
