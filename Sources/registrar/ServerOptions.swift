@@ -51,7 +51,7 @@ struct DatabaseOptions: ParsableArguments {
 
     func resolvedTimeout(_ settings: RegistrarSettings) throws -> Double {
         let value = try databaseTimeout ?? Environment.double("REGISTRAR_DATABASE_TIMEOUT") ?? settings.databaseTimeout.map(Double.init) ?? 3
-        guard value > 0, value <= 300 else { throw ValidationError("--database-timeout must be between 0 and 300 seconds") }
+        guard value > 0, value <= 300 else { throw ValidationError("--database-timeout must be more than 0 and at most 300 seconds") }
         return value
     }
 }

@@ -37,6 +37,15 @@ struct ConfigurationTests {
         #expect(s.idleTimeout == 60)
     }
 
+    @Test("host patterns in every form a URI writes a host are accepted")
+    func hostPatterns() throws {
+        let s = try settings(#"""
+        {"policies": {"p": {"redirect_uris": {"allowed_hosts": ["app.example.org", "*.example.org", "bad.example.", "10.0.0.1", "[::1]", "xn--bcher-kva.example", "A.Example"],
+                                              "denied_hosts": ["[2001:db8::1]", "2130706433"]}}}}
+        """#)
+        #expect(s.policies["p"]?.redirectURIs.allowedHosts?.count == 7)
+    }
+
     @Test("every member of a complete file is read")
     func complete() throws {
         let s = try settings(#"""
@@ -94,6 +103,16 @@ struct ConfigurationTests {
         (#"{"server": {"trusted_proxies": ["10.0.0.0/33"]}}"#, "server.trusted_proxies[0]", "CIDR"),
         (#"{"server": {"cors_allowed_origins": ["https://a.example/path"]}}"#, "server.cors_allowed_origins[0]", "origin"),
         (#"{"server": {"idle_timeout": 0}}"#, "server.idle_timeout", "between 1 second and 1 hour"),
+        (#"{"policies": {"p": {"redirect_uris": {"denied_hosts": ["ok.example", "port.example:8443"]}}}}"#, "policies.p.redirect_uris.denied_hosts[1]", "not a host pattern"),
+        (#"{"policies": {"p": {"redirect_uris": {"denied_hosts": ["https://scheme.example"]}}}}"#, "policies.p.redirect_uris.denied_hosts[0]", "not a host pattern"),
+        (#"{"policies": {"p": {"redirect_uris": {"denied_hosts": ["bücher.example"]}}}}"#, "policies.p.redirect_uris.denied_hosts[0]", "xn--"),
+        (#"{"policies": {"p": {"redirect_uris": {"denied_hosts": ["bad example"]}}}}"#, "policies.p.redirect_uris.denied_hosts[0]", "not a host pattern"),
+        (#"{"policies": {"p": {"redirect_uris": {"denied_hosts": ["a.example/path"]}}}}"#, "policies.p.redirect_uris.denied_hosts[0]", "not a host pattern"),
+        (#"{"policies": {"p": {"redirect_uris": {"allowed_hosts": ["*"]}}}}"#, "policies.p.redirect_uris.allowed_hosts[0]", "not a host pattern"),
+        (#"{"policies": {"p": {"redirect_uris": {"allowed_hosts": ["*.10.0.0.1"]}}}}"#, "policies.p.redirect_uris.allowed_hosts[0]", "not an address"),
+        (#"{"policies": {"p": {"redirect_uris": {"allowed_hosts": ["user@a.example"]}}}}"#, "policies.p.redirect_uris.allowed_hosts[0]", "not a host pattern"),
+        (#"{"policies": {"static": {"max_clients": 2}}}"#, "policies.static", "choose another name"),
+        (#"{"tokens": {"audience": ""}}"#, "tokens.audience", "must not be empty"),
         (#"{"server": {"idle_timeout": "2h"}}"#, "server.idle_timeout", "between 1 second and 1 hour"),
         (#"{"keys": {"registration_token_algorithm": "PS256"}}"#, "keys.registration_token_algorithm", "HS256, ES256 or RS256"),
         (#"{"keys": {"registration_token_algorithm": "none"}}"#, "keys.registration_token_algorithm", "HS256, ES256 or RS256"),

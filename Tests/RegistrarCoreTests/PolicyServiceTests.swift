@@ -202,6 +202,23 @@ struct GrantPolicyTests {
             await #expect(throws: RegistrarError.invalidRedirectURI("")) { _ = try await f.registerJSON(body) }
         }
     }
+
+    @Test("a denied host is denied in every spelling of it: case, the root's final dot, an IP address's other forms", arguments: [
+        "https://bad.example./cb", "https://BAD.Example/cb", "https://x.evil.example./cb", "https://10.1/cb", "https://167772161/cb",
+        "https://0x0a000001/cb", "https://012.0.0.1/cb", "https://[::ffff:10.0.0.1]/cb", "https://[0:0:0:0:0:0:0:1]/cb", "https://[0::1]:8443/cb",
+        "https://dotted.example/cb",
+    ])
+    func deniedSpellings(_ uri: String) async throws {
+        var anonymous = RegistrationPolicy.anonymous
+        anonymous.redirectURIs.deniedHosts = ["bad.example", "*.evil.example", "10.0.0.1", "[::1]", "dotted.example."]
+        let f = try await ServiceFixture(settings: settingsWith([anonymous]))
+        await #expect(throws: RegistrarError.invalidRedirectURI("")) { _ = try await f.registerJSON(#"{"redirect_uris":["\#(uri)"]}"#) }
+        await #expect(throws: RegistrarError.invalidClientMetadata("")) {
+            _ = try await f.registerJSON(#"{"redirect_uris":["https://ok.example/cb"],"post_logout_redirect_uris":["\#(uri)"]}"#)
+        }
+        // Hosts that only look alike still register.
+        _ = try await f.registerJSON(#"{"redirect_uris":["https://notbad.example/cb","https://evil.example/cb","https://10.0.0.10/cb","https://[::2]/cb"]}"#)
+    }
 }
 
 @Suite("Registration modes and initial access tokens")

@@ -100,6 +100,29 @@ struct AdminHTTPTests {
         }
     }
 
+    @Test("a static client whose every requested scope is reserved has no scope, as a registration; one that asks for none gets the defaults")
+    func reservedOnlyScopes() async throws {
+        try await withTokenRouter { client, service in
+            let token = try await adminToken(client, service)
+            let created = try await client.execute(uri: "/iam/api/clients", method: .post, headers: bearer(token) + jsonHeaders,
+                                                   body: ByteBuffer(string: #"{"grant_types":["client_credentials"],"scope":"iam:admin.read"}"#)) { response in
+                #expect(response.status == .created)
+                return try response.object
+            }
+            #expect(created["scope"] == nil, "\(String(describing: created["scope"]))")
+            let id = try #require(created["client_id"]?.stringValue)
+            try await client.execute(uri: "/iam/api/clients/\(id)", method: .put, headers: bearer(token) + jsonHeaders,
+                                     body: ByteBuffer(string: #"{"grant_types":["client_credentials"],"scope":"iam:admin.write registration-token"}"#)) { response in
+                #expect(response.status == .ok)
+                let replaced = try response.object
+                #expect(replaced["scope"] == nil)
+            }
+            let plain = try await client.execute(uri: "/iam/api/clients", method: .post, headers: bearer(token) + jsonHeaders,
+                                                 body: ByteBuffer(string: #"{"grant_types":["client_credentials"]}"#)) { try $0.object }
+            #expect(plain["scope"] != nil, "no scope asked: the defaults")
+        }
+    }
+
     @Test("create, read, replace, delete; secret and registration token rotation kill the old ones")
     func lifecycle() async throws {
         try await withTokenRouter { client, service in

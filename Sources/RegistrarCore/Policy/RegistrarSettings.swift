@@ -234,6 +234,9 @@ extension RegistrarSettings {
                 guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
                     throw ConfigurationError(member: path, problem: "a policy name is 1 to 64 letters, digits, '-', '_' or '.'")
                 }
+                guard name != "static" else {
+                    throw ConfigurationError(member: path, problem: "static is the policy name of clients an operator creates; choose another name")
+                }
                 guard case .object(let object)? = policies[name] else { throw ConfigurationError(member: path, problem: "must be a mapping of members") }
                 let base = name == "anonymous" ? RegistrationPolicy.anonymous : RegistrationPolicy(name: name)
                 self.policies[name] = try Self.policy(object, base: base, path: path)
@@ -251,6 +254,9 @@ extension RegistrarSettings {
                 self.tokens.accessTokenAlgorithm = algorithm
             }
             self.tokens.audience = try r.string("audience")
+            if let audience = self.tokens.audience, audience.allSatisfy(\.isWhitespace) {
+                throw r.fail("audience", "must not be empty (leave it out for the issuer)")
+            }
             try r.finish()
         }
 
@@ -373,6 +379,15 @@ extension RegistrarSettings {
             var d = ConfigReader(redirects, path: "\(path).redirect_uris")
             p.redirectURIs.allowedHosts = try d.strings("allowed_hosts")
             p.redirectURIs.deniedHosts = try d.strings("denied_hosts") ?? []
+            // A pattern that can match no host would silently allow (denied) or refuse (allowed)
+            // everything it was meant to catch.
+            for (name, list) in [("allowed_hosts", p.redirectURIs.allowedHosts ?? []), ("denied_hosts", p.redirectURIs.deniedHosts)] {
+                for (i, pattern) in list.enumerated() {
+                    if let problem = PolicyPattern.hostPatternProblem(pattern) {
+                        throw ConfigurationError(member: "\(path).redirect_uris.\(name)[\(i)]", problem: problem)
+                    }
+                }
+            }
             p.redirectURIs.requireHTTPS = try d.bool("require_https") ?? false
             try d.finish()
         }

@@ -113,11 +113,54 @@ public enum PolicyPattern {
         return false
     }
 
-    /// Whether a host matches a host pattern: equal (case-insensitive), or for `*.example.org`
-    /// any subdomain of `example.org` (not `example.org` itself).
+    /// Whether a host matches a host pattern: the same host, or for `*.example.org` any subdomain
+    /// of `example.org` (not `example.org` itself). Both are compared as browsers and DNS read
+    /// them (``canonicalHost(_:)``): in any case, with or without the root's final dot, an IP
+    /// address in any of its spellings.
     public static func host(_ host: String, matches pattern: String) -> Bool {
-        let host = host.lowercased(), pattern = pattern.lowercased()
-        if pattern.hasPrefix("*.") { return host.hasSuffix(String(pattern.dropFirst())) && host.count > pattern.count - 1 }
-        return host == pattern
+        let host = canonicalHost(host)
+        if pattern.hasPrefix("*.") {
+            let suffix = "." + canonicalHost(String(pattern.dropFirst(2)))
+            return host.hasSuffix(suffix) && host.utf8.count > suffix.utf8.count
+        }
+        return host == canonicalHost(pattern)
+    }
+
+    /// A host as policies compare it: lower-cased, without a final dot; an IPv4 address in any form
+    /// a browser reads (`10.1`, `167772161`, `0x0a000001`, WHATWG URL) as its dotted quad; an IPv6
+    /// literal as its eight groups in hexadecimal (`[0:0:0:0:0:0:0:1]` for `[::1]`), and an
+    /// IPv4-mapped one (`[::ffff:10.0.0.1]`) as the IPv4 address it reaches.
+    public static func canonicalHost(_ host: String) -> String {
+        var name = host.lowercased()
+        if name.hasPrefix("[") {
+            guard let bytes = IPAddressRange.parseAddress(name), bytes.count == 16 else { return name }
+            if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+                return bytes[12...].map(String.init).joined(separator: ".")
+            }
+            let groups = stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+            return "[" + groups.joined(separator: ":") + "]"
+        }
+        if name.hasSuffix("."), name.utf8.count > 1 { name.removeLast() }
+        if URIReference.endsInNumber(Substring(name)), let v4 = URIReference.whatwgIPv4(Substring(name)) {
+            return [v4 >> 24, v4 >> 16 & 0xFF, v4 >> 8 & 0xFF, v4 & 0xFF].map(String.init).joined(separator: ".")
+        }
+        return name
+    }
+
+    /// Why `pattern` is not a host pattern, or `nil` if it is one: a host as it appears in a URI
+    /// (a DNS name, an IPv4 address or a bracketed IPv6 literal; ASCII, so an internationalized
+    /// name in its `xn--` form), or `*.` and a DNS name; no scheme, port, path or user.
+    public static func hostPatternProblem(_ pattern: String) -> String? {
+        let wildcard = pattern.hasPrefix("*.")
+        let host = wildcard ? String(pattern.dropFirst(2)) : pattern
+        guard !host.isEmpty, let ref = URIReference("https://\(host)/"), ref.host == host.lowercased() || ref.host == host, ref.hasValidHost,
+              ref.port == nil, ref.userInfo == nil
+        else {
+            return "\"\(pattern)\" is not a host pattern: a host such as app.example.org, 192.0.2.1 or [2001:db8::1], or *. and a domain (no scheme, port or path; an internationalized name in its xn-- form)"
+        }
+        if wildcard && (host.hasPrefix("[") || URIReference.endsInNumber(Substring(host))) {
+            return "\"\(pattern)\" is not a host pattern: *. goes before a domain name, not an address"
+        }
+        return nil
     }
 }

@@ -83,9 +83,8 @@ public struct AdminService: Sendable {
             object["scope"] = .string((["iam:admin.read", "iam:admin.write"] + extra).joined(separator: " "))
         }
         var requested = try ClientMetadata(json: object)
-        if !admin { requested.scope?.removeAll { PolicyEnforcer.reservedScopes.contains($0) } }
-        if requested.scope?.isEmpty == true { requested.scope = nil }
-        let metadata = try registration.validator.validate(requested, configuration: registration.configuration)
+        let configuration = withoutReservedScopes(&requested, admin: admin)
+        let metadata = try registration.validator.validate(requested, configuration: configuration)
         let now = registration.clock.now()
         let clientID = registration.random.uuid(timeOrderedAt: now)
         let credentials = try registration.issueSecret(for: metadata, clientID: clientID, now: now)
@@ -99,6 +98,19 @@ public struct AdminService: Sendable {
         return view(client, secret: credentials?.secret)
     }
 
+    /// Removes the reserved scopes from what a client that is not an administration client asks
+    /// for, and returns the configuration to validate it with. As on registration, a client whose
+    /// every requested scope was removed has no scope: the default scopes are for a client that
+    /// asked for none.
+    func withoutReservedScopes(_ requested: inout ClientMetadata, admin: Bool) -> ServerConfiguration {
+        var configuration = registration.configuration
+        guard !admin, let asked = requested.scope, !asked.isEmpty else { return configuration }
+        let kept = asked.filter { !PolicyEnforcer.reservedScopes.contains($0) }
+        requested.scope = kept.isEmpty ? nil : kept
+        if kept.isEmpty { configuration.defaultScopes = [] }
+        return configuration
+    }
+
     /// Replaces a client's metadata (standard validation; no registration policy applies to an
     /// administrator). A secret is issued when the method starts needing one.
     public func replace(_ id: String, body: [UInt8], actor: Actor) async throws -> JSONObject {
@@ -108,8 +120,8 @@ public struct AdminService: Sendable {
             throw RegistrarError.invalidRequest("client_id in the body does not match the client being updated")
         }
         var requested = try ClientMetadata(json: object)
-        if !current.admin { requested.scope?.removeAll { PolicyEnforcer.reservedScopes.contains($0) } }
-        let metadata = try registration.validator.validate(requested, configuration: registration.configuration)
+        let configuration = withoutReservedScopes(&requested, admin: current.admin)
+        let metadata = try registration.validator.validate(requested, configuration: configuration)
         let now = registration.clock.now()
         var updated = current
         updated.metadata = metadata
