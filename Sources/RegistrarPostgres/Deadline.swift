@@ -5,24 +5,74 @@ struct DeadlineExceeded: Error, CustomStringConvertible {
     var description: String { "deadline exceeded" }
 }
 
-/// Runs `body` in a task of its own and cancels that task if it has not finished within `duration`;
-/// a body that then fails throws ``DeadlineExceeded``. As with a task group, the call returns only
-/// once the body has finished, so nothing it started runs on unseen: a body that completes in spite
-/// of the cancellation (a statement the server had already committed) returns its result, which is
-/// the truth about what happened. Cancelling the calling task cancels the body.
+/// Runs `body` in a task of its own and cancels that task if it has not finished within `duration`.
+///
+/// With `abandon` (the default, every call a request makes), the call throws ``DeadlineExceeded``
+/// at the deadline whether or not the body has stopped: PostgresNIO does not stop a statement that
+/// is running when its task is cancelled, so a statement that waits on a lock, on a stalled server
+/// or on a connection the driver lost would otherwise hold the request for as long as the
+/// database takes, or for ever. The body runs on unseen and its result is dropped; a write it was
+/// making may still commit, as with any timeout (a registration answered `503` may exist; never
+/// used, the reaper removes it). Cancelling the calling task ends the call at once the same way.
+///
+/// Without `abandon` (migrations at start-up), the call returns only once the body has finished: a
+/// body that completes in spite of the cancellation returns its result, which is the truth about
+/// what happened; one that fails after the deadline throws ``DeadlineExceeded``.
 ///
 /// Deadlines are watched by ``DeadlineWatch/shared`` rather than by a timer per call: a timer
 /// armed and cancelled for every statement (a sleeping child task in a task group) kept the
 /// dispatch manager thread busy, about 9 % of the CPU of a PostgreSQL read.
-func withDeadline<T: Sendable>(_ duration: Duration, watch: DeadlineWatch = .shared,
+func withDeadline<T: Sendable>(_ duration: Duration, abandon: Bool = true, watch: DeadlineWatch = .shared,
                                _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    let task = Task { try await body() }
-    let ticket = watch.add(deadline: .now + duration) { task.cancel() }
-    let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
+    let answer = DeadlineAnswer<T>()
+    let task = Task {
+        do { answer.settle(.success(try await body())) } catch { answer.settle(.failure(error)) }
+    }
+    let ticket = watch.add(deadline: .now + duration) {
+        task.cancel()
+        if abandon { answer.settle(.failure(DeadlineExceeded())) }
+    }
+    let result = await withTaskCancellationHandler { await answer.result() } onCancel: {
+        task.cancel()
+        if abandon { answer.settle(.failure(CancellationError())) }
+    }
     let expired = watch.remove(ticket)
     switch result {
     case .success(let value): return value
     case .failure(let error): throw expired ? DeadlineExceeded() : error
+    }
+}
+
+/// The first outcome of a call under a deadline: the body's, or the deadline's.
+final class DeadlineAnswer<T: Sendable>: Sendable {
+    private struct State {
+        var result: Result<T, any Error>?
+        var waiter: CheckedContinuation<Result<T, any Error>, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Records `result` unless an outcome was recorded already, and hands it to the waiting caller.
+    func settle(_ result: Result<T, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<Result<T, any Error>, Never>? in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: result)
+    }
+
+    /// The outcome, once there is one.
+    func result() async -> Result<T, any Error> {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Result<T, any Error>? in
+                if let result = state.result { return result }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
     }
 }
 

@@ -33,6 +33,7 @@ public final class PostgresStore: Sendable {
     public let store: SQLClientStore
     let client: PostgresClient
     let runTask: Task<Void, Never>
+    let logger: Logger
 
     /// Connects to `url` (`postgres://user:password@host:port/database`), migrates under an advisory
     /// lock, and returns the store. Fails if the database cannot be reached within the timeouts.
@@ -53,8 +54,9 @@ public final class PostgresStore: Sendable {
             let migrator = SQLMigrator(
                 migrations: migrations, begin: "BEGIN",
                 lock: ("SELECT pg_advisory_lock(\(PostgresMigrations.lockKey))", "SELECT pg_advisory_unlock(\(PostgresMigrations.lockKey))"))
-            // Migrations may wait for another instance's lock, so they get a longer deadline.
-            let applied = try await withDeadline(.seconds(60)) {
+            // Migrations may wait for another instance's lock, so they get a longer deadline, and
+            // one that is running is waited for (a migration of a large table takes its time).
+            let applied = try await withDeadline(.seconds(60), abandon: false) {
                 try await client.withConnection { connection in
                     try await migrator.migrate(on: connection.sql(queryLogLevel: nil), now: SystemWallClock().now().milliseconds, logger: logger)
                 }
@@ -68,20 +70,31 @@ public final class PostgresStore: Sendable {
             runTask.cancel()
             throw StoreError.unavailable("cannot prepare the PostgreSQL database: \(PostgresProvider.describe(error))")
         }
-        return PostgresStore(client: client, runTask: runTask, provider: provider)
+        return PostgresStore(client: client, runTask: runTask, provider: provider, logger: logger)
     }
 
-    private init(client: PostgresClient, runTask: Task<Void, Never>, provider: PostgresProvider) {
+    private init(client: PostgresClient, runTask: Task<Void, Never>, provider: PostgresProvider, logger: Logger) {
         self.client = client
         self.runTask = runTask
+        self.logger = logger
         self.store = SQLClientStore(provider: provider)
     }
 
-    /// Closes the pool. Call once, after the last request.
+    /// Closes the pool. Call once, after the last request. Waits at most ``closeTimeout`` for the
+    /// pool's connections to close: a statement the driver lost track of (its connection ended in
+    /// the middle of it) would otherwise keep the process from ever exiting.
     public func close() async {
         runTask.cancel()
-        _ = await runTask.value
+        let runTask = self.runTask
+        do {
+            try await withDeadline(Self.closeTimeout) { await runTask.value }
+        } catch {
+            logger.warning("the PostgreSQL pool did not close within \(Self.closeTimeout); stopping without waiting for it")
+        }
     }
+
+    /// How long ``close()`` waits for the pool.
+    static let closeTimeout: Duration = .seconds(5)
 
     /// Whether a `--database` value names PostgreSQL rather than a SQLite file.
     public static func isPostgresURL(_ value: String) -> Bool {
@@ -273,7 +286,10 @@ struct PostgresProvider: SQLDatabaseProvider {
                 if state == "23505" { return StoreError.duplicate(error.serverInfo?[.constraintName] ?? "unique constraint") }
                 // 08: connection exception; 53: insufficient resources; 57P: operator intervention
                 // (shutdown, crash recovery); 40: serialization failure or deadlock.
-                if state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P") || state.hasPrefix("40") {
+                // 57014: a statement cancelled (`statement_timeout`); 55P03: a lock not available
+                // (`lock_timeout`): the database is too slow, not the data wrong.
+                if state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P") || state.hasPrefix("40")
+                    || state == "57014" || state == "55P03" {
                     return StoreError.unavailable("PostgreSQL \(state)")
                 }
                 return StoreError.corrupt("PostgreSQL \(state)")

@@ -33,11 +33,40 @@ struct DeadlineTests {
         }
     }
 
-    @Test("a body that completes in spite of the cancellation returns its result")
+    @Test("a request's call does not wait for a body that ignores the cancellation (a statement the driver cannot stop)")
+    func abandonsStuckBody() async throws {
+        let watch = DeadlineWatch(tick: .milliseconds(10))
+        let finished = Mutex(false)
+        // Deaf to cancellation, as a PostgresNIO statement is: suspended until the gate opens.
+        let gate = Gate()
+        await #expect(throws: DeadlineExceeded.self) {
+            try await withDeadline(.milliseconds(50), watch: watch) { () async throws -> String in
+                await gate.wait()
+                finished.withLock { $0 = true }
+                return "late"
+            }
+        }
+        #expect(!finished.withLock { $0 }, "the call waited for the body")
+        #expect(watch.count == 0)
+        // The caller's own cancellation ends the call at once too.
+        let caller = Task {
+            try await withDeadline(.seconds(30), watch: watch) { () async throws -> Int in
+                await gate.wait()
+                return 1
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        caller.cancel()
+        await #expect(throws: CancellationError.self) { try await caller.value }
+        #expect(!finished.withLock { $0 })
+        gate.open()
+    }
+
+    @Test("without abandon (migrations), a body that completes in spite of the cancellation returns its result")
     func completesAnyway() async throws {
         let watch = DeadlineWatch(tick: .milliseconds(10))
         let sawCancel = Mutex(false)
-        let value = try await withDeadline(.milliseconds(30), watch: watch) { () async throws -> String in
+        let value = try await withDeadline(.milliseconds(30), abandon: false, watch: watch) { () async throws -> String in
             let start = ContinuousClock.now
             while !Task.isCancelled && ContinuousClock.now - start < .seconds(5) { await Task.yield() }
             sawCancel.withLock { $0 = Task.isCancelled }
@@ -82,5 +111,29 @@ struct DeadlineTests {
         }
         #expect(outcomes.count == 200 && outcomes.allSatisfy { $0 })
         #expect(watch.count == 0)
+    }
+}
+
+/// Suspends callers, whatever their cancellation, until it is opened.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let open = state.withLock { state -> Bool in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 }

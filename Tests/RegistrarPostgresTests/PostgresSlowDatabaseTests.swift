@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import PostgresKit
+import PostgresNIO
+import RegistrarCore
+@testable import RegistrarPostgres
+import RegistrarSQL
+import RegistrarTesting
+import Synchronization
+import Testing
+
+/// A database that answers too slowly: every call ends within its deadline as unavailable, and the
+/// store works again once the database does.
+@Suite("PostgreSQL: a database too slow to answer", .enabled(if: TestPostgres.isConfigured, Comment(rawValue: TestPostgres.skipReason)))
+struct PostgresSlowDatabaseTests {
+    @Test("statements held by a lock are answered unavailable at the deadline, not when the lock goes; then the store recovers")
+    func heldByALock() async throws {
+        let server = try #require(TestPostgres.url)
+        let url = try await TestPostgres.freshDatabase(on: server)
+        var settings = PostgresStore.Settings()
+        settings.requestTimeout = .seconds(1)
+        settings.connectTimeout = .seconds(30)
+        let store = try await PostgresStore.open(url: url, settings: settings, logger: Logger(label: "registrar.tests"))
+        let client = RegisteredClient(clientID: "held", metadata: ClientMetadata(), createdAt: Timestamp(milliseconds: 1_700_000_000_000))
+        try await store.store.insert(client)
+        // Another session takes the table and keeps it until told to let go.
+        let configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
+        let holder = try await PostgresConnection.connect(configuration: configuration, id: 9, logger: Logger(label: "registrar.tests.holder"))
+        _ = try await holder.query("BEGIN", logger: Logger(label: "registrar.tests.holder"))
+        _ = try await holder.query("LOCK TABLE clients IN ACCESS EXCLUSIVE MODE", logger: Logger(label: "registrar.tests.holder"))
+        let released = Mutex(false)
+        let holderLogger = Logger(label: "registrar.tests.holder")
+        // Let go after 10 s whatever happens, so that a store that waits for the lock fails this
+        // test (its calls then succeed late) instead of hanging it.
+        let safety = Task {
+            try? await Task.sleep(for: .seconds(10))
+            guard !released.withLock({ value in defer { value = true }; return value }) else { return }
+            _ = try? await holder.query("COMMIT", logger: holderLogger)
+        }
+        // A read, an insert and an update each give up at the deadline while the lock is held.
+        await expectUnavailable(released) { _ = try await store.store.storedClient(id: "held") }
+        await expectUnavailable(released) {
+            try await store.store.insert(RegisteredClient(clientID: "new", metadata: ClientMetadata(), createdAt: Timestamp(milliseconds: 1_700_000_000_000)))
+        }
+        await expectUnavailable(released) { try await store.store.recordUse(["held": Timestamp(milliseconds: 1_700_000_100_000)]) }
+        if !released.withLock({ value in defer { value = true }; return value }) {
+            _ = try await holder.query("COMMIT", logger: holderLogger)
+        }
+        safety.cancel()
+        try await holder.close()
+        // The statements left behind finish once the lock is gone; the store serves again.
+        var recovered = false
+        for _ in 0..<50 where !recovered {
+            recovered = (try? await store.store.storedClient(id: "held")) != nil
+            if !recovered { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(recovered)
+        await store.close()
+        await TestPostgres.dropDatabase(url, serverURL: server)
+    }
+
+    @Test("a statement the database cancels (statement_timeout, SQLSTATE 57014) is unavailable, not a corrupt record")
+    func cancelledByTheDatabase() async throws {
+        let server = try #require(TestPostgres.url)
+        let url = try await TestPostgres.freshDatabase(on: server)
+        let name = String(try #require(URLComponents(string: url)?.path.dropFirst()))
+        try await TestPostgres.execute("ALTER DATABASE \(name) SET statement_timeout = '200ms'", on: server)
+        var settings = PostgresStore.Settings()
+        settings.requestTimeout = .seconds(30)
+        settings.connectTimeout = .seconds(30)
+        let store = try await PostgresStore.open(url: url, settings: settings, logger: Logger(label: "registrar.tests"))
+        let configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
+        let holderLogger = Logger(label: "registrar.tests.holder")
+        let holder = try await PostgresConnection.connect(configuration: configuration, id: 9, logger: holderLogger)
+        _ = try await holder.query("SET statement_timeout = 0", logger: holderLogger)
+        _ = try await holder.query("BEGIN", logger: holderLogger)
+        _ = try await holder.query("LOCK TABLE clients IN ACCESS EXCLUSIVE MODE", logger: holderLogger)
+        do {
+            _ = try await store.store.storedClient(id: "any")
+            Issue.record("the read succeeded while the table was locked")
+        } catch let error as StoreError {
+            guard case .unavailable = error else { Issue.record("not unavailable: \(error)"); return }
+        }
+        _ = try await holder.query("COMMIT", logger: holderLogger)
+        try await holder.close()
+        await store.close()
+        await TestPostgres.dropDatabase(url, serverURL: server)
+    }
+
+    func expectUnavailable(_ released: borrowing Mutex<Bool>, _ call: () async throws -> Void) async {
+        do {
+            try await call()
+            Issue.record("the call succeeded while the table was locked")
+        } catch let error as StoreError {
+            guard case .unavailable = error else { Issue.record("not unavailable: \(error)"); return }
+            #expect(!released.withLock { $0 }, "the call waited for the lock")
+        } catch {
+            Issue.record("not a StoreError: \(error)")
+        }
+    }
+}
