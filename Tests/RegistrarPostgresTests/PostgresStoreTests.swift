@@ -10,15 +10,20 @@ import Testing
 
 let logger = Logger(label: "registrar.tests")
 
+/// Store settings for tests that are not about deadlines: the whole suite runs in parallel on two
+/// cores, where a statement can take longer than the default 3 s deadline, which cuts calls off.
+let patientSettings: PostgresStore.Settings = {
+    var settings = PostgresStore.Settings()
+    settings.requestTimeout = .seconds(30)
+    settings.connectTimeout = .seconds(30)
+    return settings
+}()
+
 /// Opens a store on a fresh database, runs `body`, closes and drops it.
 func withFreshStore<T>(_ body: (PostgresStore, String) async throws -> T) async throws -> T {
     let server = try #require(TestPostgres.url)
     let url = try await TestPostgres.freshDatabase(on: server)
-    // The whole suite runs in parallel on two cores; the store's deadlines are not under test here.
-    var settings = PostgresStore.Settings()
-    settings.requestTimeout = .seconds(30)
-    settings.connectTimeout = .seconds(30)
-    let store = try await PostgresStore.open(url: url, settings: settings, logger: logger)
+    let store = try await PostgresStore.open(url: url, settings: patientSettings, logger: logger)
     do {
         let result = try await body(store, url)
         await store.close()
@@ -46,7 +51,7 @@ struct PostgresStoreTests {
         let opened = try await withThrowingTaskGroup(of: (PostgresStore, ServerKeys).self) { group in
             for _ in 0..<instances {
                 group.addTask {
-                    let store = try await PostgresStore.open(url: url, logger: logger)
+                    let store = try await PostgresStore.open(url: url, settings: patientSettings, logger: logger)
                     return (store, try await ServerKeys.load(from: store.store, clock: TestClock(), random: SystemRandomSource()))
                 }
             }
@@ -227,13 +232,13 @@ struct PostgresSearchTermTests {
         let clients = (0..<3).map { ClientStoreConformance.sampleClient(id: "old-\($0)") }
         do {
             // Version 6, and clients written the way version 6 wrote them.
-            let old = try await PostgresStore.open(url: url, logger: logger, migrations: PostgresMigrations.all.filter { $0.version <= 6 })
+            let old = try await PostgresStore.open(url: url, settings: patientSettings, logger: logger, migrations: PostgresMigrations.all.filter { $0.version <= 6 })
             for client in clients {
                 try await old.store.provider.transaction { db in try await SearchTermScenario.insertAsVersion6(client, into: db) }
             }
             await old.close()
 
-            let store = try await PostgresStore.open(url: url, logger: logger)
+            let store = try await PostgresStore.open(url: url, settings: patientSettings, logger: logger)
             let upgraded = try await Self.stored(store)
             #expect(upgraded.terms == Dictionary(uniqueKeysWithValues: clients.map { ($0.clientID, SearchTermScenario.expected($0)) }))
             #expect(try await store.store.delete(id: "old-1"))
