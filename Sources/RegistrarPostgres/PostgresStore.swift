@@ -191,7 +191,12 @@ struct PostgresProvider: SQLDatabaseProvider {
                 for try await _ in rows {}
             }
         }
-        self.batcher = RegistrationBatcher(parameters: \.parameters, insert: run)
+        // A batch that failed because the database did not answer is not tried again client by
+        // client: each would wait for its own deadline, to the same end.
+        self.batcher = RegistrationBatcher(parameters: \.parameters, insert: run, retriesAlone: { error in
+            if case StoreError.unavailable = PostgresProvider.translate(error, timeout: timeout) { return false }
+            return true
+        })
     }
 
     /// The deadline while an outage is known.

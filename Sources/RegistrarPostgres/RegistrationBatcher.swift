@@ -8,9 +8,10 @@ import Synchronization
 /// reach the queue (two turns of the executor), then takes everything queued (at most
 /// ``maximumBatch``) and inserts it in one statement, while the next arrival starts the next batch;
 /// batches run side by side on the pool's connections. A statement that fails (a duplicate client
-/// ID among the batch, a lost connection) is answered client by client: each
-/// registration of that batch is retried alone, so only the failing one fails. Until the statement
-/// commits, nothing of the batch is stored, so retrying is safe.
+/// ID among the batch) is answered client by client: each registration of that batch is retried
+/// alone, so only the failing one fails. Until the statement commits, nothing of the batch is
+/// stored, so retrying is safe. A batch the database did not answer in time fails as a whole:
+/// retrying each would wait for a deadline each (and the statement may yet commit).
 final class RegistrationBatcher<Row: Sendable>: Sendable {
     typealias Insert = @Sendable ([Row]) async throws -> Void
 
@@ -38,12 +39,17 @@ final class RegistrationBatcher<Row: Sendable>: Sendable {
     private let state = Mutex(State())
     private let insert: Insert
     private let parameters: @Sendable (Row) -> Int
+    private let retriesAlone: @Sendable (any Error) -> Bool
 
     /// `insert` writes the clients' rows it is given in one statement, all or none; `parameters`
-    /// says how many values a row adds to that statement.
-    init(parameters: @escaping @Sendable (Row) -> Int, insert: @escaping Insert) {
+    /// says how many values a row adds to that statement; `retriesAlone` says whether a batch that
+    /// failed with an error is worth trying again client by client (a duplicate client ID is; a
+    /// database that did not answer is not).
+    init(parameters: @escaping @Sendable (Row) -> Int, insert: @escaping Insert,
+         retriesAlone: @escaping @Sendable (any Error) -> Bool = { _ in true }) {
         self.parameters = parameters
         self.insert = insert
+        self.retriesAlone = retriesAlone
     }
 
     /// Stores a client's row in the next batch; returns once that batch (or, after a failure, the
@@ -82,8 +88,8 @@ final class RegistrationBatcher<Row: Sendable>: Sendable {
             try await insert(batch.map(\.row))
             for waiting in batch { waiting.continuation.resume() }
         } catch {
-            guard batch.count > 1 else {
-                batch[0].continuation.resume(throwing: error)
+            guard batch.count > 1, retriesAlone(error) else {
+                for waiting in batch { waiting.continuation.resume(throwing: error) }
                 return
             }
             await withTaskGroup(of: Void.self) { group in

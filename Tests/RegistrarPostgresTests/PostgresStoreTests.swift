@@ -316,4 +316,19 @@ struct RegistrationBatcherTests {
         let batches = recorder.batches.withLock { $0 }
         #expect(batches.contains { $0 == ["bad"] }, "bad was not retried alone: \(batches)")
     }
+
+    @Test("a batch the database did not answer fails as a whole, without a retry per client")
+    func unavailableBatch() async throws {
+        let recorder = Recorder()
+        let batcher = RegistrationBatcher<RegisteredClient>(parameters: { _ in 60 }, insert: { clients in
+            recorder.record(clients)
+            try await Task.sleep(for: .milliseconds(20))
+            throw DeadlineExceeded()
+        }, retriesAlone: { !($0 is DeadlineExceeded) })
+        let ids = (0..<20).map { "c\($0)" }
+        let outcomes = await Self.register(ids, with: batcher)
+        #expect(outcomes.count == 20 && outcomes.values.allSatisfy { !$0 }, "\(outcomes)")
+        let batches = recorder.batches.withLock { $0 }
+        #expect(batches.flatMap { $0 }.count == 20, "a client's statement ran twice: \(batches)")
+    }
 }
