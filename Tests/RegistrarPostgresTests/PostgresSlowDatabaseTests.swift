@@ -16,13 +16,12 @@ struct PostgresSlowDatabaseTests {
     @Test("statements held by a lock are answered unavailable at the deadline, not when the lock goes; then the store recovers")
     func heldByALock() async throws {
         let server = try #require(TestPostgres.url)
-        let url = try await TestPostgres.freshDatabase(on: server)
-        var settings = PostgresStore.Settings()
+        let url = try await Self.migratedDatabase(on: server) { store in
+            try await store.store.insert(RegisteredClient(clientID: "held", metadata: ClientMetadata(), createdAt: Timestamp(milliseconds: 1_700_000_000_000)))
+        }
+        var settings = patientSettings
         settings.requestTimeout = .seconds(1)
-        settings.connectTimeout = .seconds(30)
         let store = try await PostgresStore.open(url: url, settings: settings, logger: Logger(label: "registrar.tests"))
-        let client = RegisteredClient(clientID: "held", metadata: ClientMetadata(), createdAt: Timestamp(milliseconds: 1_700_000_000_000))
-        try await store.store.insert(client)
         // Another session takes the table and keeps it until told to let go.
         let configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
         let holder = try await PostgresConnection.connect(configuration: configuration, id: 9, logger: Logger(label: "registrar.tests.holder"))
@@ -62,13 +61,11 @@ struct PostgresSlowDatabaseTests {
     @Test("a statement the database cancels (statement_timeout, SQLSTATE 57014) is unavailable, not a corrupt record")
     func cancelledByTheDatabase() async throws {
         let server = try #require(TestPostgres.url)
-        let url = try await TestPostgres.freshDatabase(on: server)
+        let url = try await Self.migratedDatabase(on: server) { _ in }
         let name = String(try #require(URLComponents(string: url)?.path.dropFirst()))
-        try await TestPostgres.execute("ALTER DATABASE \(name) SET statement_timeout = '200ms'", on: server)
-        var settings = PostgresStore.Settings()
-        settings.requestTimeout = .seconds(30)
-        settings.connectTimeout = .seconds(30)
-        let store = try await PostgresStore.open(url: url, settings: settings, logger: Logger(label: "registrar.tests"))
+        // Sessions opened from now on (the store's) have the timeout; the migrations ran without it.
+        try await TestPostgres.execute("ALTER DATABASE \(name) SET statement_timeout = '500ms'", on: server)
+        let store = try await PostgresStore.open(url: url, settings: patientSettings, logger: Logger(label: "registrar.tests"))
         let configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
         let holderLogger = Logger(label: "registrar.tests.holder")
         let holder = try await PostgresConnection.connect(configuration: configuration, id: 9, logger: holderLogger)
@@ -85,6 +82,16 @@ struct PostgresSlowDatabaseTests {
         try await holder.close()
         await store.close()
         await TestPostgres.dropDatabase(url, serverURL: server)
+    }
+
+    /// A fresh database, migrated and prepared by `setup` through a store with patient deadlines
+    /// (the suite runs in parallel on two cores), closed before the test opens its own.
+    static func migratedDatabase(on server: String, _ setup: (PostgresStore) async throws -> Void) async throws -> String {
+        let url = try await TestPostgres.freshDatabase(on: server)
+        let store = try await PostgresStore.open(url: url, settings: patientSettings, logger: Logger(label: "registrar.tests"))
+        try await setup(store)
+        await store.close()
+        return url
     }
 
     func expectUnavailable(_ released: borrowing Mutex<Bool>, _ call: () async throws -> Void) async {
