@@ -227,7 +227,14 @@ struct PostgresProvider: SQLDatabaseProvider {
         let deadline = outage.isRecent ? min(timeout, Self.outageDeadline) : timeout
         do {
             let result = try await withDeadline(deadline) {
-                try await client.withConnection(body)
+                try await client.withConnection { connection in
+                    do {
+                        return try await body(connection)
+                    } catch {
+                        await discardIfPoisoned(connection, after: error)
+                        throw error
+                    }
+                }
             }
             outage.clear()
             return result
@@ -237,13 +244,34 @@ struct PostgresProvider: SQLDatabaseProvider {
         }
     }
 
+    /// Closes `connection` (the pool then opens another) after an error that may have struck while
+    /// one of its prepared statements was being prepared: preparing a statement on `clients`
+    /// waits for a lock on the table, and when the server cancels that wait (`statement_timeout`,
+    /// `lock_timeout`, an operator's `pg_cancel_backend`), PostgresNIO keeps the failure as the
+    /// statement's state on that connection and answers every later use with it, without asking
+    /// the server: the instance answered `503` for good, while the database was fine again.
+    static func discardIfPoisoned(_ connection: PostgresConnection, after error: any Error) async {
+        guard let error = error as? PSQLError, error.code == .server, let state = error.serverInfo?[.sqlState],
+              state == "57014" || state == "55P03"
+        else { return }
+        try? await connection.close()
+    }
+
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let client = self.client, logger = self.logger
         let deadline = outage.isRecent ? min(timeout, Self.outageDeadline) : timeout
         do {
             let result = try await withDeadline(deadline) {
-                try await client.withTransaction(logger: logger) { connection in
-                    try await body(connection.sql(queryLogLevel: nil))
+                try await client.withConnection { connection in
+                    do {
+                        return try await connection.withTransaction(logger: logger) { connection in
+                            try await body(connection.sql(queryLogLevel: nil))
+                        }
+                    } catch {
+                        let cause = (error as? PostgresTransactionError).flatMap { $0.closureError ?? $0.beginError ?? $0.commitError } ?? error
+                        await PostgresProvider.discardIfPoisoned(connection, after: cause)
+                        throw error
+                    }
                 }
             }
             outage.clear()

@@ -84,6 +84,42 @@ struct PostgresSlowDatabaseTests {
         await TestPostgres.dropDatabase(url, serverURL: server)
     }
 
+    @Test("a lookup whose statement was being prepared when the database cancelled it works again once the lock is gone")
+    func cancelledWhilePreparing() async throws {
+        let server = try #require(TestPostgres.url)
+        let url = try await Self.migratedDatabase(on: server) { store in
+            try await store.store.insert(RegisteredClient(clientID: "held", metadata: ClientMetadata(), createdAt: Timestamp(milliseconds: 1_700_000_000_000)))
+        }
+        let name = String(try #require(URLComponents(string: url)?.path.dropFirst()))
+        try await TestPostgres.execute("ALTER DATABASE \(name) SET lock_timeout = '300ms'", on: server)
+        // New connections, on which the lookup's prepared statement has not been prepared yet.
+        let store = try await PostgresStore.open(url: url, settings: patientSettings, logger: Logger(label: "registrar.tests"))
+        let configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
+        let holderLogger = Logger(label: "registrar.tests.holder")
+        let holder = try await PostgresConnection.connect(configuration: configuration, id: 9, logger: holderLogger)
+        _ = try await holder.query("SET lock_timeout = 0", logger: holderLogger)
+        _ = try await holder.query("BEGIN", logger: holderLogger)
+        _ = try await holder.query("LOCK TABLE clients IN ACCESS EXCLUSIVE MODE", logger: holderLogger)
+        do {
+            _ = try await store.store.storedClient(id: "held")
+            Issue.record("the lookup succeeded while the table was locked")
+        } catch let error as StoreError {
+            if case .unavailable = error {} else { Issue.record("not unavailable: \(error)") }
+        }
+        _ = try await holder.query("COMMIT", logger: holderLogger)
+        try await holder.close()
+        // PostgresNIO kept the cancelled preparation as the statement's state on that connection
+        // and answered every later lookup with it: the connection must go.
+        var recovered = false
+        for _ in 0..<30 where !recovered {
+            recovered = (try? await store.store.storedClient(id: "held")) != nil
+            if !recovered { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(recovered, "lookups still fail after the lock is gone")
+        await store.close()
+        await TestPostgres.dropDatabase(url, serverURL: server)
+    }
+
     /// A fresh database, migrated and prepared by `setup` through a store with patient deadlines
     /// (the suite runs in parallel on two cores), closed before the test opens its own.
     static func migratedDatabase(on server: String, _ setup: (PostgresStore) async throws -> Void) async throws -> String {
