@@ -19,7 +19,7 @@ public struct HTTPOptions: Sendable {
     public var benchmarkRoutes = false
     /// Seconds a connection may stay silent before the server closes it: between requests, or in
     /// the middle of one (a head or a body that stops coming); not while a request is answered.
-    public var idleTimeout: Int64 = 60
+    public var idleTimeout: Int64 = RegistrarSettings.defaultIdleTimeout
 
     /// No limits, no trusted proxies, CORS open to any origin.
     public init() {}

@@ -251,38 +251,24 @@ struct PostgresProvider: SQLDatabaseProvider {
     /// statement's state on that connection and answers every later use with it, without asking
     /// the server: the instance answered `503` for good, while the database was fine again.
     static func discardIfPoisoned(_ connection: PostgresConnection, after error: any Error) async {
-        guard let error = error as? PSQLError, error.code == .server, let state = error.serverInfo?[.sqlState],
+        let cause = (error as? PostgresTransactionError).flatMap { $0.closureError ?? $0.beginError ?? $0.commitError } ?? error
+        guard let error = cause as? PSQLError, error.code == .server, let state = error.serverInfo?[.sqlState],
               state == "57014" || state == "55P03"
         else { return }
         try? await connection.close()
     }
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let client = self.client, logger = self.logger
-        let deadline = outage.isRecent ? min(timeout, Self.outageDeadline) : timeout
+        let logger = self.logger
         do {
-            let result = try await withDeadline(deadline) {
-                try await client.withConnection { connection in
-                    do {
-                        return try await connection.withTransaction(logger: logger) { connection in
-                            try await body(connection.sql(queryLogLevel: nil))
-                        }
-                    } catch {
-                        let cause = (error as? PostgresTransactionError).flatMap { $0.closureError ?? $0.beginError ?? $0.commitError } ?? error
-                        await PostgresProvider.discardIfPoisoned(connection, after: cause)
-                        throw error
-                    }
+            return try await Self.withConnection(client: client, timeout: timeout, outage: outage) { connection in
+                try await connection.withTransaction(logger: logger) { connection in
+                    try await body(connection.sql(queryLogLevel: nil))
                 }
             }
-            outage.clear()
-            return result
         } catch let error as PostgresTransactionError {
             // Report what failed inside the transaction (a spent token, a cap), not the wrapper.
             if let inner = error.closureError { throw inner }
-            if case StoreError.unavailable = translate(error) { outage.record() }
-            throw error
-        } catch {
-            if case StoreError.unavailable = translate(error) { outage.record() }
             throw error
         }
     }

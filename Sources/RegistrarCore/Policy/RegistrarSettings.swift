@@ -16,8 +16,10 @@ public struct RegistrarSettings: Sendable, Equatable {
     /// The log format: `text` (default) or `json`.
     public var logFormat = "text"
     /// Seconds a connection may stay silent (between requests, or in the middle of one) before the
-    /// server closes it (default 60).
-    public var idleTimeout: Int64 = 60
+    /// server closes it.
+    public var idleTimeout: Int64 = Self.defaultIdleTimeout
+    /// ``idleTimeout`` unless configured.
+    public static let defaultIdleTimeout: Int64 = 60
 
     // database
     public var database: String?

@@ -131,7 +131,7 @@ public enum PolicyPattern {
     /// literal as its eight groups in hexadecimal (`[0:0:0:0:0:0:0:1]` for `[::1]`), and an
     /// IPv4-mapped one (`[::ffff:10.0.0.1]`) as the IPv4 address it reaches.
     public static func canonicalHost(_ host: String) -> String {
-        var name = host.lowercased()
+        let name = host.lowercased()
         if name.hasPrefix("[") {
             guard let bytes = IPAddressRange.parseAddress(name), bytes.count == 16 else { return name }
             if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
@@ -140,11 +140,11 @@ public enum PolicyPattern {
             let groups = stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
             return "[" + groups.joined(separator: ":") + "]"
         }
-        if name.hasSuffix("."), name.utf8.count > 1 { name.removeLast() }
-        if URIReference.endsInNumber(Substring(name)), let v4 = URIReference.whatwgIPv4(Substring(name)) {
+        let trimmed = URIReference.withoutFinalDot(name)
+        if URIReference.endsInNumber(trimmed), let v4 = URIReference.whatwgIPv4(trimmed) {
             return [v4 >> 24, v4 >> 16 & 0xFF, v4 >> 8 & 0xFF, v4 & 0xFF].map(String.init).joined(separator: ".")
         }
-        return name
+        return String(trimmed)
     }
 
     /// Why `pattern` is not a host pattern, or `nil` if it is one: a host as it appears in a URI

@@ -113,8 +113,7 @@ public struct URIReference: Sendable, Equatable {
             guard bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == bytes[11], bytes[10] == 0xFF || bytes[10] == 0 else { return false }
             return bytes[12] == 127 || bytes[12...].allSatisfy { $0 == 0 }
         }
-        var name = Substring(host)
-        if name.hasSuffix("."), name.count > 1 { name = name.dropLast() }
+        let name = Self.withoutFinalDot(host)
         if name == "localhost" || name.hasSuffix(".localhost") { return true }
         guard let v4 = Self.whatwgIPv4(name) else { return false }
         return v4 >> 24 == 127 || v4 == 0
@@ -161,10 +160,15 @@ public struct URIReference: Sendable, Equatable {
         // A host whose last label is a number is an IPv4 address to a browser (WHATWG URL, "ends in
         // a number"); one that does not parse as an address, such as 999.999.999.999 or
         // example.123, names no host at all.
-        var name = Substring(host)
-        if name.hasSuffix("."), name.count > 1 { name = name.dropLast() }
+        let name = Self.withoutFinalDot(host)
         if Self.endsInNumber(name) { return Self.whatwgIPv4(name) != nil }
         return true
+    }
+
+    /// A host name without the final dot of a fully qualified name (`example.org.`), which names
+    /// the same host.
+    static func withoutFinalDot(_ host: String) -> Substring {
+        host.hasSuffix(".") && host.utf8.count > 1 ? host.dropLast() : Substring(host)
     }
 
     /// Whether the last label of `name` is a decimal number, or `0x` and hexadecimal digits.
