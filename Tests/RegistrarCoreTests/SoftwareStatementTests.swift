@@ -51,14 +51,6 @@ struct SoftwareStatementTests {
         let updated = try await f.service.update(clientID: response.client.clientID, bearer: response.registrationAccessToken,
                                                  body: JSONWriter.bytes(.object(echo)))
         #expect(updated.json["client_name"] == .string("B"), "the statement still wins on update")
-        // An update that leaves the statement out keeps it in force.
-        var without = read.json
-        without["software_statement"] = nil
-        without["client_name"] = .string("not B")
-        let kept = try await f.service.update(clientID: response.client.clientID, bearer: response.registrationAccessToken,
-                                              body: JSONWriter.bytes(.object(without)))
-        #expect(kept.json["client_name"] == .string("B"))
-        #expect(kept.json["software_statement"] == .string(statement))
         // A different, expired statement is refused.
         let stale = try directory.statement([("client_name", .string("C")), ("exp", .int(1_700_000_000))])
         echo["software_statement"] = .string(stale)
@@ -66,22 +58,34 @@ struct SoftwareStatementTests {
             _ = try await f.service.update(clientID: response.client.clientID, bearer: response.registrationAccessToken,
                                            body: JSONWriter.bytes(.object(echo)))
         }
-        // `null` removes the statement (the policy does not require one): its members no longer apply.
-        var removing = read.json
-        removing["software_statement"] = .null
-        removing["client_name"] = .string("not B")
-        removing["software_id"] = nil
-        let removed = try await f.service.update(clientID: response.client.clientID, bearer: response.registrationAccessToken,
-                                                 body: JSONWriter.bytes(.object(removing)))
-        #expect(removed.json["client_name"] == .string("not B"))
-        #expect(removed.json["software_id"] == nil)
-        #expect(removed.json["software_statement"] == nil)
-        let after = try await f.service.read(clientID: response.client.clientID, bearer: response.registrationAccessToken)
-        #expect(after.json["software_statement"] == nil)
-        #expect(after.json["client_name"] == .string("not B"))
+        let unchanged = try await f.service.read(clientID: response.client.clientID, bearer: response.registrationAccessToken)
+        #expect(unchanged.json["software_statement"] == .string(statement), "a refused update changes nothing")
     }
 
-    @Test("under a policy that requires a statement, an update may leave it out (kept) but not remove it")
+    @Test("an update that leaves the statement out, or sends null or \"\", removes it and its members (RFC 7592 §2.2)",
+          arguments: [JSONValue?.none, .null, .string("")])
+    func removedOnUpdate(_ removal: JSONValue?) async throws {
+        let directory = try StatementDirectory()
+        let f = try await fixture(directory)
+        let statement = try directory.statement([("client_name", .string("B")), ("software_id", .string("app-42"))])
+        let response = try await f.service.register(body: Array(#"""
+            {"client_name":"A","redirect_uris":["https://a.example/cb"],"software_statement":"\#(statement)"}
+            """#.utf8))
+        let clientID = response.client.clientID, token = response.registrationAccessToken
+        var body = try await f.service.read(clientID: clientID, bearer: token).json
+        body["software_statement"] = removal
+        body["client_name"] = .string("not B")
+        body["software_id"] = nil
+        let removed = try await f.service.update(clientID: clientID, bearer: token, body: JSONWriter.bytes(.object(body)))
+        #expect(removed.json["client_name"] == .string("not B"), "the statement's members no longer apply")
+        #expect(removed.json["software_id"] == nil)
+        #expect(removed.json["software_statement"] == nil)
+        let after = try await f.service.read(clientID: clientID, bearer: token).json
+        #expect(after["software_statement"] == nil)
+        #expect(after["client_name"] == .string("not B"))
+    }
+
+    @Test("under a policy that requires a statement, an update must send one: leaving it out or removing it is refused")
     func requiredOnUpdate() async throws {
         let directory = try StatementDirectory()
         let f = try await fixture(directory, require: true)
@@ -91,12 +95,11 @@ struct SoftwareStatementTests {
             """#.utf8))
         let clientID = response.client.clientID, token = response.registrationAccessToken
         var body = try await f.service.read(clientID: clientID, bearer: token).json
-        body["software_statement"] = nil
         body["client_name"] = .string("free")
-        let kept = try await f.service.update(clientID: clientID, bearer: token, body: JSONWriter.bytes(.object(body)))
-        #expect(kept.json["software_statement"] == .string(statement))
-        #expect(kept.json["client_name"] == .string("bound"))
-        for removal in [JSONValue.null, .string("")] {
+        let echoed = try await f.service.update(clientID: clientID, bearer: token, body: JSONWriter.bytes(.object(body)))
+        #expect(echoed.json["software_statement"] == .string(statement), "the stored statement sent back is kept")
+        #expect(echoed.json["client_name"] == .string("bound"))
+        for removal in [JSONValue?.none, .null, .string("")] {
             body["software_statement"] = removal
             await #expect(throws: RegistrarError(code: .invalidSoftwareStatement, status: 400, description: "")) {
                 _ = try await f.service.update(clientID: clientID, bearer: token, body: JSONWriter.bytes(.object(body)))

@@ -182,15 +182,15 @@ private struct Reader {
         guard case .array(let elements) = value else {
             throw error("\(name) must be an array of strings, not \(value.typeDescription)")
         }
-        var result: [String] = []
+        var result = UniqueValues<String>()
         for (i, element) in elements.enumerated() {
             guard case .string(let s) = element else {
                 throw error("\(name)[\(i)] must be a string, not \(element.typeDescription)")
             }
             guard !s.isEmpty else { throw error("\(name)[\(i)] must not be empty") }
-            if !result.contains(s) { result.append(s) }
+            result.append(s)
         }
-        return result
+        return result.values
     }
 
     func strings(
@@ -207,11 +207,10 @@ private struct Reader {
         }
         // Split at space bytes, not at Characters: no grapheme breaking, one String per word.
         // (Scope tokens are ASCII, RFC 6749 §3.3; validation refuses any other.)
-        var result: [String] = []
+        var result = UniqueValues<String>()
         for token in s.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true) {
-            let word = String(decoding: token, as: UTF8.self)
-            if !result.contains(word) { result.append(word) }
+            result.append(String(decoding: token, as: UTF8.self))
         }
-        return result.isEmpty ? nil : result
+        return result.count == 0 ? nil : result.values
     }
 }

@@ -16,20 +16,13 @@ public enum ClientSearchKind: String, Sendable, CaseIterable {
     /// The terms of a client for this kind.
     public func terms(of client: RegisteredClient) -> [String] {
         let m = client.metadata
-        var out: [String] = []
-        // Past a few terms a set finds the repeats: searching the list for each term took
-        // quadratic time (0.5 s for 14,592 words in tagged names).
-        var seen: Set<String> = []
+        // Linear in the terms (searching the list for each term took 0.5 s for 14,592 words in
+        // tagged names).
+        var out = UniqueValues<String>()
         func add(_ term: String) {
             guard out.count < Self.maximumTerms else { return }
             let t = Self.lowercased(term)
             guard !t.isEmpty, t.utf8.count <= 512 else { return }
-            if out.count < 16 {
-                guard !out.contains(t) else { return }
-            } else {
-                if seen.isEmpty { seen = Set(out) }
-                guard seen.insert(t).inserted else { return }
-            }
             out.append(t)
         }
         func addName(_ name: String) {
@@ -59,7 +52,7 @@ public enum ClientSearchKind: String, Sendable, CaseIterable {
                 if let host = URIReference(uri)?.host, !host.isEmpty { add(host) }
             }
         }
-        return Self.withoutRedundantPrefixes(out)
+        return Self.withoutRedundantPrefixes(out.values)
     }
 
     /// `term` lower-cased; an ASCII term without upper-case letters (most terms) is returned as it

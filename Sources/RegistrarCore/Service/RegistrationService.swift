@@ -259,12 +259,10 @@ public struct RegistrationService: Sendable {
         var object = try Self.parseObject(body)
         try checkUpdateIdentity(object, current: current, token: token)
         let policy = policy(for: current)
-        // A statement stays in force: an update that leaves it out keeps the stored one, and its
-        // members still win over the body's. `null` (or "") removes it, which a policy that
-        // requires a statement refuses (``applySoftwareStatement(to:policy:previous:)``).
-        if object["software_statement"] == nil, let stored = current.softwareStatement {
-            object["software_statement"] = .string(stored)
-        }
+        // The body is the whole new registration (RFC 7592 §2.2: an omitted member is a request to
+        // delete it), so an update without `software_statement` removes the stored one, as `null`
+        // or "" does, and a policy that requires a statement refuses it
+        // (``applySoftwareStatement(to:policy:previous:)``). Echoing the stored statement keeps it.
         let statement = try await applySoftwareStatement(to: &object, policy: policy, previous: current.softwareStatement)
         // Grants and scopes the client already holds are kept (INDIGO IAM keeps what an
         // administrator granted), so the policy judges only what is new.
