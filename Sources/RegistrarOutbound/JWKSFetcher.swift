@@ -27,6 +27,10 @@ public actor JWKSFetcher: ClientKeySource {
         public var timeout: Int64 = 5
         /// Largest accepted document.
         public var maximumBytes = 64 * 1024
+        /// Most usable keys in a fetched set, as in a registered `jwks`: an assertion without a
+        /// `kid` is checked against every key that fits its algorithm, so a set of hundreds of keys
+        /// would make each assertion cost hundreds of signature checks.
+        public var maximumKeys = 16
         /// Seconds a fetched set is reused.
         public var cacheLifetime: Int64 = 300
         /// Seconds between forced refetches of one URL.
@@ -153,6 +157,9 @@ public actor JWKSFetcher: ClientKeySource {
             let usable = keys.filter { key in
                 guard case .object(let jwk) = key, case .string(let kty)? = jwk["kty"] else { return false }
                 return (try? PublicJWK.check(jwk, kty: kty)) != nil
+            }
+            guard usable.count <= settings.maximumKeys else {
+                throw FetchError(description: "jwks_uri returned more than \(settings.maximumKeys) keys")
             }
             return JSONObject([("keys", .array(usable))])
         } catch {

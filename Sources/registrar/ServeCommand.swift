@@ -121,6 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
             fetchSettings.allowPrivateNetworks = fetch.allowPrivateNetworks
             fetchSettings.timeout = fetch.timeout
             fetchSettings.maximumBytes = fetch.maximumBytes
+            fetchSettings.maximumKeys = configuration.limits.maximumJWKSKeys
             fetchSettings.cacheLifetime = fetch.cacheLifetime
             fetchSettings.minimumRefreshInterval = fetch.minimumRefreshInterval
             let audiences: Set<String> = [configuration.issuer, configuration.issuer + "/token", configuration.issuer + "/introspect",

@@ -154,6 +154,8 @@ struct ClientAuthenticationTests {
         await expectInvalidClient { _ = try await f.grant(.post(clientID: id, secret: secret!)) }
         await expectInvalidClient { _ = try await f.grant(.none(clientID: id)) }
         await expectInvalidClient { _ = try await f.grant(.basic(clientID: "unknown", secret: secret!)) }
+        // An unknown ID is logged as the start of its SHA-256 (FIPS 180-2's "abc" example).
+        #expect(ClientAuthenticator.fingerprint("abc") == "ba7816bf8f01cfea")
         do {
             _ = try await f.grant(.basic(clientID: id, secret: "wrong"))
         } catch let error as RegistrarError {
@@ -185,7 +187,7 @@ struct ClientAuthenticationTests {
         await expectInvalidClient { _ = try await f.grant(.basic(clientID: expiring, secret: expiringSecret!)) }
     }
 
-    @Test("assertion failures: expired, replayed, wrong aud, unknown kid, alg none, HS256 keyed with the public key, iss/sub mismatch, crit")
+    @Test("assertion failures: expired, replayed, wrong aud, unknown kid, alg none, HS256 keyed with the public key, iss/sub mismatch, dates that are not numbers, crit")
     func assertionFailures() async throws {
         let f = try await TokenFixture()
         let keys = ClientKeys.shared
@@ -229,6 +231,21 @@ struct ClientAuthenticationTests {
             extreme["iat"] = .int(Int64.max)
             await expectInvalidClient { _ = try await f.grant(.assertion(keys.sign(extreme, alg: "RS256", kid: "rsa-1"), clientID: id)) }
         }
+        // nbf and iat that are not numbers, or lie in the future as fractions or huge numbers,
+        // are refused rather than skipped.
+        let later = Double(f.clock.now().seconds) + 1000.5
+        for (name, value) in [("nbf", JSONValue.string("9999999999")), ("nbf", .bool(true)), ("nbf", .double(later)),
+                              ("iat", .double(1e300)), ("iat", .double(later)), ("iat", .null), ("exp", .string("9999999999"))] {
+            var odd = f.assertionClaims(id)
+            odd[name] = value
+            await expectInvalidClient { _ = try await f.grant(.assertion(keys.sign(odd, alg: "RS256", kid: "rsa-1"), clientID: id)) }
+        }
+        // NumericDates with a fraction (RFC 7519 §2), as some JWT libraries write them, are accepted.
+        var fractional = f.assertionClaims(id)
+        fractional["exp"] = .double(Double(f.clock.now().seconds) + 59.75)
+        fractional["iat"] = .double(Double(f.clock.now().seconds) - 0.25)
+        fractional["nbf"] = .double(Double(f.clock.now().seconds) + 0.5)
+        _ = try await f.grant(.assertion(keys.sign(fractional, alg: "RS256", kid: "rsa-1"), clientID: id))
         // Critical header extensions this server does not understand (RFC 7515 §4.1.11), with a
         // good signature.
         for crit in [["urn:example:ext"], ["exp"]] {

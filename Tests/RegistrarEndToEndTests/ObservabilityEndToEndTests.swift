@@ -36,6 +36,8 @@ extension EndToEnd {
             _ = try await server.request(.POST, "/introspect", form: "token=\(accessToken)&client_id=\(id)&client_secret=\(encoded)")
             _ = try await server.request(.POST, "/revoke", form: "token=\(accessToken)&client_id=\(id)&client_secret=\(encoded)")
             _ = try await server.request(.POST, "/token", form: "grant_type=client_credentials&client_id=\(id)&client_secret=wrong-\(encoded)")
+            // The ID and the secret swapped: the secret is an unknown client ID, logged only as a fingerprint.
+            _ = try await server.request(.POST, "/token", form: "grant_type=client_credentials&client_id=\(encoded)&client_secret=\(id)")
             let adminToken = try await server.tokenRequest(id: adminID, secret: adminSecret, scope: "iam:admin.read iam:admin.write")
             secrets.append(adminToken)
             let newRAT = try await server.request(.POST, "/iam/api/clients/\(id)/rat", token: adminToken)
@@ -92,12 +94,25 @@ extension EndToEnd {
         func requestValuesInTextLines() async throws {
             let server = try ServerProcess()
             try await server.start(configuration: machineConfiguration)
-            // A client ID with a line break and a terminal escape, in the form and in a Basic header:
-            // failed client authentications are logged with the client ID at `info`.
+            // A value from the request that is logged as it came: the `kid` of an assertion that
+            // names a registered client, with a line break and a terminal escape (failed client
+            // authentications are logged with their reason at `info`).
+            let jwk = #"{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#
+            let created = try await server.request(.POST, "/iam/api/client-registration", json: #"""
+                {"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[\#(jwk)]}}
+                """#)
+            let id = try #require(created.object?["client_id"]?.stringValue, "\(created.status)")
             let forged = "x\n2026-12-07T00:00:00+0000 critical registrar: FORGED\u{1B}[31m"
-            let encoded = forged.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? forged
-            let posted = try await server.request(.POST, "/token", form: "grant_type=client_credentials&client_secret=y&client_id=\(encoded)")
+            func part(_ json: String) -> String {
+                Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                    .replacingOccurrences(of: "=", with: "")
+            }
+            let header = "{\"alg\":\"ES256\",\"kid\":\(String(decoding: try JSONEncoder().encode(forged), as: UTF8.self))}"
+            let assertion = part(header) + "." + part(#"{"iss":"\#(id)","sub":"\#(id)"}"#) + "." + part(String(repeating: "s", count: 64))
+            let posted = try await server.request(.POST, "/token", form: "grant_type=client_credentials&client_id=\(id)"
+                + "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=\(assertion)")
             #expect(posted.status == 401)
+            // An unknown client ID with the same characters, in a Basic header: logged only as a fingerprint.
             let basic = try await server.request(.POST, "/token", form: "grant_type=client_credentials", basic: ("a\u{2028}FORGED\rLINE", "pw"))
             #expect(basic.status == 401)
             // A chunk size that is not hexadecimal, and a body the client never finishes.
@@ -114,8 +129,8 @@ extension EndToEnd {
                 #expect(line.wholeMatch(of: #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} \w+ registrar: .*/#) != nil, "a line the server did not begin: \(line)")
             }
             #expect(!log.contains("\u{1B}") && !log.contains("\r") && !log.contains("\u{2028}"))
-            #expect(log.contains(#"client_id=x\n2026-12-07T00:00:00+0000 critical registrar: FORGED\u{1B}[31m"#))
-            #expect(log.contains(#"client_id=a\u{2028}FORGED\rLINE"#))
+            #expect(log.contains(#"reason=no key for kid x\n2026-12-07T00:00:00+0000 critical registrar: FORGED\u{1B}[31m"#), "\(log)")
+            #expect(!log.contains("FORGED\\rLINE") && log.contains(#/client_id_sha256=[0-9a-f]{16} reason=unknown client/#))
             #expect(!log.contains("request failed") && !log.contains("status=500"), "a client's malformed request counted as a server error")
             #expect(log.components(separatedBy: "status=400").count - 1 == 2, "both malformed requests logged as 400")
         }

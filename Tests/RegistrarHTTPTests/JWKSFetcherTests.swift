@@ -23,6 +23,13 @@ func withJWKSServer(_ body: @Sendable (Int, @Sendable () -> Int) async throws ->
         Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"{"keys":[],"pad":""# + String(repeating: "x", count: 200_000) + "\"}")))
     }
     router.get("/missing") { _, _ in Response(status: .notFound) }
+    // Usable keys beyond the limit of a registered jwks (16).
+    router.get("/many") { _, _ -> Response in
+        let key = #"{"kty":"EC","crv":"P-256","kid":"k","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#
+        let keys = (0..<17).map { key.replacingOccurrences(of: #""kid":"k""#, with: #""kid":"k\#($0)""#) }
+        return Response(status: .ok, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: #"{"keys":["# + keys.joined(separator: ",") + "]}")))
+    }
     // A valid head, then the body a byte every 200 ms for 20 s.
     router.get("/drip") { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
@@ -123,11 +130,11 @@ struct JWKSFetcherTests {
         }
     }
 
-    @Test("oversized documents, errors and redirects are refused")
+    @Test("oversized documents, sets of more than 16 keys, errors and redirects are refused")
     func badAnswers() async throws {
         try await withJWKSServer { port, hits in
             let open = fetcher(allowHTTP: true, allowPrivate: true)
-            for path in ["big", "missing", "redirect"] {
+            for path in ["big", "many", "missing", "redirect"] {
                 await #expect(throws: (any Error).self, "\(path)") { _ = try await open.keys(at: "http://127.0.0.1:\(port)/\(path)", refresh: false) }
             }
             #expect(hits() == 0, "a redirect was followed")

@@ -66,11 +66,11 @@ public struct SoftwareStatementVerifier: Sendable {
             throw Self.invalid("the software statement's signature does not verify with the issuer's keys")
         }
         if let exp = claims["exp"] {
-            guard case .int(let seconds) = exp else { throw Self.invalid("the software statement's exp is not a number of seconds") }
+            guard let seconds = NumericDate.seconds(exp, rounding: .down) else { throw Self.invalid("the software statement's exp is not a number of seconds") }
             if seconds.secondsAsMilliseconds <= now.milliseconds { throw Self.invalid("the software statement has expired") }
         }
         if let nbf = claims["nbf"] {
-            guard case .int(let seconds) = nbf else { throw Self.invalid("the software statement's nbf is not a number of seconds") }
+            guard let seconds = NumericDate.seconds(nbf, rounding: .up) else { throw Self.invalid("the software statement's nbf is not a number of seconds") }
             if seconds.secondsAsMilliseconds > now.milliseconds + 60_000 { throw Self.invalid("the software statement is not valid yet") }
         }
         for name in Self.forbiddenClaims where claims[name] != nil {

@@ -1,3 +1,4 @@
+import Crypto
 public import Logging
 
 /// Authenticates clients at the token, introspection and revocation endpoints with the method they
@@ -16,6 +17,17 @@ public struct ClientAuthenticator: Sendable {
 
     /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
     public static let leeway: Int64 = 60
+
+    /// The first 16 hexadecimal digits of the SHA-256 of `value`'s UTF-8 bytes.
+    static func fingerprint(_ value: String) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in SHA256.hash(data: Array(value.utf8)).prefix(8) {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
     /// Longest lifetime accepted for an assertion (so that replay records stay bounded).
     public static let maximumAssertionLifetime: Int64 = 3600
 
@@ -46,7 +58,13 @@ public struct ClientAuthenticator: Sendable {
         case .assertion(let jwt, let id): claimedID = id ?? CompactJWS(jwt)?.claims["sub"]?.stringValue
         }
         guard let clientID = claimedID, !clientID.isEmpty, clientID.utf8.count <= 256 else { throw refuse("no client_id", nil) }
-        guard let client = try await storeCall(logger, { try await store.client(id: clientID) }) else { throw refuse("unknown client", clientID) }
+        guard let client = try await storeCall(logger, { try await store.client(id: clientID) }) else {
+            // An unknown ID may be a secret sent in its place (the two swapped in a Basic header):
+            // it is logged only as the start of its SHA-256, which an operator can compare with
+            // `printf %s ID | sha256sum`.
+            logger.info("client authentication failed", metadata: ["client_id_sha256": .string(Self.fingerprint(clientID)), "reason": "unknown client"])
+            throw RegistrarError.invalidClient()
+        }
         guard client.active else { throw refuse("client disabled", clientID) }
         guard !client.isExpired(at: now) else { throw refuse("client expired", clientID) }
         let registered = client.metadata.tokenEndpointAuthMethod ?? .clientSecretBasic
@@ -112,11 +130,17 @@ public struct ClientAuthenticator: Sendable {
         }
         guard audience.contains(where: { audiences.contains($0) }) else { throw refuse("aud does not name this server", clientID) }
         // Saturating arithmetic: the numbers come from the request.
-        guard case .int(let exp)? = claims["exp"] else { throw refuse("no exp", clientID) }
+        // NumericDates (RFC 7519 §2): numbers, a fraction allowed; any other type is refused, not
+        // skipped, so that `"nbf": "9999999999"` cannot pass for an absent `nbf`.
+        guard let expValue = claims["exp"] else { throw refuse("no exp", clientID) }
+        guard let exp = NumericDate.seconds(expValue, rounding: .down) else { throw refuse("exp is not a number", clientID) }
         guard exp.saturatingAdd(Self.leeway) > now.seconds else { throw refuse("assertion expired", clientID) }
         guard exp.saturatingSubtract(now.seconds) <= Self.maximumAssertionLifetime else { throw refuse("assertion lives too long", clientID) }
-        if case .int(let nbf)? = claims["nbf"], nbf > now.seconds.saturatingAdd(Self.leeway) { throw refuse("assertion not valid yet", clientID) }
-        if case .int(let iat)? = claims["iat"], iat > now.seconds.saturatingAdd(Self.leeway) { throw refuse("assertion issued in the future", clientID) }
+        for (name, reason) in [("nbf", "assertion not valid yet"), ("iat", "assertion issued in the future")] {
+            guard let value = claims[name] else { continue }
+            guard let seconds = NumericDate.seconds(value, rounding: .up) else { throw refuse("\(name) is not a number", clientID) }
+            if seconds > now.seconds.saturatingAdd(Self.leeway) { throw refuse(reason, clientID) }
+        }
         guard case .string(let jti)? = claims["jti"], !jti.isEmpty, jti.utf8.count <= 256 else { throw refuse("no jti", clientID) }
         let keepUntil = Timestamp(milliseconds: exp.saturatingAdd(Self.leeway).secondsAsMilliseconds)
         guard try await storeCall(logger, { try await tokenState.useAssertion(jti: jti, clientID: clientID, expiresAt: keepUntil) }) else {
