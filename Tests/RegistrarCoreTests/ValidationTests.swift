@@ -290,13 +290,23 @@ struct OtherMembersTests {
         }
     }
 
-    @Test("sector_identifier_uri, initiate_login_uri and request_uris need https", arguments: [
-        ("sector_identifier_uri", #""http://app.example/s.json""#), ("initiate_login_uri", #""http://app.example/login""#),
-        ("request_uris", #"["http://app.example/r"]"#),
+    @Test("initiate_login_uri and request_uris need https", arguments: [
+        ("initiate_login_uri", #""http://app.example/login""#), ("request_uris", #"["http://app.example/r"]"#),
     ])
     func httpsOnly(_ member: String, _ value: String) throws {
         #expect(validationError(body([member: value]))?.code == .invalidClientMetadata)
         _ = try validated(body([member: value.replacingHTTP()]))
+    }
+
+    @Test("sector_identifier_uri is refused (public subject identifiers only; OpenID Connect Registration §5 would require fetching it)")
+    func sectorIdentifier() throws {
+        for value in [#""https://app.example/s.json""#, #""http://app.example/s.json""#] {
+            let error = try #require(validationError(body(["sector_identifier_uri": value])))
+            #expect(error.code == .invalidClientMetadata && error.errorDescription.hasPrefix("sector_identifier_uri is not supported"))
+        }
+        // Empty or null stands for an omitted member.
+        _ = try validated(body(["sector_identifier_uri": #""""#]))
+        _ = try validated(body(["sector_identifier_uri": "null"]))
     }
 
     @Test("language-tagged members are kept verbatim; the tag must be BCP 47")

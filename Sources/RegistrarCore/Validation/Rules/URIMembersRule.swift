@@ -1,6 +1,6 @@
 /// URI members: `client_uri`, `logo_uri`, `tos_uri`, `policy_uri` (and their localized variants)
-/// and `jwks_uri` are absolute `http(s)` URLs (RFC 7591 §2); `sector_identifier_uri`,
-/// `initiate_login_uri` and `request_uris` use `https` (OpenID Connect Registration §2).
+/// and `jwks_uri` are absolute `http(s)` URLs (RFC 7591 §2); `initiate_login_uri` and
+/// `request_uris` use `https` (OpenID Connect Registration §2). `sector_identifier_uri` is refused.
 public struct URIMembersRule: MetadataRule {
     public let name = "uris"
     public init() {}
@@ -18,7 +18,13 @@ public struct URIMembersRule: MetadataRule {
         for (name, value) in web {
             try Self.requireWebURL(value, member: name, httpsOnly: false)
         }
-        if let value = m.sectorIdentifierURI { try Self.requireWebURL(value, member: M.sectorIdentifierURI, httpsOnly: true) }
+        // A sector identifier serves only pairwise subject identifiers, which this server does not
+        // issue; and a server that accepts one must fetch it and check that it lists every
+        // redirect URI, "or registration MUST fail" (OpenID Connect Registration §5). Accepting
+        // and storing it unchecked would claim a check that was never made.
+        if m.sectorIdentifierURI != nil {
+            throw .invalidClientMetadata("sector_identifier_uri is not supported: this server issues public subject identifiers only (subject_types_supported), which need no sector identifier")
+        }
         if let value = m.initiateLoginURI { try Self.requireWebURL(value, member: M.initiateLoginURI, httpsOnly: true) }
         for (index, value) in m.requestURIs.enumerated() {
             // request_uris may carry a fragment (OpenID Connect Core §6.2); only the scheme is constrained.
