@@ -124,12 +124,11 @@ struct ServeCommand: AsyncParsableCommand {
             fetchSettings.maximumKeys = configuration.limits.maximumJWKSKeys
             fetchSettings.cacheLifetime = fetch.cacheLifetime
             fetchSettings.minimumRefreshInterval = fetch.minimumRefreshInterval
-            let audiences: Set<String> = [configuration.issuer, configuration.issuer + "/token", configuration.issuer + "/introspect",
-                                          configuration.issuer + "/revoke"]
+            let audiences = settings.tokens.assertionAudience.audiences(issuer: configuration.issuer)
             let authenticator = ClientAuthenticator(
                 store: database.store, tokenState: database.store, keys: keyRing,
                 keySource: JWKSFetcher(settings: fetchSettings, clock: clock, logger: logger), clock: clock, uses: service.uses,
-                audiences: audiences, logger: logger)
+                audiences: audiences.values, singleAudience: audiences.single, logger: logger)
             let tokens = TokenService(configuration: configuration, settings: settings.tokens, store: database.store, tokenState: database.store,
                                       keys: keyRing, authenticator: authenticator, clock: clock, random: SystemRandomSource(), logger: logger,
                                       revocationLookup: database.store as? any ClientRevocationLookup)

@@ -131,6 +131,7 @@ struct ConfigurationTests {
         (#"{"server": {"issuer": "ftp://id.example.org"}}"#, "server.issuer", "http(s) URL"),
         (#"{"server": {"log_level": "loud"}}"#, "server.log_level", "trace, debug"),
         (#"{"tokens": {"access_token_algorithm": "HS256"}}"#, "tokens.access_token_algorithm", "RS256 or ES256"),
+        (#"{"tokens": {"assertion_audience": "token_endpoint"}}"#, "tokens.assertion_audience", "must be any or issuer"),
         (#"{"jwks_uri_fetch": {"allow_http": "yes"}}"#, "jwks_uri_fetch.allow_http", "true or false"),
     ])
     func badMembers(_ json: String, _ member: String, _ problem: String) throws {

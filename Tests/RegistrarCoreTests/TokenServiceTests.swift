@@ -78,8 +78,9 @@ struct TokenFixture {
         let configuration = ServerConfiguration(issuer: Self.issuer)
         registration = RegistrationService(configuration: configuration, store: store, keyRing: ring, settings: settings, clock: clock)
         keySource = FakeKeySource(ClientKeys.shared.jwks)
+        let audiences = tokenSettings.assertionAudience.audiences(issuer: Self.issuer)
         let authenticator = ClientAuthenticator(store: store, tokenState: store, keys: ring, keySource: keySource, clock: clock,
-                                                uses: registration.uses, audiences: [Self.issuer, Self.issuer + "/token"],
+                                                uses: registration.uses, audiences: audiences.values, singleAudience: audiences.single,
                                                 logger: Logger(label: "test"))
         // The server's path: one store for clients and revocations, read together by introspection.
         // (`strict` below and the HTTP tests take the two-lookup path.)
@@ -257,6 +258,31 @@ struct ClientAuthenticationTests {
         tampered.removeLast(4)
         tampered += "AAAA"
         await expectInvalidClient { _ = try await f.grant(.assertion(tampered, clientID: id)) }
+    }
+
+    @Test("assertion audiences: the issuer or an endpoint URL, alone or in an array; with assertion_audience: issuer, only the issuer as one string")
+    func assertionAudiences() async throws {
+        let keys = ClientKeys.shared
+        let issuer = TokenFixture.issuer
+        func assertion(_ f: TokenFixture, _ id: String, _ aud: JSONValue) -> String {
+            var claims = f.assertionClaims(id)
+            claims["aud"] = aud
+            return keys.sign(claims, alg: "ES256", kid: "ec-1")
+        }
+        let lenient = try await TokenFixture()
+        let (id, _) = try await lenient.client("private_key_jwt", extra: #","jwks":\#(JSONWriter.string(.object(keys.jwks)))"#)
+        for aud in [JSONValue.string(issuer), .string(issuer + "/token"), .string(issuer + "/revoke"),
+                    .array([.string("https://other.example"), .string(issuer + "/introspect")])] {
+            _ = try await lenient.grant(.assertion(assertion(lenient, id, aud), clientID: id))
+        }
+        var settings = TokenSettings()
+        settings.assertionAudience = .issuer
+        let strict = try await TokenFixture(tokenSettings: settings)
+        let (strictID, _) = try await strict.client("private_key_jwt", extra: #","jwks":\#(JSONWriter.string(.object(keys.jwks)))"#)
+        for aud in [JSONValue.string(issuer + "/token"), .array([.string(issuer)]), .string(issuer + "/")] {
+            await expectInvalidClient { _ = try await strict.grant(.assertion(assertion(strict, strictID, aud), clientID: strictID)) }
+        }
+        _ = try await strict.grant(.assertion(assertion(strict, strictID, .string(issuer)), clientID: strictID))
     }
 
     @Test("jwks_uri keys: an unknown kid makes the server fetch again, so a client can rotate its keys")

@@ -31,7 +31,7 @@ struct HTTPFixture {
         if withTokens {
             let authenticator = ClientAuthenticator(
                 store: store ?? database.store, tokenState: database.store, keys: service.keyRing, keySource: NoClientKeySource(), clock: clock,
-                uses: service.uses, audiences: [issuer, issuer + "/token"], logger: Logger(label: "test"))
+                uses: service.uses, audiences: TokenSettings().assertionAudience.audiences(issuer: issuer).values, logger: Logger(label: "test"))
             tokens = TokenService(configuration: service.configuration, settings: TokenSettings(), store: store ?? database.store,
                                   tokenState: database.store, keys: service.keyRing, authenticator: authenticator, clock: clock,
                                   random: SystemRandomSource(), logger: Logger(label: "test"))

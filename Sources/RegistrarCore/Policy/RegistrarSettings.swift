@@ -255,6 +255,10 @@ extension RegistrarSettings {
                 guard let algorithm = SigningAlgorithm(rawValue: name.uppercased()) else { throw r.fail("access_token_algorithm", "must be RS256 or ES256") }
                 self.tokens.accessTokenAlgorithm = algorithm
             }
+            if let value = try r.string("assertion_audience") {
+                guard let mode = TokenSettings.AssertionAudience(rawValue: value) else { throw r.fail("assertion_audience", "must be any or issuer") }
+                self.tokens.assertionAudience = mode
+            }
             self.tokens.audience = try r.string("audience")
             if let audience = self.tokens.audience, audience.allSatisfy(\.isWhitespace) {
                 throw r.fail("audience", "must not be empty (leave it out for the issuer)")

@@ -14,6 +14,9 @@ public struct ClientAuthenticator: Sendable {
     let logger: Logger
     /// The URLs an assertion's `aud` may name: the issuer and the endpoint URLs.
     let audiences: Set<String>
+    /// Whether `aud` must be one string (`tokens.assertion_audience: issuer`) rather than a string
+    /// or an array naming one of `audiences`.
+    let singleAudience: Bool
 
     /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
     public static let leeway: Int64 = 60
@@ -33,7 +36,7 @@ public struct ClientAuthenticator: Sendable {
 
     /// Creates an authenticator.
     public init(store: any ClientStore, tokenState: any TokenStateStore, keys: KeyRing, keySource: any ClientKeySource,
-                clock: any WallClock, uses: LastUseRecorder, audiences: Set<String>, logger: Logger) {
+                clock: any WallClock, uses: LastUseRecorder, audiences: Set<String>, singleAudience: Bool = false, logger: Logger) {
         self.store = store
         self.tokenState = tokenState
         self.keys = keys
@@ -41,6 +44,7 @@ public struct ClientAuthenticator: Sendable {
         self.clock = clock
         self.uses = uses
         self.audiences = audiences
+        self.singleAudience = singleAudience
         self.logger = logger
     }
 
@@ -125,7 +129,7 @@ public struct ClientAuthenticator: Sendable {
         let audience: [String]
         switch claims["aud"] {
         case .string(let a)?: audience = [a]
-        case .array(let list)?: audience = list.compactMap(\.stringValue)
+        case .array(let list)? where !singleAudience: audience = list.compactMap(\.stringValue)
         default: audience = []
         }
         guard audience.contains(where: { audiences.contains($0) }) else { throw refuse("aud does not name this server", clientID) }

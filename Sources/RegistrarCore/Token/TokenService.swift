@@ -212,6 +212,27 @@ public struct TokenSettings: Sendable, Equatable {
     public var accessTokenAlgorithm: SigningAlgorithm = .es256
     /// The `aud` of access tokens; the issuer when `nil`.
     public var audience: String?
+    /// What the `aud` of a client's assertion (`private_key_jwt`, `client_secret_jwt`) may be.
+    public var assertionAudience: AssertionAudience = .any
+
+    /// What the `aud` of a client's assertion may be.
+    public enum AssertionAudience: String, Sendable, Equatable {
+        /// A string, or an array of strings, naming the issuer or the URL of the token,
+        /// introspection or revocation endpoint (RFC 7523 §3, OpenID Connect Core §9).
+        case any
+        /// The issuer, as one string, as draft-ietf-oauth-rfc7523bis requires against audience
+        /// injection: an assertion a client made for another server that claims this server's
+        /// token endpoint as its own cannot be used here.
+        case issuer
+
+        /// The values `aud` may name, and whether it must be a single string.
+        public func audiences(issuer: String) -> (values: Set<String>, single: Bool) {
+            switch self {
+            case .any: ([issuer, issuer + "/token", issuer + "/introspect", issuer + "/revoke"], false)
+            case .issuer: ([issuer], true)
+            }
+        }
+    }
     /// Creates the defaults.
     public init() {}
 }
