@@ -25,10 +25,7 @@ struct Database {
             let postgres = try await PostgresStore.open(url: location, settings: settings, logger: logger)
             return Database(store: postgres.store, description: masked(location), close: { await postgres.close() })
         }
-        // An empty path or ":memory:" would give each SQLite connection its own private database.
-        guard !location.trimmingCharacters(in: .whitespaces).isEmpty, location != ":memory:", !location.hasPrefix("file:") else {
-            throw ValidationError("--database must be a file path or a postgres:// URL, not \"\(location)\"")
-        }
+        try checkFilePath(location)
         let durability = SQLiteStore.Durability(rawValue: try options.resolvedDurability(registrar)) ?? .process
         let existed = FileManager.default.fileExists(atPath: location)
         let sqlite = try await SQLiteStore.open(path: location, durability: durability, logger: logger)
@@ -36,6 +33,19 @@ struct Database {
             FileHandle.standardError.write(Data("note: there was no database at \(location); created a new one\n".utf8))
         }
         return Database(store: sqlite.store, description: location, close: { await sqlite.close() })
+    }
+
+    /// Refuses a location that is not a file path SQLite should open: an empty path or `:memory:`
+    /// (each SQLite connection would get its own private database), a `file:` URI, and anything that
+    /// looks like a URL (`postgress://...`, `mysql://...`, `sqlite:///...`): a mistyped scheme would
+    /// otherwise start an empty SQLite database in a folder named after the URL, password included.
+    /// A wrong command line (exit 64), whichever command reads it; the value is shown masked.
+    static func checkFilePath(_ location: String) throws {
+        let scheme = location.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
+        let looksLikeURL = !scheme.isEmpty && scheme.first!.isLetter && location.dropFirst(scheme.count).hasPrefix("://")
+        guard !location.trimmingCharacters(in: .whitespaces).isEmpty, location != ":memory:", !location.hasPrefix("file:"), !looksLikeURL else {
+            throw ValidationError("--database must be a file path or a postgres:// (or postgresql://) URL, not \"\(masked(location))\"")
+        }
     }
 
     /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.

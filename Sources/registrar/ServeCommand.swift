@@ -9,6 +9,7 @@ import RegistrarCore
 import RegistrarHTTP
 import RegistrarOutbound
 import ServiceLifecycle
+import UnixSignals
 
 /// `registrar serve`: runs the server until SIGINT or SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
@@ -101,6 +102,8 @@ struct ServeCommand: AsyncParsableCommand {
         let database: Database
         do {
             database = try await Database.open(options: databaseOptions, settings: settings, logger: logger, noteCreation: false)
+        } catch let error as ValidationError {
+            throw error  // a wrong command line: exit 64, as for every command
         } catch {
             FileHandle.standardError.write(Data("registrar: cannot open the database: \(error)\n".utf8))
             throw ExitCode(1)
@@ -141,7 +144,13 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let housekeeping = Housekeeping.start(service: service, tokenState: database.store, settings: settings, logger: logger)
             do {
-                try await app.runService()
+                // SIGTERM lets the requests in flight finish, but for at most `shutdownGrace`: a
+                // client still sending its request (or that stopped sending) would otherwise hold
+                // the process until the idle timeout. Then the server is cancelled, and the audit
+                // events and last-use times still pending are written below either way.
+                var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                group.maximumGracefulShutdownDuration = Self.shutdownGrace
+                try await ServiceGroup(configuration: group).run()
             } catch {
                 await housekeeping.stop()
                 throw error
@@ -154,6 +163,9 @@ struct ServeCommand: AsyncParsableCommand {
         await database.close()
         logger.info("stopped; database closed")
     }
+
+    /// How long SIGTERM (or SIGINT) waits for the requests in flight before the server is cancelled.
+    static let shutdownGrace: Duration = .seconds(10)
 
     static func checkIssuer(_ issuer: String) throws {
         guard let url = URL(string: issuer), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",

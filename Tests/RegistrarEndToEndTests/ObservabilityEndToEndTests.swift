@@ -152,6 +152,25 @@ extension EndToEnd {
             try await server.stop()
         }
 
+        @Test("SIGTERM waits for a request stalled in its body for the 10 s grace, not the idle timeout; pending audit events are still written")
+        func boundedShutdown() async throws {
+            let server = try ServerProcess()
+            try await server.start(configuration: "server:\n  idle_timeout: 1h\n")
+            let created = try await server.request(.POST, "/iam/api/client-registration", json: #"{"redirect_uris":["https://a.example/cb"]}"#)
+            let id = try #require(created.object?["client_id"]?.stringValue)
+            let stalled = try server.openConnection(
+                sending: "POST /iam/api/client-registration HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"re",
+                receiveTimeout: 30)
+            defer { close(stalled) }
+            try await Task.sleep(for: .milliseconds(300))
+            // `stop` fails if the process has not exited 20 s after the signal.
+            #expect(try await server.stop() == 0)
+            #expect(server.log.contains("request cancelled: the server is stopping"), "\(server.log)")
+            #expect(!server.log.contains("request failed"))
+            let (status, audit, _) = try runRegistrar(["audit", "--database", server.databasePath, "--json"])
+            #expect(status == 0 && audit.contains(id) && audit.contains("created"), "the audit events were lost: \(audit)")
+        }
+
         @Test("`registrar clients` and `registrar audit` work on the database, with tables and JSON")
         func clientsCommands() async throws {
             let server = try ServerProcess()

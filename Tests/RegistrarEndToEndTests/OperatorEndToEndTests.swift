@@ -21,6 +21,33 @@ func runRegistrar(_ arguments: [String]) throws -> (Int32, String, String) {
 extension EndToEnd {
     @Suite("End to end: configuration file and initial access tokens")
     struct OperatorEndToEndTests {
+        @Test("a --database that is neither a file path nor a postgres:// URL is a wrong command line (64) for serve too, shown masked, nothing created")
+        func databaseThatIsNoPath() throws {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-dbarg-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            for (command, location) in [(["serve", "--port", "18999"], "postgress://registrar:hunter2@127.0.0.1/db"),
+                                        (["serve", "--port", "18999"], ":memory:"), (["serve", "--port", "18999"], "sqlite:///tmp/x.sqlite"),
+                                        (["tokens", "list"], "mysql://root:hunter2@127.0.0.1/db"), (["keys", "list"], "file:x.db")] {
+                let process = Process()
+                process.executableURL = ServerProcess.binaryURL
+                process.arguments = command + ["--database", location]
+                process.currentDirectoryURL = folder
+                let errors = Pipe()
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = errors
+                try process.run()
+                // A server that started after all is stopped, so that the test fails instead of hanging.
+                DispatchQueue.global().asyncAfter(deadline: .now() + 10) { if process.isRunning { process.terminate() } }
+                let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                #expect(process.terminationStatus == 64, "\(command) \(location): \(process.terminationStatus) \(message)")
+                #expect(message.contains("--database must be a file path or a postgres://"), "\(message)")
+                #expect(!message.contains("hunter2"), "the password was printed: \(message)")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty, "a database was created")
+        }
+
         @Test("a bad configuration file stops start-up with the member and the problem")
         func badConfiguration() async throws {
             let server = try ServerProcess()

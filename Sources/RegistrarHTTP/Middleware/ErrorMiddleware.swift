@@ -22,6 +22,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             // The client's fault, not the server's: a 500 would count in the server-error alert
             // (a client that disconnects in the middle of its body ends here too).
             return JSONResponse.error(RegistrarError.invalidRequest("the request body is not valid HTTP/1.1: a malformed chunk or an incomplete body"))
+        } catch is CancellationError {
+            // The server is stopping and its grace period is over (a request still waiting for its
+            // body): not a failure of the server's, and nothing to retry here but elsewhere.
+            context.logger.info("request cancelled: the server is stopping")
+            return JSONResponse.error(RegistrarError.temporarilyUnavailable("the server is stopping; retry"))
         } catch let error as HTTPError where error.status == .notFound {
             return JSONResponse.error(RegistrarError(code: .notFound, status: 404, description: "no resource at this path"))
         } catch let error as any HTTPResponseError where error.status.code < 500 {
