@@ -311,6 +311,13 @@ struct PostgresProvider: SQLDatabaseProvider {
                     || state == "57014" || state == "55P03" {
                     return StoreError.unavailable("PostgreSQL \(state)")
                 }
+                // The database is not the one migrated (a restore without the schema, another
+                // database): an operator's problem to fix, not a corrupt record.
+                if state == "42P01" || state == "42703" || state == "3F000" || state == "3D000" {
+                    return StoreError.unavailable("PostgreSQL \(state): the database lacks Registrar's schema or does not exist; run `registrar migrate` against it")
+                }
+                // 28: the server refuses the login (a changed password, a dropped role).
+                if state.hasPrefix("28") { return StoreError.unavailable("PostgreSQL \(state): the login was refused") }
                 return StoreError.corrupt("PostgreSQL \(state)")
             }
             return StoreError.unavailable(Self.describe(error))

@@ -113,6 +113,20 @@ struct PostgresStoreTests {
         if let password = components.password { #expect(!missing.contains(":\(password)@"), "the password is in the message") }
     }
 
+    @Test("a database without Registrar's tables (an empty restore) is unavailable with a hint to migrate, not a corrupt record")
+    func missingSchema() async throws {
+        try await withFreshStore { store, url in
+            try await TestPostgres.execute("DROP TABLE clients CASCADE", on: url)
+            do {
+                _ = try await store.store.client(id: "any")
+                Issue.record("a lookup in a missing table succeeded")
+            } catch let error as StoreError {
+                guard case .unavailable(let why) = error else { Issue.record("not unavailable: \(error)"); return }
+                #expect(why.contains("42P01") && why.contains("registrar migrate"), "\(why)")
+            }
+        }
+    }
+
     @Test("single-client lookups go through the prepared statements and read what SQL reads, over and over on each connection")
     func preparedLookups() async throws {
         try await withFreshStore { store, _ in

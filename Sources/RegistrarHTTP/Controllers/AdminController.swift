@@ -135,8 +135,13 @@ struct AdminController {
         _ = try await authorize(request, context, scope: Self.readScope)
         var since: Timestamp?
         if let text = request.uri.queryParameters.get("since") {
-            guard let seconds = Int64(text), (0...9_000_000_000_000).contains(seconds) else {
+            guard let seconds = Int64(text), seconds >= 0 else {
                 throw RegistrarError.invalidRequest("since must be a time in seconds since the epoch")
+            }
+            // Events carry their time in milliseconds, so a copied `time` is an easy mistake; read
+            // as seconds it would be a date thousands of years ahead and silently match nothing.
+            guard seconds < 100_000_000_000 else {
+                throw RegistrarError.invalidRequest("since must be a time in seconds since the epoch; \(seconds) looks like milliseconds")
             }
             since = Timestamp(milliseconds: seconds.secondsAsMilliseconds)
         }
