@@ -108,18 +108,21 @@ struct ClientsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Items per page (at most 100).") var count = 20
         @Flag(name: .long, help: "Only dynamically registered clients.") var dynamicOnly = false
         @Option(name: .long, help: "Find clients with a term starting with this text.") var search: String?
-        @Option(name: .long, help: "What to search: name, contacts, scope, grantType, redirectUri.") var searchType = "name"
+        @Option(name: .long, help: "What to search: name (the default), contacts, scope, grantType, redirectUri; with --search.") var searchType: String?
         @Flag(name: .long, help: "Print JSON instead of a table.") var json = false
 
         func validate() throws {
-            guard ClientSearchKind(rawValue: searchType) != nil else { throw ValidationError("--search-type must be one of name, contacts, scope, grantType, redirectUri") }
+            if let searchType {
+                guard ClientSearchKind(rawValue: searchType) != nil else { throw ValidationError("--search-type must be one of name, contacts, scope, grantType, redirectUri") }
+                guard search != nil else { throw ValidationError("--search-type needs --search") }
+            }
             guard startIndex >= 1 else { throw ValidationError("--start-index must be 1 or more") }
-            guard count >= 0 else { throw ValidationError("--count must be 0 or more") }
+            guard (0...100).contains(count) else { throw ValidationError("--count must be between 0 and 100") }
             if let search, search.isEmpty || search.count > 256 { throw ValidationError("--search must be 1 to 256 characters") }
         }
 
         func run() async throws {
-            let kind = ClientSearchKind(rawValue: searchType) ?? .name  // validate() refused any other value
+            let kind = searchType.flatMap(ClientSearchKind.init(rawValue:)) ?? .name  // validate() refused any other value
             var page = JSONObject()
             try await ClientsCommand.operate(databaseOptions) { admin in
                 if let search {

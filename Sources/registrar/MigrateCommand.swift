@@ -23,7 +23,7 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "registrar")
         logger.logLevel = .info
-        let database = try await Database.open(options: databaseOptions, settings: try databaseOptions.settings(), logger: logger, noteCreation: false)
+        let database = try await Database.open(options: databaseOptions, settings: try databaseOptions.settings(), logger: logger)
         await database.close()
         print("database \(database.description) is up to date")
     }

@@ -189,7 +189,8 @@ extension EndToEnd {
             #expect(try !runRegistrar(["keys", "list"] + typo).2.contains("no database"))
             // Wrong values on the command line: exit 64, a message naming the option.
             for (arguments, option) in [(["--start-index", "0"], "--start-index"), (["--search", ""], "--search"), (["--count=-1"], "--count"),
-                                        (["--search", "x", "--search-type", "uri"], "--search-type")] {
+                                        (["--search", "x", "--search-type", "uri"], "--search-type"), (["--count", "101"], "--count"),
+                                        (["--search-type", "contacts"], "--search-type needs --search")] {
                 let (badStatus, _, message) = try runRegistrar(["clients", "list"] + arguments + common)
                 #expect(badStatus == 64 && message.contains(option), "\(arguments): \(badStatus) \(message)")
             }
