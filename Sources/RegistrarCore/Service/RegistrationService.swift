@@ -227,7 +227,15 @@ public struct RegistrationService: Sendable {
     /// Reads a client's registration with its registration access token.
     /// Answered from the stored row, without decoding the client (``StoredClientResponse``).
     public func read(clientID: String, bearer: String?, actor: Actor = .unknown) async throws -> StoredClientResponse {
-        let (row, token) = try await auditingRefusals(clientID, actor) { try await authenticatedRow(clientID: clientID, bearer: bearer) }
+        // ``auditingRefusals(_:_:_:)`` spelt out: a generic closure on every read costs more than
+        // this catch.
+        let row: StoredClientRow, token: String
+        do {
+            (row, token) = try await authenticatedRow(clientID: clientID, bearer: bearer)
+        } catch let error as RegistrarError where error.status < 500 {
+            await record(.denied, clientID, actor, outcome: "failure", detail: error.code.rawValue)
+            throw error
+        }
         // The token does not rotate on read; the one presented is returned (RFC 7592 §3). A row
         // that cannot be answered from fails before the read counts as a use or a read.
         let response = try StoredClientResponse(clientID: clientID, row: row, registrationAccessToken: token,
@@ -391,8 +399,9 @@ public struct RegistrationService: Sendable {
         guard let bearer else { throw RegistrarError.missingToken }
         guard Self.isWellFormedToken(bearer) else { throw RegistrarError.invalidToken() }
         let digest = SecretDigest.of(bearer)
-        guard let row = try await withStore({ try await store.storedClient(id: clientID) }),
-              let stored = row.registrationTokenDigest, ConstantTime.equals(stored, digest)
+        let found: StoredClientRow?
+        do { found = try await store.storedClient(id: clientID) } catch { throw storeFailure(error, logger) }
+        guard let row = found, let stored = row.registrationTokenDigest, ConstantTime.equals(stored, digest)
         else {
             try await revokeIfAnotherClients(bearer, digest: digest, presentedFor: clientID)
             throw RegistrarError.invalidToken()

@@ -6,19 +6,25 @@ public import Logging
 public func storeCall<T>(_ logger: Logger, _ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
-    } catch let error as RegistrarError {
-        throw error
-    } catch let error as StoreError {
-        switch error {
-        case .unavailable:
-            logger.error("store unavailable", metadata: ["error": .string(error.description)])
-            throw RegistrarError.temporarilyUnavailable()
-        case .tokenUnusable, .limitReached:
-            throw error
-        default:
-            logger.error("store failure", metadata: ["error": .string(error.description)])
-            throw RegistrarError.serverError
-        }
+    } catch {
+        throw storeFailure(error, logger)
+    }
+}
+
+/// What a store's error becomes for the caller, logged: ``storeCall(_:_:)``'s catch, for the hot
+/// paths that call the store without a closure (a generic async closure on every request costs
+/// more than the call it wraps).
+public func storeFailure(_ error: any Error, _ logger: Logger) -> any Error {
+    guard let error = error as? StoreError else { return error }
+    switch error {
+    case .unavailable:
+        logger.error("store unavailable", metadata: ["error": .string(error.description)])
+        return RegistrarError.temporarilyUnavailable()
+    case .tokenUnusable, .limitReached:
+        return error
+    default:
+        logger.error("store failure", metadata: ["error": .string(error.description)])
+        return RegistrarError.serverError
     }
 }
 

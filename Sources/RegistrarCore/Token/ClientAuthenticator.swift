@@ -62,7 +62,9 @@ public struct ClientAuthenticator: Sendable {
         case .assertion(let jwt, let id): claimedID = id ?? CompactJWS(jwt)?.claims["sub"]?.stringValue
         }
         guard let clientID = claimedID, !clientID.isEmpty, clientID.utf8.count <= 256 else { throw refuse("no client_id", nil) }
-        guard let client = try await storeCall(logger, { try await store.client(id: clientID) }) else {
+        let found: RegisteredClient?
+        do { found = try await store.client(id: clientID) } catch { throw storeFailure(error, logger) }
+        guard let client = found else {
             // An unknown ID may be a secret sent in its place (the two swapped in a Basic header):
             // it is logged only as the start of its SHA-256, which an operator can compare with
             // `printf %s ID | sha256sum`.
