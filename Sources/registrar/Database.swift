@@ -42,7 +42,7 @@ struct Database {
     /// A wrong command line (exit 64), whichever command reads it; the value is shown masked.
     static func checkFilePath(_ location: String) throws {
         let scheme = location.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
-        let looksLikeURL = !scheme.isEmpty && scheme.first!.isLetter && location.dropFirst(scheme.count).hasPrefix("://")
+        let looksLikeURL = scheme.first?.isLetter == true && location.dropFirst(scheme.count).hasPrefix("://")
         guard !location.trimmingCharacters(in: .whitespaces).isEmpty, location != ":memory:", !location.hasPrefix("file:"), !looksLikeURL else {
             throw ValidationError("--database must be a file path or a postgres:// (or postgresql://) URL, not \"\(masked(location))\"")
         }

@@ -31,6 +31,7 @@ public struct ClientAuthenticator: Sendable {
         }
         return String(decoding: out, as: UTF8.self)
     }
+
     /// Longest lifetime accepted for an assertion (so that replay records stay bounded).
     public static let maximumAssertionLifetime: Int64 = 3600
 
