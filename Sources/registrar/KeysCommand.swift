@@ -61,12 +61,15 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(name: .long, help: "RS256, ES256 or all.")
         var algorithm: String = "all"
 
-        func run() async throws {
-            let algorithms: [SigningAlgorithm]
-            if algorithm.lowercased() == "all" { algorithms = SigningAlgorithm.allCases } else {
-                guard let one = SigningAlgorithm(rawValue: algorithm.uppercased()) else { throw ValidationError("--algorithm must be RS256, ES256 or all") }
-                algorithms = [one]
+        func validate() throws {
+            guard algorithm.lowercased() == "all" || SigningAlgorithm(rawValue: algorithm.uppercased()) != nil else {
+                throw ValidationError("--algorithm must be RS256, ES256 or all")
             }
+        }
+
+        func run() async throws {
+            // validate() refused any other value.
+            let algorithms = SigningAlgorithm(rawValue: algorithm.uppercased()).map { [$0] } ?? SigningAlgorithm.allCases
             let settings = try databaseOptions.settings()
             let database = try await Database.open(options: databaseOptions, settings: settings, logger: Logger(label: "registrar"))
             do {

@@ -43,16 +43,21 @@ struct TokensCommand: AsyncParsableCommand {
         @Flag(name: .long, help: "Print JSON instead of text.")
         var json = false
 
+        /// The checks that need no configuration, here so that a mistake shows this command's usage.
+        func validate() throws {
+            if let expiresIn {
+                guard let seconds = DurationText.seconds(expiresIn) else { throw ValidationError("--expires-in must be a duration such as 30m, 12h or 7d (at most 100 years)") }
+                guard seconds > 0 else { throw ValidationError("--expires-in must be more than 0 (leave it out for a token that does not expire)") }
+            }
+            if let maxUses, maxUses < 1 { throw ValidationError("--max-uses must be at least 1") }
+        }
+
         func run() async throws {
             let settings = try databaseOptions.settings()
             guard settings.policy(named: policy) != nil else {
                 throw ValidationError("no policy named \"\(policy)\" in the configuration (policies: \(settings.policies.keys.sorted().joined(separator: ", "))); pass --config with the file that defines it")
             }
-            let expiresIn = try expiresIn.map { text -> Int64 in
-                guard let seconds = DurationText.seconds(text), seconds > 0 else { throw ValidationError("--expires-in must be a duration such as 30m, 12h or 7d (at most 100 years)") }
-                return seconds
-            }
-            if let maxUses, maxUses < 1 { throw ValidationError("--max-uses must be at least 1") }
+            let expiresIn = expiresIn.flatMap(DurationText.seconds)  // validate() refused anything else
             let made = InitialAccessToken.make(policy: policy, note: note, expiresIn: expiresIn, maxUses: maxUses.map(Int64.init),
                                                clock: SystemWallClock(), random: SystemRandomSource())
             let database = try await Database.open(options: databaseOptions, settings: settings, logger: Logger(label: "registrar"))
