@@ -51,6 +51,45 @@ struct AdminHTTPTests {
         }
     }
 
+    @Test("an administration client gets no registration access token, one from before cannot change it, and taking its scopes ends its tokens' access")
+    func administrationClientCredentials() async throws {
+        try await withTokenRouter { client, service in
+            let admin = AdminService(registration: service)
+            let view = try await admin.create(body: Array(#"{"client_name":"ops"}"#.utf8), admin: true, actor: .commandLine)
+            let id = try #require(view["client_id"]?.stringValue), secret = try #require(view["client_secret"]?.stringValue)
+            let token = try await client.execute(uri: "/token", method: .post, headers: formHeaders + basicAuth(id, secret),
+                                                 body: ByteBuffer(string: "grant_type=client_credentials&scope=iam:admin.read+iam:admin.write")) {
+                try $0.object["access_token"]?.stringValue ?? ""
+            }
+            try await client.execute(uri: "/iam/api/clients/\(id)/rat", method: .post, headers: bearer(token)) { response in
+                #expect(response.status == .badRequest && response.oauthError?.code == "invalid_request")
+            }
+            // A registration access token issued to it by an earlier version: no secret, no change.
+            let stored = try #require(try await service.store.client(id: id))
+            var legacy = stored
+            let rat = try service.makeRegistrationToken(clientID: id, now: service.clock.now())
+            legacy.registrationTokenDigest = SecretDigest.of(rat)
+            legacy.version += 1
+            #expect(try await service.store.update(legacy, replacing: stored))
+            try await client.execute(uri: "/iam/api/client-registration/\(id)/secret", method: .post, headers: bearer(rat)) { response in
+                #expect(response.status == .forbidden && response.oauthError?.code == "access_denied")
+            }
+            try await client.execute(uri: "/iam/api/client-registration/\(id)", method: .put, headers: bearer(rat) + jsonHeaders,
+                                     body: ByteBuffer(string: #"{"client_id":"\#(id)","client_name":"ops"}"#)) { response in
+                #expect(response.status == .forbidden)
+            }
+            // The operator takes the administration scopes away: the token issued before stops at once.
+            try await client.execute(uri: "/iam/api/clients", method: .get, headers: bearer(token)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/iam/api/clients/\(id)", method: .put, headers: bearer(token) + jsonHeaders,
+                                     body: ByteBuffer(string: #"{"client_id":"\#(id)","client_name":"ops","grant_types":["client_credentials"],"scope":"reports.read"}"#)) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+            }
+            try await client.execute(uri: "/iam/api/clients", method: .get, headers: bearer(token)) { response in
+                #expect(response.status == .forbidden && response.oauthError?.code == "insufficient_scope")
+            }
+        }
+    }
+
     @Test("dynamic registration never obtains the administration scopes")
     func noAdminScopesForDCR() async throws {
         try await withTokenRouter { client, _ in

@@ -155,6 +155,12 @@ public struct AdminService: Sendable {
     /// A new registration access token, returned once; the old one dies at once.
     public func rotateRegistrationToken(_ id: String, actor: Actor) async throws -> JSONObject {
         let current = try await client(id)
+        // A registration access token reaches the registration API, where its holder could rotate
+        // the secret and so get administration tokens: a bearer token that never expires standing
+        // in for the operator's credentials.
+        guard !current.admin else {
+            throw RegistrarError.invalidRequest("an administration client has no registration access token: the operator manages it (registrar clients, or this API)")
+        }
         let now = registration.clock.now()
         let token = try registration.makeRegistrationToken(clientID: id, now: now)
         var updated = current

@@ -384,6 +384,12 @@ public struct RegistrationService: Sendable {
         let (row, token) = try await authenticatedRow(clientID: clientID, bearer: bearer)
         let client = try row.client(id: clientID)
         await noteUse(clientID, row)
+        // An administration client that holds a registration access token from an earlier version
+        // (which issued them) may not change itself or its secret with it.
+        guard !client.admin else {
+            throw RegistrarError(code: .accessDenied, status: 403,
+                                 description: "an administration client is managed by the operator, not through the registration API")
+        }
         return AuthenticatedClient(client: client, token: token)
     }
 

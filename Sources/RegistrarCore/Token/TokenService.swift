@@ -125,7 +125,7 @@ public struct TokenService: Sendable {
         guard credentials.method != AuthMethod.none else { throw RegistrarError.invalidClient() }
         _ = try await authenticator.authenticate(credentials)
         guard let token = form["token"], !token.isEmpty else { throw RegistrarError.invalidRequest("token is required") }
-        guard let claims = try await activeClaims(token) else { return JSONObject([("active", .bool(false))]) }
+        guard let claims = try await activeClaims(token)?.claims else { return JSONObject([("active", .bool(false))]) }
         var body = JSONObject([("active", .bool(true))])
         for name in ["scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti"] { body[name] = claims[name] }
         body["token_type"] = .string("Bearer")
@@ -134,9 +134,15 @@ public struct TokenService: Sendable {
 
     /// The claims of a token if it is a live access token signed by this server for a client that
     /// still exists, is active and has not expired; otherwise `nil`.
-    public func verifyAccessToken(_ token: String) async throws -> JSONObject? { try await activeClaims(token) }
+    public func verifyAccessToken(_ token: String) async throws -> JSONObject? { try await activeClaims(token)?.claims }
 
-    func activeClaims(_ token: String) async throws -> JSONObject? {
+    /// ``verifyAccessToken(_:)``'s claims, with the token's client as it is stored now (for the
+    /// administration API, which checks the client's current scope, not only the token's).
+    public func verifiedAccessToken(_ token: String) async throws -> (claims: JSONObject, client: RegisteredClient)? {
+        try await activeClaims(token)
+    }
+
+    func activeClaims(_ token: String) async throws -> (claims: JSONObject, client: RegisteredClient)? {
         var signed = signedClaims(token)
         if signed == nil, let kid = CompactJWS(token)?.header["kid"]?.stringValue, keys.current.key(kid: kid) == nil,
            await keys.reloaded(lookingFor: kid) {
@@ -163,7 +169,7 @@ public struct TokenService: Sendable {
         guard let client, client.active, !client.isExpired(at: now) else { return nil }
         // Remembered only once every check passed: a token refused for any reason takes no room.
         remember?()
-        return claims
+        return (claims, client)
     }
 
     /// The key and claims of an access token whose signature one of the server's keys made, or
@@ -195,7 +201,7 @@ public struct TokenService: Sendable {
         guard credentials.method != AuthMethod.none else { throw RegistrarError.invalidClient() }
         let client = try await authenticator.authenticate(credentials)
         guard let token = form["token"], !token.isEmpty else { throw RegistrarError.invalidRequest("token is required") }
-        guard let claims = try await activeClaims(token), claims["client_id"]?.stringValue == client.clientID,
+        guard let claims = try await activeClaims(token)?.claims, claims["client_id"]?.stringValue == client.clientID,
               case .string(let jti)? = claims["jti"], case .int(let exp)? = claims["exp"]
         else { return }
         try await storeCall(logger) { try await tokenState.revokeAccessToken(jti: jti, expiresAt: Timestamp(milliseconds: exp.secondsAsMilliseconds)) }

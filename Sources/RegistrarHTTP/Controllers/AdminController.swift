@@ -44,11 +44,14 @@ struct AdminController {
         let address = ClientAddress.of(request, context, trusted: options.trustedProxies)
         try await RegistrationController.limit(options.failedTokenLimiter, address, what: "failed token attempts", peek: true)
         guard let token = try RegistrationController.bearerToken(request) else { throw RegistrarError.missingToken }
-        guard let claims = try await tokens.verifyAccessToken(token), case .string(let clientID)? = claims["client_id"] else {
+        guard let (claims, client) = try await tokens.verifiedAccessToken(token), case .string(let clientID)? = claims["client_id"] else {
             _ = await options.failedTokenLimiter?.take(address)
             throw RegistrarError.invalidToken("the access token is invalid, expired or revoked")
         }
-        let granted = claims["scope"]?.stringValue?.split(separator: " ").map(String.init) ?? []
+        // A scope counts if the token was granted it and the client still holds it: an operator
+        // who takes the administration scopes from a client ends its tokens' access at once.
+        let held = client.admin ? Set(client.metadata.scope ?? []) : []
+        let granted = (claims["scope"]?.stringValue?.split(separator: " ").map(String.init) ?? []).filter(held.contains)
         // Writing implies reading.
         guard granted.contains(scope) || (scope == Self.readScope && granted.contains(Self.writeScope)) else {
             throw RegistrarError(code: .insufficientScope, status: 403, description: "this operation needs the \(scope) scope",
