@@ -30,7 +30,7 @@ public actor JWKSFetcher: ClientKeySource {
         /// Most usable keys in a fetched set, as in a registered `jwks`: an assertion without a
         /// `kid` is checked against every key that fits its algorithm, so a set of hundreds of keys
         /// would make each assertion cost hundreds of signature checks.
-        public var maximumKeys = 16
+        public var maximumKeys = ServerConfiguration.Limits().maximumJWKSKeys
         /// Seconds a fetched set is reused.
         public var cacheLifetime: Int64 = 300
         /// Seconds between forced refetches of one URL.

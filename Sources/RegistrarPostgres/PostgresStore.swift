@@ -253,10 +253,14 @@ struct PostgresProvider: SQLDatabaseProvider {
     static func discardIfPoisoned(_ connection: PostgresConnection, after error: any Error) async {
         let cause = (error as? PostgresTransactionError).flatMap { $0.closureError ?? $0.beginError ?? $0.commitError } ?? error
         guard let error = cause as? PSQLError, error.code == .server, let state = error.serverInfo?[.sqlState],
-              state == "57014" || state == "55P03"
+              cancelledStates.contains(state)
         else { return }
         try? await connection.close()
     }
+
+    /// SQLSTATEs of a statement the server cancelled for waiting too long: 57014 (a statement
+    /// cancelled, `statement_timeout`) and 55P03 (a lock not available, `lock_timeout`).
+    static let cancelledStates: Set<String> = ["57014", "55P03"]
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let logger = self.logger
@@ -304,11 +308,10 @@ struct PostgresProvider: SQLDatabaseProvider {
             if error.code == .server, let state = error.serverInfo?[.sqlState] {
                 if state == "23505" { return StoreError.duplicate(error.serverInfo?[.constraintName] ?? "unique constraint") }
                 // 08: connection exception; 53: insufficient resources; 57P: operator intervention
-                // (shutdown, crash recovery); 40: serialization failure or deadlock.
-                // 57014: a statement cancelled (`statement_timeout`); 55P03: a lock not available
-                // (`lock_timeout`): the database is too slow, not the data wrong.
+                // (shutdown, crash recovery); 40: serialization failure or deadlock; a statement
+                // cancelled for waiting too long: the database is too slow, not the data wrong.
                 if state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P") || state.hasPrefix("40")
-                    || state == "57014" || state == "55P03" {
+                    || cancelledStates.contains(state) {
                     return StoreError.unavailable("PostgreSQL \(state)")
                 }
                 // The database is not the one migrated (a restore without the schema, another

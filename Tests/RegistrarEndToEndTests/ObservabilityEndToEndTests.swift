@@ -103,10 +103,7 @@ extension EndToEnd {
                 """#)
             let id = try #require(created.object?["client_id"]?.stringValue, "\(created.status)")
             let forged = "x\n2026-12-07T00:00:00+0000 critical registrar: FORGED\u{1B}[31m"
-            func part(_ json: String) -> String {
-                Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                    .replacingOccurrences(of: "=", with: "")
-            }
+            func part(_ json: String) -> String { Base64URL.encode(Array(json.utf8)) }
             let header = "{\"alg\":\"ES256\",\"kid\":\(String(decoding: try JSONEncoder().encode(forged), as: UTF8.self))}"
             let assertion = part(header) + "." + part(#"{"iss":"\#(id)","sub":"\#(id)"}"#) + "." + part(String(repeating: "s", count: 64))
             let posted = try await server.request(.POST, "/token", form: "grant_type=client_credentials&client_id=\(id)"

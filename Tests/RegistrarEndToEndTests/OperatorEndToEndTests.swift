@@ -3,15 +3,19 @@ import NIOHTTP1
 import RegistrarCore
 import Testing
 
-/// Runs the registrar binary to completion and returns (status, stdout, stderr).
-func runRegistrar(_ arguments: [String]) throws -> (Int32, String, String) {
+/// Runs the registrar binary to completion (in `directory`, if given) and returns (status, stdout,
+/// stderr). A process still running after `timeout` seconds (a server that started when it should
+/// not have) is stopped, so that a test fails instead of hanging.
+func runRegistrar(_ arguments: [String], in directory: URL? = nil, timeout: Int = 120) throws -> (Int32, String, String) {
     let process = Process()
     process.executableURL = ServerProcess.binaryURL
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
     try process.run()
+    DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(timeout)) { if process.isRunning { process.terminate() } }
     let out = output.fileHandleForReading.readDataToEndOfFile()
     let err = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -29,19 +33,8 @@ extension EndToEnd {
             for (command, location) in [(["serve", "--port", "18999"], "postgress://registrar:hunter2@127.0.0.1/db"),
                                         (["serve", "--port", "18999"], ":memory:"), (["serve", "--port", "18999"], "sqlite:///tmp/x.sqlite"),
                                         (["tokens", "list"], "mysql://root:hunter2@127.0.0.1/db"), (["keys", "list"], "file:x.db")] {
-                let process = Process()
-                process.executableURL = ServerProcess.binaryURL
-                process.arguments = command + ["--database", location]
-                process.currentDirectoryURL = folder
-                let errors = Pipe()
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = errors
-                try process.run()
-                // A server that started after all is stopped, so that the test fails instead of hanging.
-                DispatchQueue.global().asyncAfter(deadline: .now() + 10) { if process.isRunning { process.terminate() } }
-                let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                process.waitUntilExit()
-                #expect(process.terminationStatus == 64, "\(command) \(location): \(process.terminationStatus) \(message)")
+                let (status, _, message) = try runRegistrar(command + ["--database", location], in: folder, timeout: 10)
+                #expect(status == 64, "\(command) \(location): \(status) \(message)")
                 #expect(message.contains("--database must be a file path or a postgres://"), "\(message)")
                 #expect(!message.contains("hunter2"), "the password was printed: \(message)")
             }

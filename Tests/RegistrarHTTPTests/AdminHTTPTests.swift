@@ -10,14 +10,21 @@ import Testing
 
 /// Creates an administration client in the store and returns an access token with these scopes.
 func adminToken(_ client: any TestClientProtocol, _ service: RegistrationService, scope: String = "iam:admin.read iam:admin.write") async throws -> String {
+    try await adminClient(client, service, scope: scope).token
+}
+
+/// Creates an administration client in the store and returns its ID and an access token with these scopes.
+func adminClient(_ client: any TestClientProtocol, _ service: RegistrationService,
+                 scope: String = "iam:admin.read iam:admin.write") async throws -> (id: String, token: String) {
     let admin = AdminService(registration: service)
     let view = try await admin.create(body: Array(#"{"client_name":"ops"}"#.utf8), admin: true, actor: .commandLine)
     let id = try #require(view["client_id"]?.stringValue), secret = try #require(view["client_secret"]?.stringValue)
-    return try await client.execute(uri: "/token", method: .post, headers: formHeaders + basicAuth(id, secret),
-                                    body: ByteBuffer(string: "grant_type=client_credentials&scope=\(scope.replacingOccurrences(of: " ", with: "+"))")) { response in
+    let token = try await client.execute(uri: "/token", method: .post, headers: formHeaders + basicAuth(id, secret),
+                                         body: ByteBuffer(string: "grant_type=client_credentials&scope=\(scope.replacingOccurrences(of: " ", with: "+"))")) { response in
         #expect(response.status == .ok, "admin token: \(String(buffer: response.body))")
         return try response.object["access_token"]?.stringValue ?? ""
     }
+    return (id, token)
 }
 
 @Suite("HTTP: administration API")
@@ -54,13 +61,7 @@ struct AdminHTTPTests {
     @Test("an administration client gets no registration access token, one from before cannot change it, and taking its scopes ends its tokens' access")
     func administrationClientCredentials() async throws {
         try await withTokenRouter { client, service in
-            let admin = AdminService(registration: service)
-            let view = try await admin.create(body: Array(#"{"client_name":"ops"}"#.utf8), admin: true, actor: .commandLine)
-            let id = try #require(view["client_id"]?.stringValue), secret = try #require(view["client_secret"]?.stringValue)
-            let token = try await client.execute(uri: "/token", method: .post, headers: formHeaders + basicAuth(id, secret),
-                                                 body: ByteBuffer(string: "grant_type=client_credentials&scope=iam:admin.read+iam:admin.write")) {
-                try $0.object["access_token"]?.stringValue ?? ""
-            }
+            let (id, token) = try await adminClient(client, service)
             try await client.execute(uri: "/iam/api/clients/\(id)/rat", method: .post, headers: bearer(token)) { response in
                 #expect(response.status == .badRequest && response.oauthError?.code == "invalid_request")
             }

@@ -32,13 +32,11 @@ extension RandomSource {
     }
 
     static func format(_ b: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(36)
         for (i, byte) in b.enumerated() {
             if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+            Hex.append(byte, to: &out)
         }
         return String(decoding: out, as: UTF8.self)
     }

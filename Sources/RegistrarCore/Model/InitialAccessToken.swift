@@ -59,7 +59,7 @@ public struct InitialAccessToken: Sendable, Equatable {
         let token = prefix + Base64URL.encode(random.bytes(count: 32))
         let now = clock.now()
         // Hex, so an ID never starts with "-" and reads as an option on a command line.
-        let id = random.bytes(count: 8).map { byte in String(byte, radix: 16).count == 1 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
+        let id = Hex.encode(random.bytes(count: 8))
         let record = InitialAccessToken(
             id: id, digest: SecretDigest.of(token), policy: policy, note: note, createdAt: now,
             expiresAt: expiresIn.map { Timestamp(milliseconds: now.milliseconds + $0 * 1000) }, maxUses: maxUses)

@@ -72,8 +72,8 @@ public struct RegistrationService: Sendable {
     func auditingRefusals<T>(_ clientID: String?, _ actor: Actor, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as RegistrarError where error.status < 500 {
-            await record(.denied, clientID, actor, outcome: "failure", detail: error.code.rawValue)
+        } catch {
+            await recordRefusal(error, clientID, actor)
             throw error
         }
     }
@@ -232,8 +232,8 @@ public struct RegistrationService: Sendable {
         let row: StoredClientRow, token: String
         do {
             (row, token) = try await authenticatedRow(clientID: clientID, bearer: bearer)
-        } catch let error as RegistrarError where error.status < 500 {
-            await record(.denied, clientID, actor, outcome: "failure", detail: error.code.rawValue)
+        } catch {
+            await recordRefusal(error, clientID, actor)
             throw error
         }
         // The token does not rotate on read; the one presented is returned (RFC 7592 §3). A row

@@ -23,13 +23,7 @@ public struct ClientAuthenticator: Sendable {
 
     /// The first 16 hexadecimal digits of the SHA-256 of `value`'s UTF-8 bytes.
     static func fingerprint(_ value: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in SHA256.hash(data: Array(value.utf8)).prefix(8) {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Hex.encode(SHA256.hash(data: Array(value.utf8)).prefix(8))
     }
 
     /// Longest lifetime accepted for an assertion (so that replay records stay bounded).
